@@ -1,0 +1,424 @@
+//! Money against an authorization: capture, preauthorization, refund and cancel.
+
+use crate::authorization::check_split_token;
+use crate::change::{Change, ReferenceClaim, Timer, TimerKind};
+use crate::codes::{PaymentType, TransactionStatus, TransactionType};
+use crate::events::{EventExtras, EventType};
+use crate::ids::TransactionId;
+use crate::model::{PaymentChain, ProviderStatus, Transaction};
+use crate::money::Amount;
+use crate::rules::{Ctx, RuleError, AMOUNT_MIN};
+use crate::settlement::next_cutoff;
+
+/// A validated capture request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaptureRequest {
+    pub merchant_reference: String,
+    pub amount: Option<Amount>,
+    pub split_token: Option<String>,
+    pub ip: String,
+}
+
+/// A validated preauthorization request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreauthorizationRequest {
+    pub merchant_reference: String,
+    pub amount: Option<Amount>,
+    pub period_hours: u32,
+    pub split_token: Option<String>,
+    pub ip: String,
+}
+
+/// A validated refund request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundRequest {
+    pub merchant_reference: Option<String>,
+    pub amount: Option<Amount>,
+    pub ip: String,
+}
+
+fn authorized_for_captures(chain: &PaymentChain) -> Result<&Transaction, RuleError> {
+    let authorization = chain.authorization();
+    if authorization.status != TransactionStatus::Authorized {
+        return Err(RuleError::WrongStatus(authorization.status.name()));
+    }
+    match chain.payment.payment_type {
+        PaymentType::Deferred | PaymentType::Recurring => Ok(authorization),
+        other => Err(RuleError::WrongPaymentType(other.name())),
+    }
+}
+
+/// What is left to capture, or None when the authorization has no upper bound.
+fn capture_headroom(chain: &PaymentChain) -> Option<Amount> {
+    let cap = chain.payment.amount;
+    if cap.is_zero() {
+        return None;
+    }
+    Some(Amount::from_minor(
+        (cap.minor() - chain.captured_total().minor()).max(0),
+    ))
+}
+
+fn capture_amount(chain: &PaymentChain, requested: Option<Amount>) -> Result<Amount, RuleError> {
+    let headroom = capture_headroom(chain);
+    let amount = match (requested, headroom) {
+        (Some(amount), _) => amount,
+        (None, Some(headroom)) => headroom,
+        (None, None) => return Err(RuleError::AmountRequired),
+    };
+    if amount < AMOUNT_MIN {
+        return Err(RuleError::AmountTooSmall);
+    }
+    match headroom {
+        Some(headroom) if amount > headroom => Err(RuleError::AmountTooLarge(headroom)),
+        _ => Ok(amount),
+    }
+}
+
+/// A new child transaction of the authorization, Authorized, holding `amount` as pending.
+fn new_child(
+    ctx: &mut Ctx<'_>,
+    parent: &Transaction,
+    transaction_type: TransactionType,
+    merchant_reference: String,
+    amount: Amount,
+    ip: String,
+) -> Transaction {
+    Transaction {
+        transaction_id: ctx.ids.transaction_id(),
+        transaction_type,
+        original_transaction_id: Some(parent.transaction_id),
+        status: TransactionStatus::Authorized,
+        merchant_reference,
+        amount,
+        pending: amount,
+        paid: Amount::ZERO,
+        refunded: Amount::ZERO,
+        reversed: Amount::ZERO,
+        provider: ProviderStatus::new("AC100", "AC100"),
+        error_code: None,
+        ip,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        processed_at: None,
+        completed_at: None,
+        expired_at: None,
+        pre_authorized: false,
+        record_version: 1,
+        ..parent.clone()
+    }
+}
+
+fn claim(txn: &Transaction) -> ReferenceClaim {
+    ReferenceClaim {
+        merchant_id: txn.merchant_id,
+        transaction_type: txn.transaction_type.code(),
+        merchant_reference: txn.merchant_reference.clone(),
+        transaction_id: txn.transaction_id,
+    }
+}
+
+/// Marks a just-created child Failed with the given codes and a Fail event.
+fn fail_child(
+    ctx: &mut Ctx<'_>,
+    change: &mut Change,
+    mut txn: Transaction,
+    error_code: u16,
+    provider: ProviderStatus,
+) {
+    txn.status = TransactionStatus::Failed;
+    txn.pending = Amount::ZERO;
+    txn.error_code = Some(error_code);
+    txn.provider = provider;
+    let payment = change.payment.clone();
+    ctx.emit(
+        change,
+        &payment,
+        &txn,
+        EventType::Fail,
+        EventExtras::default(),
+    );
+    change.put(txn);
+}
+
+/// `POST /transactions/{id}/capture`. Bad input is an error and writes nothing; a split token
+/// or risk failure is a Failed capture with a Fail event, as the provider does.
+pub fn capture(
+    ctx: &mut Ctx<'_>,
+    chain: &PaymentChain,
+    request: CaptureRequest,
+) -> Result<Change, RuleError> {
+    let authorization = authorized_for_captures(chain)?.clone();
+    let amount = capture_amount(chain, request.amount)?;
+    let mut change = Change::for_chain(chain, ctx.now);
+    let mut txn = new_child(
+        ctx,
+        &authorization,
+        TransactionType::Capture,
+        request.merchant_reference,
+        amount,
+        request.ip,
+    );
+    txn.pre_authorized = active_preauthorization(chain, ctx.now);
+    if let Err(failure) = check_split_token(&chain.payment, request.split_token.as_deref(), ctx.now)
+    {
+        fail_child(
+            ctx,
+            &mut change,
+            txn,
+            failure.error_code(),
+            failure.provider_status(),
+        );
+        return Ok(change);
+    }
+    if let Some(code) = change.payment.decline_next_capture.take() {
+        let provider = ProviderStatus {
+            reason_code: Some("1".to_owned()),
+            extended_reason_code: Some(code),
+            ..ProviderStatus::new("SW054", "Suspicious activity")
+        };
+        fail_child(ctx, &mut change, txn, 390, provider);
+        return Ok(change);
+    }
+    accept_child(ctx, &mut change, txn);
+    Ok(change)
+}
+
+/// Claims the reference, schedules submission at the next cut-off, and emits Authorize.
+fn accept_child(ctx: &mut Ctx<'_>, change: &mut Change, txn: Transaction) {
+    change.reference_claims.push(claim(&txn));
+    let due_at = next_cutoff(ctx.now, ctx.policy);
+    change
+        .timers
+        .push(Timer::new(TimerKind::Submit, &txn, due_at));
+    let payment = change.payment.clone();
+    ctx.emit(
+        change,
+        &payment,
+        &txn,
+        EventType::Authorize,
+        EventExtras::default(),
+    );
+    change.put(txn);
+}
+
+fn active_preauthorization(chain: &PaymentChain, now: i64) -> bool {
+    chain.transactions.iter().any(|txn| {
+        txn.transaction_type == TransactionType::Preauthorization
+            && txn.status == TransactionStatus::Authorized
+            && txn.expired_at.is_some_and(|expired_at| now < expired_at)
+    })
+}
+
+/// `POST /transactions/{id}/capture/preAuth`: a Preauthorization (type 10) for 1–6 hours.
+pub fn preauthorize(
+    ctx: &mut Ctx<'_>,
+    chain: &PaymentChain,
+    request: PreauthorizationRequest,
+) -> Result<Change, RuleError> {
+    let authorization = authorized_for_captures(chain)?.clone();
+    if !(1..=6).contains(&request.period_hours) {
+        return Err(RuleError::PeriodOutOfRange);
+    }
+    let amount = capture_amount(chain, request.amount)?;
+    let mut change = Change::for_chain(chain, ctx.now);
+    let mut txn = new_child(
+        ctx,
+        &authorization,
+        TransactionType::Preauthorization,
+        request.merchant_reference,
+        amount,
+        request.ip,
+    );
+    // A preauthorization reserves nothing by itself; captures under it carry the money.
+    txn.pending = Amount::ZERO;
+    txn.pre_authorized = true;
+    let expired_at = ctx.now + i64::from(request.period_hours) * 3_600_000;
+    txn.expired_at = Some(expired_at);
+    if let Err(failure) = check_split_token(&chain.payment, request.split_token.as_deref(), ctx.now)
+    {
+        fail_child(
+            ctx,
+            &mut change,
+            txn,
+            failure.error_code(),
+            failure.provider_status(),
+        );
+        return Ok(change);
+    }
+    change.reference_claims.push(claim(&txn));
+    change.timers.push(Timer::new(
+        TimerKind::ExpirePreauthorization,
+        &txn,
+        expired_at,
+    ));
+    let payment = change.payment.clone();
+    ctx.emit(
+        &mut change,
+        &payment,
+        &txn,
+        EventType::Authorize,
+        EventExtras::default(),
+    );
+    change.put(txn);
+    Ok(change)
+}
+
+fn lookup(chain: &PaymentChain, transaction_id: TransactionId) -> Result<Transaction, RuleError> {
+    chain
+        .transaction(transaction_id)
+        .cloned()
+        .ok_or_else(|| RuleError::UnknownTransaction(transaction_id.to_string()))
+}
+
+/// `POST /transactions/{id}/refund` on a Completed capture: a Refund (type 4) up to the
+/// remaining balance; the capture becomes PartiallyRefunded or Refunded at once.
+pub fn refund(
+    ctx: &mut Ctx<'_>,
+    chain: &PaymentChain,
+    target_id: TransactionId,
+    request: RefundRequest,
+) -> Result<Change, RuleError> {
+    let mut original = lookup(chain, target_id)?;
+    if !matches!(
+        original.transaction_type,
+        TransactionType::Capture | TransactionType::Pay
+    ) {
+        return Err(RuleError::WrongTransactionType(type_name(
+            original.transaction_type,
+        )));
+    }
+    if !original.status.is_settled() {
+        return Err(RuleError::WrongStatus(original.status.name()));
+    }
+    let balance = original.balance();
+    let amount = request.amount.unwrap_or(balance);
+    // The minimum gives way only for the exact remainder, so no balance is left unrefundable.
+    if amount < AMOUNT_MIN && amount != balance || amount.is_zero() {
+        return Err(RuleError::AmountTooSmall);
+    }
+    if amount > balance {
+        return Err(RuleError::AmountTooLarge(balance));
+    }
+    let mut change = Change::for_chain(chain, ctx.now);
+    let reference = request
+        .merchant_reference
+        .unwrap_or_else(|| original.merchant_reference.clone());
+    let refund = new_child(
+        ctx,
+        &original,
+        TransactionType::Refund,
+        reference,
+        amount,
+        request.ip,
+    );
+    original.refunded = original
+        .refunded
+        .checked_add(amount)
+        .unwrap_or(original.refunded);
+    let status = match original.balance().is_zero() {
+        true => TransactionStatus::Refunded,
+        false => TransactionStatus::PartiallyRefunded,
+    };
+    original.set_status(status, ctx.now);
+    let payment = change.payment.clone();
+    let due_at = next_cutoff(ctx.now, ctx.policy);
+    change
+        .timers
+        .push(Timer::new(TimerKind::Submit, &refund, due_at));
+    ctx.emit(
+        &mut change,
+        &payment,
+        &refund,
+        EventType::Refund,
+        EventExtras::default(),
+    );
+    ctx.emit(
+        &mut change,
+        &payment,
+        &original,
+        EventType::Update,
+        EventExtras::default(),
+    );
+    change.put(refund);
+    change.put(original);
+    Ok(change)
+}
+
+/// `POST /transactions/{id}/cancel`: voids an authorization, or a child not yet submitted.
+pub fn cancel(
+    ctx: &mut Ctx<'_>,
+    chain: &PaymentChain,
+    target_id: TransactionId,
+) -> Result<Change, RuleError> {
+    let mut txn = lookup(chain, target_id)?;
+    let status = match (txn.transaction_type, txn.status) {
+        (TransactionType::Authorize, TransactionStatus::New | TransactionStatus::Pending) => {
+            TransactionStatus::Canceled
+        }
+        (_, TransactionStatus::Authorized) => TransactionStatus::Voided,
+        (_, other) => return Err(RuleError::WrongStatus(other.name())),
+    };
+    let mut change = Change::for_chain(chain, ctx.now);
+    if txn.transaction_type == TransactionType::Refund {
+        restore_refunded(chain, &mut change, &txn, ctx.now)?;
+    }
+    txn.set_status(status, ctx.now);
+    txn.pending = Amount::ZERO;
+    txn.provider = ProviderStatus::new("SW013", "Canceled");
+    for kind in [
+        TimerKind::Submit,
+        TimerKind::ExpireSession,
+        TimerKind::ExpirePreauthorization,
+    ] {
+        change.timers_done.push(Timer::new(kind, &txn, 0).timer_id);
+    }
+    let payment = change.payment.clone();
+    ctx.emit(
+        &mut change,
+        &payment,
+        &txn,
+        EventType::Cancel,
+        EventExtras::default(),
+    );
+    change.put(txn);
+    Ok(change)
+}
+
+/// Gives a canceled refund's amount back to the capture it came from.
+fn restore_refunded(
+    chain: &PaymentChain,
+    change: &mut Change,
+    refund: &Transaction,
+    now: i64,
+) -> Result<(), RuleError> {
+    let original_id = refund
+        .original_transaction_id
+        .ok_or(RuleError::WrongTransactionType("Refund"))?;
+    let mut original = lookup(chain, original_id)?;
+    original.refunded = original
+        .refunded
+        .checked_sub(refund.amount)
+        .unwrap_or(Amount::ZERO);
+    let status = match original.refunded.is_zero() {
+        true => TransactionStatus::Completed,
+        false => TransactionStatus::PartiallyRefunded,
+    };
+    original.set_status(status, now);
+    change.put(original);
+    Ok(())
+}
+
+pub fn type_name(transaction_type: TransactionType) -> &'static str {
+    match transaction_type {
+        TransactionType::Authorize => "Authorize",
+        TransactionType::Pay => "Pay",
+        TransactionType::Capture => "Capture",
+        TransactionType::Refund => "Refund",
+        TransactionType::Reverse => "Reverse",
+        TransactionType::Deposit => "Deposit",
+        TransactionType::Reclaim => "Reclaim",
+        TransactionType::Representment => "Representment",
+        TransactionType::Preauthorization => "Preauthorization",
+    }
+}

@@ -1,0 +1,158 @@
+//! What a rule produces: the rows a state change writes, committed together in one transaction.
+
+use crate::events::OutboxEvent;
+use crate::ids::{MerchantId, PaymentId, TransactionId};
+use crate::ledger::{is_balanced, Posting};
+use crate::model::{Payment, PaymentChain, TimestampMs, Transaction};
+
+/// Something to do later, picked up by a worker once the clock passes `due_at`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timer {
+    /// Deterministic (`kind:transaction`), so scheduling the same step twice is harmless.
+    pub timer_id: String,
+    pub kind: TimerKind,
+    pub payment_id: PaymentId,
+    pub transaction_id: TransactionId,
+    pub due_at: TimestampMs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerKind {
+    /// The next ACH cut-off: Authorized → Processed.
+    Submit,
+    /// Settlement after the banking days of the rail: Processed → Completed.
+    Settle,
+    /// The receiving bank returns the entry (insufficient funds): Processed → Denied.
+    Return,
+    /// The Lightbox session ran out: New/Pending → Expired.
+    ExpireSession,
+    /// A preauthorization's period ended.
+    ExpirePreauthorization,
+}
+
+impl TimerKind {
+    pub const ALL: [TimerKind; 5] = [
+        Self::Submit,
+        Self::Settle,
+        Self::Return,
+        Self::ExpireSession,
+        Self::ExpirePreauthorization,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Submit => "submit",
+            Self::Settle => "settle",
+            Self::Return => "return",
+            Self::ExpireSession => "expire-session",
+            Self::ExpirePreauthorization => "expire-preauthorization",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+}
+
+impl Timer {
+    pub fn new(kind: TimerKind, txn: &Transaction, due_at: TimestampMs) -> Timer {
+        Timer {
+            timer_id: format!("{}:{}", kind.name(), txn.transaction_id),
+            kind,
+            payment_id: txn.payment_id,
+            transaction_id: txn.transaction_id,
+            due_at,
+        }
+    }
+}
+
+/// A merchant reference that, once claimed, answers later requests with code 210.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReferenceClaim {
+    pub merchant_id: MerchantId,
+    /// The transaction type the reference is unique within (see docs/compatibility.md).
+    pub transaction_type: u8,
+    pub merchant_reference: String,
+    pub transaction_id: TransactionId,
+}
+
+/// Everything one command writes. The store applies it atomically, and only if the payment's
+/// record version is still `expected_version` (None: the payment is new).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub payment: Payment,
+    pub expected_version: Option<i64>,
+    pub transactions: Vec<Transaction>,
+    pub postings: Vec<Posting>,
+    pub events: Vec<OutboxEvent>,
+    pub timers: Vec<Timer>,
+    pub timers_done: Vec<String>,
+    pub reference_claims: Vec<ReferenceClaim>,
+}
+
+impl Change {
+    /// A change to an existing chain; the payment's version is bumped once here.
+    pub fn for_chain(chain: &PaymentChain, now: TimestampMs) -> Change {
+        let mut payment = chain.payment.clone();
+        payment.record_version += 1;
+        payment.updated_at = now;
+        Change {
+            payment,
+            expected_version: Some(chain.payment.record_version),
+            transactions: Vec::new(),
+            postings: Vec::new(),
+            events: Vec::new(),
+            timers: Vec::new(),
+            timers_done: Vec::new(),
+            reference_claims: Vec::new(),
+        }
+    }
+
+    /// Records a new or changed transaction, replacing an earlier copy in this change.
+    pub fn put(&mut self, txn: Transaction) {
+        match self
+            .transactions
+            .iter_mut()
+            .find(|t| t.transaction_id == txn.transaction_id)
+        {
+            Some(existing) => *existing = txn,
+            None => self.transactions.push(txn),
+        }
+    }
+
+    /// The transaction as this change leaves it: the changed copy if any, else the chain's.
+    pub fn current(
+        &self,
+        chain: &PaymentChain,
+        transaction_id: TransactionId,
+    ) -> Option<Transaction> {
+        self.transactions
+            .iter()
+            .find(|txn| txn.transaction_id == transaction_id)
+            .or_else(|| chain.transaction(transaction_id))
+            .cloned()
+    }
+
+    /// The invariants every change must hold before it may be written.
+    pub fn check(&self) -> Result<(), &'static str> {
+        if !is_balanced(&self.postings) {
+            return Err("ledger postings do not balance");
+        }
+        let money_is_sane = self.transactions.iter().all(|txn| {
+            [
+                txn.amount,
+                txn.pending,
+                txn.paid,
+                txn.refunded,
+                txn.reversed,
+            ]
+            .iter()
+            .all(|amount| amount.minor() >= 0)
+                && txn.refunded.minor() + txn.reversed.minor() <= txn.paid.minor()
+        });
+        if !money_is_sane {
+            return Err("a transaction holds negative money or refunds more than was paid");
+        }
+        Ok(())
+    }
+}

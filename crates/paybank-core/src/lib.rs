@@ -1,0 +1,20 @@
+//! paybank's domain: money, ids, the transaction state machine, the ledger, the Lightbox rules
+//! and the provider's signatures. No I/O, no clock, no randomness: time, ids and random bytes
+//! are arguments, so every rule is a pure function that tests can drive deterministically.
+
+pub mod authorization;
+pub mod calendar;
+pub mod capture;
+pub mod change;
+pub mod codes;
+pub mod demo_bank;
+pub mod events;
+pub mod ids;
+pub mod ledger;
+pub mod lightbox;
+pub mod model;
+pub mod money;
+pub mod rules;
+pub mod settlement;
+pub mod signature;
+pub mod split_token;

@@ -1,0 +1,226 @@
+//! The domain records: merchants, payments and their transactions, and a payment chain.
+//!
+//! A payment chain (one payment plus every transaction under it) is the unit of consistency:
+//! every rule is a pure function from a chain to a [`crate::change::Change`], and the store
+//! commits a change only if the chain did not move underneath (the payment's record version).
+
+use crate::codes::{PaymentType, TransactionStatus, TransactionType};
+use crate::ids::{MerchantId, PaymentId, TransactionId};
+use crate::money::Amount;
+
+/// Milliseconds since the Unix epoch, the unit of every timestamp on the wire.
+pub type TimestampMs = i64;
+
+/// A merchant application: credentials, where events go, and which origins it may redirect to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Merchant {
+    pub merchant_id: MerchantId,
+    pub name: String,
+    pub access_id: String,
+    pub access_key: String,
+    pub notification_url: Option<String>,
+    /// Origins (`scheme://host[:port]`) that return, cancel and notification URLs must use.
+    pub allowed_origins: Vec<String>,
+    /// Guaranteed payments: a split token is issued at authorization and required afterwards.
+    pub split_token_enabled: bool,
+    pub created_at: TimestampMs,
+}
+
+/// The bank account a consumer chose in the Lightbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BankAccount {
+    pub bank_id: String,
+    pub bank_name: String,
+    pub account_name: String,
+    /// 1 Checking, 2 Savings (contract §3 account `type`).
+    pub account_type: u8,
+    pub account_number: String,
+    pub routing_number: String,
+    pub name_on_account: String,
+    /// Stable per bank account, so merchants can spot the same account across payments.
+    pub token: String,
+    /// Funds the simulated bank will let this payment's captures draw on.
+    pub available: Amount,
+}
+
+/// What paybank keeps of a split token: only a hash, never the token itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitToken {
+    pub hash_hex: String,
+    pub expires_at: TimestampMs,
+    /// False for the sandbox's `ExpiredSplitToken` behaviour, where refresh must fail too.
+    pub refreshable: bool,
+}
+
+/// A payment: the establish data of one authorization, shared by it and all its children.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payment {
+    pub payment_id: PaymentId,
+    pub merchant_id: MerchantId,
+    pub payment_type: PaymentType,
+    pub merchant_reference: String,
+    pub currency: String,
+    /// The most that captures may add up to; zero means no upper bound.
+    pub amount: Amount,
+    pub description: Option<String>,
+    pub return_url: String,
+    pub cancel_url: String,
+    pub notification_url: Option<String>,
+    /// The establish data as the merchant sent it (JSON), echoed back on reads.
+    pub establish_json: String,
+    pub authorization_id: TransactionId,
+    pub account: Option<BankAccount>,
+    pub split_token: Option<SplitToken>,
+    /// Sandbox `extendedreasoncode_<code>`: the next capture is declined with this code.
+    pub decline_next_capture: Option<String>,
+    pub created_at: TimestampMs,
+    pub updated_at: TimestampMs,
+    /// Bumped on every change to the chain; the store's optimistic check.
+    pub record_version: i64,
+}
+
+/// The payment provider's view of a transaction (`paymentProviderTransaction`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProviderStatus {
+    pub status: String,
+    pub status_message: String,
+    pub reason_code: Option<String>,
+    pub extended_reason_code: Option<String>,
+}
+
+impl ProviderStatus {
+    pub fn new(status: &str, status_message: &str) -> ProviderStatus {
+        ProviderStatus {
+            status: status.to_owned(),
+            status_message: status_message.to_owned(),
+            reason_code: None,
+            extended_reason_code: None,
+        }
+    }
+}
+
+/// One transaction: the authorization itself, or a capture, refund, … under it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transaction {
+    pub transaction_id: TransactionId,
+    pub payment_id: PaymentId,
+    pub merchant_id: MerchantId,
+    pub transaction_type: TransactionType,
+    pub original_transaction_id: Option<TransactionId>,
+    pub status: TransactionStatus,
+    pub merchant_reference: String,
+    pub currency: String,
+    pub amount: Amount,
+    /// Submitted or about to be, not yet settled.
+    pub pending: Amount,
+    pub paid: Amount,
+    pub refunded: Amount,
+    pub reversed: Amount,
+    pub provider: ProviderStatus,
+    /// Internal error code on Failed and Denied transactions (326, 331, 380, 390, 397, …).
+    pub error_code: Option<u16>,
+    pub ip: String,
+    pub created_at: TimestampMs,
+    pub updated_at: TimestampMs,
+    pub processed_at: Option<TimestampMs>,
+    pub completed_at: Option<TimestampMs>,
+    /// End of a preauthorization's period.
+    pub expired_at: Option<TimestampMs>,
+    pub pre_authorized: bool,
+    pub record_version: i64,
+}
+
+impl Transaction {
+    /// `balance` on the wire: what the merchant keeps of this transaction.
+    pub fn balance(&self) -> Amount {
+        Amount::from_minor(self.paid.minor() - self.reversed.minor() - self.refunded.minor())
+    }
+
+    /// Moves to a new status, stamping the change; rules call this, never assign directly.
+    pub fn set_status(&mut self, status: TransactionStatus, now: TimestampMs) {
+        self.status = status;
+        self.updated_at = now;
+        self.record_version += 1;
+    }
+}
+
+/// A payment and every transaction under it, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentChain {
+    pub payment: Payment,
+    pub transactions: Vec<Transaction>,
+}
+
+impl PaymentChain {
+    pub fn transaction(&self, transaction_id: TransactionId) -> Option<&Transaction> {
+        self.transactions
+            .iter()
+            .find(|txn| txn.transaction_id == transaction_id)
+    }
+
+    pub fn authorization(&self) -> &Transaction {
+        self.transaction(self.payment.authorization_id)
+            .expect("a chain always holds its authorization")
+    }
+
+    /// Sum of the amounts captures hold against the authorization: every capture that has not
+    /// failed, been denied or been voided.
+    pub fn captured_total(&self) -> Amount {
+        self.transactions
+            .iter()
+            .filter(|txn| txn.transaction_type == TransactionType::Capture)
+            .filter(|txn| {
+                !matches!(
+                    txn.status,
+                    TransactionStatus::Failed
+                        | TransactionStatus::Denied
+                        | TransactionStatus::Voided
+                        | TransactionStatus::Canceled
+                )
+            })
+            .map(|txn| txn.amount)
+            .sum()
+    }
+
+    /// Totals over the captures and pays, for the payment object on the wire.
+    pub fn totals(&self) -> PaymentTotals {
+        let money_in = self.transactions.iter().filter(|txn| {
+            matches!(
+                txn.transaction_type,
+                TransactionType::Capture | TransactionType::Pay
+            )
+        });
+        let mut totals = PaymentTotals::default();
+        for txn in money_in {
+            totals.pending = totals
+                .pending
+                .checked_add(txn.pending)
+                .unwrap_or(totals.pending);
+            totals.paid = totals.paid.checked_add(txn.paid).unwrap_or(totals.paid);
+            totals.refunded = totals
+                .refunded
+                .checked_add(txn.refunded)
+                .unwrap_or(totals.refunded);
+            totals.reversed = totals
+                .reversed
+                .checked_add(txn.reversed)
+                .unwrap_or(totals.reversed);
+        }
+        totals
+    }
+}
+
+/// The payment-level money fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PaymentTotals {
+    pub pending: Amount,
+    pub paid: Amount,
+    pub refunded: Amount,
+    pub reversed: Amount,
+}
+
+impl PaymentTotals {
+    pub fn balance(&self) -> Amount {
+        Amount::from_minor(self.paid.minor() - self.reversed.minor() - self.refunded.minor())
+    }
+}

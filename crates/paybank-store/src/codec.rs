@@ -1,0 +1,257 @@
+//! Rows to domain records and back. Row shapes stay private to the store.
+
+use paybank_core::change::{Timer, TimerKind};
+use paybank_core::codes::{PaymentType, TransactionStatus, TransactionType};
+use paybank_core::demo_bank::Behaviour;
+use paybank_core::events::OutboxEvent;
+use paybank_core::ids::{EventId, MerchantId, PaymentId, TransactionId};
+use paybank_core::lightbox::{LightboxError, LightboxSession, Step};
+use paybank_core::model::{
+    BankAccount, Merchant, Payment, ProviderStatus, SplitToken, Transaction,
+};
+use paybank_core::money::Amount;
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{EventAttempt, EventState, StoreError, StoreResult, StoredEvent};
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Database(format!("unreadable {what} in the database"))
+}
+
+fn id(row: &AnyRow, column: &str) -> StoreResult<u64> {
+    let value: i64 = row.try_get(column)?;
+    u64::try_from(value).map_err(|_| corrupt(column))
+}
+
+fn optional_id(row: &AnyRow, column: &str) -> StoreResult<Option<u64>> {
+    let value: Option<i64> = row.try_get(column)?;
+    value
+        .map(|value| u64::try_from(value).map_err(|_| corrupt(column)))
+        .transpose()
+}
+
+fn amount(row: &AnyRow, column: &str) -> StoreResult<Amount> {
+    Ok(Amount::from_minor(row.try_get(column)?))
+}
+
+fn code(row: &AnyRow, column: &str) -> StoreResult<u8> {
+    let value: i64 = row.try_get(column)?;
+    u8::try_from(value).map_err(|_| corrupt(column))
+}
+
+pub(crate) fn sql_id(value: u64) -> i64 {
+    i64::try_from(value).expect("ids are 13 digits and fit in i64")
+}
+
+pub(crate) fn merchant(row: &AnyRow) -> StoreResult<Merchant> {
+    let origins: String = row.try_get("allowed_origins")?;
+    Ok(Merchant {
+        merchant_id: MerchantId(id(row, "merchant_id")?),
+        name: row.try_get("name")?,
+        access_id: row.try_get("access_id")?,
+        access_key: row.try_get("access_key")?,
+        notification_url: row.try_get("notification_url")?,
+        allowed_origins: origins.lines().map(str::to_owned).collect(),
+        split_token_enabled: row.try_get::<i64, _>("split_token_enabled")? != 0,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// The stored shape of a chosen bank account (kept as JSON: it is read and written whole).
+#[derive(Serialize, Deserialize)]
+struct AccountRow {
+    bank_id: String,
+    bank_name: String,
+    account_name: String,
+    account_type: u8,
+    account_number: String,
+    routing_number: String,
+    name_on_account: String,
+    token: String,
+    available_minor: i64,
+}
+
+pub(crate) fn account_json(account: &BankAccount) -> String {
+    let row = AccountRow {
+        bank_id: account.bank_id.clone(),
+        bank_name: account.bank_name.clone(),
+        account_name: account.account_name.clone(),
+        account_type: account.account_type,
+        account_number: account.account_number.clone(),
+        routing_number: account.routing_number.clone(),
+        name_on_account: account.name_on_account.clone(),
+        token: account.token.clone(),
+        available_minor: account.available.minor(),
+    };
+    serde_json::to_string(&row).expect("plain struct serializes")
+}
+
+fn account(json: &str) -> StoreResult<BankAccount> {
+    let row: AccountRow = serde_json::from_str(json).map_err(|_| corrupt("account"))?;
+    Ok(BankAccount {
+        bank_id: row.bank_id,
+        bank_name: row.bank_name,
+        account_name: row.account_name,
+        account_type: row.account_type,
+        account_number: row.account_number,
+        routing_number: row.routing_number,
+        name_on_account: row.name_on_account,
+        token: row.token,
+        available: Amount::from_minor(row.available_minor),
+    })
+}
+
+pub(crate) fn payment(row: &AnyRow) -> StoreResult<Payment> {
+    let account_json: Option<String> = row.try_get("account_json")?;
+    let split_token_hash: Option<String> = row.try_get("split_token_hash")?;
+    let split_token = match split_token_hash {
+        Some(hash_hex) => Some(SplitToken {
+            hash_hex,
+            expires_at: row
+                .try_get::<Option<i64>, _>("split_token_expires_at")?
+                .unwrap_or(0),
+            refreshable: row
+                .try_get::<Option<i64>, _>("split_token_refreshable")?
+                .unwrap_or(0)
+                != 0,
+        }),
+        None => None,
+    };
+    Ok(Payment {
+        payment_id: PaymentId(id(row, "payment_id")?),
+        merchant_id: MerchantId(id(row, "merchant_id")?),
+        payment_type: PaymentType::from_code(code(row, "payment_type")?)
+            .ok_or_else(|| corrupt("payment_type"))?,
+        merchant_reference: row.try_get("merchant_reference")?,
+        currency: row.try_get("currency")?,
+        amount: amount(row, "amount")?,
+        description: row.try_get("description")?,
+        return_url: row.try_get("return_url")?,
+        cancel_url: row.try_get("cancel_url")?,
+        notification_url: row.try_get("notification_url")?,
+        establish_json: row.try_get("establish_json")?,
+        authorization_id: TransactionId(id(row, "authorization_id")?),
+        account: account_json.as_deref().map(account).transpose()?,
+        split_token,
+        decline_next_capture: row.try_get("decline_next_capture")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        record_version: row.try_get("record_version")?,
+    })
+}
+
+pub(crate) fn transaction(row: &AnyRow) -> StoreResult<Transaction> {
+    Ok(Transaction {
+        transaction_id: TransactionId(id(row, "transaction_id")?),
+        payment_id: PaymentId(id(row, "payment_id")?),
+        merchant_id: MerchantId(id(row, "merchant_id")?),
+        transaction_type: TransactionType::from_code(code(row, "transaction_type")?)
+            .ok_or_else(|| corrupt("transaction_type"))?,
+        original_transaction_id: optional_id(row, "original_transaction_id")?.map(TransactionId),
+        status: TransactionStatus::from_code(code(row, "status")?)
+            .ok_or_else(|| corrupt("status"))?,
+        merchant_reference: row.try_get("merchant_reference")?,
+        currency: row.try_get("currency")?,
+        amount: amount(row, "amount")?,
+        pending: amount(row, "pending")?,
+        paid: amount(row, "paid")?,
+        refunded: amount(row, "refunded")?,
+        reversed: amount(row, "reversed")?,
+        provider: ProviderStatus {
+            status: row.try_get("provider_status")?,
+            status_message: row.try_get("provider_message")?,
+            reason_code: row.try_get("provider_reason_code")?,
+            extended_reason_code: row.try_get("provider_extended_code")?,
+        },
+        error_code: row
+            .try_get::<Option<i64>, _>("error_code")?
+            .map(|value| u16::try_from(value).map_err(|_| corrupt("error_code")))
+            .transpose()?,
+        ip: row.try_get("ip")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        processed_at: row.try_get("processed_at")?,
+        completed_at: row.try_get("completed_at")?,
+        expired_at: row.try_get("expired_at")?,
+        pre_authorized: row.try_get::<i64, _>("pre_authorized")? != 0,
+        record_version: row.try_get("record_version")?,
+    })
+}
+
+pub(crate) fn timer(row: &AnyRow) -> StoreResult<Timer> {
+    let kind: String = row.try_get("kind")?;
+    Ok(Timer {
+        timer_id: row.try_get("timer_id")?,
+        kind: TimerKind::from_name(&kind).ok_or_else(|| corrupt("timer kind"))?,
+        payment_id: PaymentId(id(row, "payment_id")?),
+        transaction_id: TransactionId(id(row, "transaction_id")?),
+        due_at: row.try_get("due_at")?,
+    })
+}
+
+pub(crate) fn stored_event(row: &AnyRow) -> StoreResult<StoredEvent> {
+    let body: String = row.try_get("body")?;
+    let params = form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let state: String = row.try_get("state")?;
+    Ok(StoredEvent {
+        event: OutboxEvent {
+            event_id: EventId(id(row, "event_id")?),
+            merchant_id: MerchantId(id(row, "merchant_id")?),
+            payment_id: PaymentId(id(row, "payment_id")?),
+            transaction_id: TransactionId(id(row, "transaction_id")?),
+            event_type: row.try_get("event_type")?,
+            params,
+            notification_url: row.try_get("notification_url")?,
+            created_at: row.try_get("created_at")?,
+        },
+        body,
+        state: EventState::from_name(&state).ok_or_else(|| corrupt("event state"))?,
+        attempts: row.try_get("attempts")?,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        delivered_at: row.try_get("delivered_at")?,
+    })
+}
+
+pub(crate) fn event_attempt(row: &AnyRow) -> StoreResult<EventAttempt> {
+    Ok(EventAttempt {
+        attempt: row.try_get("attempt")?,
+        attempted_at: row.try_get("attempted_at")?,
+        duration_ms: row.try_get("duration_ms")?,
+        http_status: row.try_get("http_status")?,
+        error: row.try_get("error")?,
+    })
+}
+
+pub(crate) fn lightbox_session(row: &AnyRow) -> StoreResult<LightboxSession> {
+    let step: String = row.try_get("step")?;
+    let behaviour: Option<String> = row.try_get("behaviour")?;
+    let error: Option<String> = row.try_get("error")?;
+    let account_index: Option<i64> = row.try_get("account_index")?;
+    Ok(LightboxSession {
+        session_id: row.try_get("session_id")?,
+        payment_id: PaymentId(id(row, "payment_id")?),
+        transaction_id: TransactionId(id(row, "transaction_id")?),
+        step: Step::from_name(&step).ok_or_else(|| corrupt("lightbox step"))?,
+        bank_id: row.try_get("bank_id")?,
+        username: row.try_get("username")?,
+        behaviour: behaviour
+            .as_deref()
+            .map(|text| Behaviour::decode(text).ok_or_else(|| corrupt("behaviour")))
+            .transpose()?,
+        account_index: account_index
+            .map(|index| u8::try_from(index).map_err(|_| corrupt("account_index")))
+            .transpose()?,
+        error: error
+            .as_deref()
+            .map(|name| LightboxError::from_name(name).ok_or_else(|| corrupt("lightbox error")))
+            .transpose()?,
+        csrf_token: row.try_get("csrf_token")?,
+        expires_at: row.try_get("expires_at")?,
+        redirect_url: row.try_get("redirect_url")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}

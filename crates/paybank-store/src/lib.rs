@@ -1,0 +1,228 @@
+//! paybank's storage: the one crate that knows SQL.
+//!
+//! [`Store`] is a small set of atomic domain commands and reads. One implementation,
+//! [`sql::SqlStore`], serves SQLite and PostgreSQL through sqlx's `Any` driver with the same
+//! statements (`$N` placeholders work on both); only the migrations and a lease query differ.
+//! Every write goes through a group-commit writer (`writer`): many commands, one transaction,
+//! one fsync, each command in its own savepoint so one failure leaves the others untouched.
+
+mod codec;
+mod reads;
+pub mod sql;
+mod writer;
+mod writes;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use paybank_core::change::{Change, Timer};
+use paybank_core::events::OutboxEvent;
+use paybank_core::ids::{EventId, MerchantId, PaymentId, TransactionId};
+use paybank_core::ledger::Posting;
+use paybank_core::lightbox::LightboxSession;
+use paybank_core::model::{Merchant, PaymentChain, TimestampMs, Transaction};
+
+/// What can go wrong in the store, as the layers above need to tell it apart.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique key is taken: a merchant reference already claimed, an access id in use.
+    #[error("duplicate: {0}")]
+    Duplicate(String),
+    /// The payment moved on since it was read; the caller reloads and tries again.
+    #[error("the payment changed concurrently")]
+    Conflict,
+    /// A change broke an invariant (unbalanced ledger, negative money); nothing was written.
+    #[error("invariant violated: {0}")]
+    Invariant(&'static str),
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> StoreError {
+        match &error {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db_error) if db_error.is_unique_violation() => {
+                StoreError::Duplicate(db_error.message().to_owned())
+            }
+            _ => StoreError::Database(error.to_string()),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One atomic write: a chain change and whatever else must land with it.
+#[derive(Clone, Debug, Default)]
+pub struct WriteSet {
+    pub change: Option<Change>,
+    pub session: Option<LightboxSession>,
+    pub merchant: Option<Merchant>,
+    pub delivery: Option<DeliveryRecord>,
+    /// Puts a delivered or failed event back in the queue, due at the given time.
+    pub resend: Option<(EventId, TimestampMs)>,
+}
+
+/// The outcome of one delivery attempt, and what happens to the event next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub event_id: EventId,
+    pub attempt: EventAttempt,
+    pub next: NextDelivery,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextDelivery {
+    Delivered,
+    RetryAt(TimestampMs),
+    /// The retry window is over (or there is nowhere to send it): stop trying.
+    GiveUp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventAttempt {
+    pub attempt: i64,
+    pub attempted_at: TimestampMs,
+    pub duration_ms: i64,
+    pub http_status: Option<i64>,
+    pub error: Option<String>,
+}
+
+/// An outbox event as stored, with its delivery state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub event: OutboxEvent,
+    /// The exact form-encoded body that is sent (and signed, once decoded).
+    pub body: String,
+    pub state: EventState,
+    pub attempts: i64,
+    pub next_attempt_at: TimestampMs,
+    pub delivered_at: Option<TimestampMs>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventState {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl EventState {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<EventState> {
+        [Self::Pending, Self::Delivered, Self::Failed]
+            .into_iter()
+            .find(|state| state.name() == name)
+    }
+}
+
+/// Filters and paging of `GET /transactions`, already validated.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TransactionQuery {
+    pub merchant_reference: Option<String>,
+    pub transaction_types: Vec<u8>,
+    pub statuses: Vec<u8>,
+    pub created_from: Option<TimestampMs>,
+    pub created_to: Option<TimestampMs>,
+    pub updated_from: Option<TimestampMs>,
+    pub updated_to: Option<TimestampMs>,
+    pub order_by: OrderBy,
+    pub descending: bool,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OrderBy {
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// Filters of the event log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventQuery {
+    pub transaction_id: Option<TransactionId>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// The store's commands and reads. Writes are atomic; reads see committed data.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies a write set atomically (group-committed with others).
+    async fn commit(&self, write: WriteSet) -> StoreResult<()>;
+    /// Leases timers due at `now` for `lease_ms`, so that no other worker runs them meanwhile.
+    async fn claim_due_timers(
+        &self,
+        now: TimestampMs,
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Timer>>;
+    /// Leases pending events due at `now` for `lease_ms`.
+    async fn claim_due_events(
+        &self,
+        now: TimestampMs,
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<StoredEvent>>;
+    /// The earliest time anything (timer or event delivery) falls due, if anything is queued.
+    async fn next_due_at(&self) -> StoreResult<Option<TimestampMs>>;
+    /// Adds to the deployment clock's offset from wall time; returns the new offset.
+    async fn advance_clock(&self, delta_ms: i64) -> StoreResult<i64>;
+    async fn clock_offset(&self) -> StoreResult<i64>;
+    /// Reserves `count` consecutive values of the deployment's id counter; returns the first.
+    async fn reserve_ids(&self, count: u64) -> StoreResult<u64>;
+    /// Returns the setting, storing `value` first if it has none (first writer wins).
+    async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
+
+    async fn merchant(&self, merchant_id: MerchantId) -> StoreResult<Option<Merchant>>;
+    async fn merchant_by_access_id(&self, access_id: &str) -> StoreResult<Option<Merchant>>;
+    async fn list_merchants(&self) -> StoreResult<Vec<Merchant>>;
+    async fn chain(&self, payment_id: PaymentId) -> StoreResult<Option<PaymentChain>>;
+    async fn chain_of_transaction(
+        &self,
+        transaction_id: TransactionId,
+    ) -> StoreResult<Option<PaymentChain>>;
+    async fn list_transactions(
+        &self,
+        merchant_id: MerchantId,
+        query: &TransactionQuery,
+    ) -> StoreResult<Vec<Transaction>>;
+    async fn reference_claim(
+        &self,
+        merchant_id: MerchantId,
+        transaction_type: u8,
+        merchant_reference: &str,
+    ) -> StoreResult<Option<TransactionId>>;
+    async fn lightbox_session(&self, session_id: &str) -> StoreResult<Option<LightboxSession>>;
+    async fn lightbox_session_of_transaction(
+        &self,
+        transaction_id: TransactionId,
+    ) -> StoreResult<Option<LightboxSession>>;
+    async fn list_events(
+        &self,
+        merchant_id: MerchantId,
+        query: &EventQuery,
+    ) -> StoreResult<Vec<StoredEvent>>;
+    async fn event(&self, event_id: EventId) -> StoreResult<Option<StoredEvent>>;
+    async fn event_attempts(&self, event_id: EventId) -> StoreResult<Vec<EventAttempt>>;
+    async fn postings(&self, transaction_id: TransactionId) -> StoreResult<Vec<Posting>>;
+    /// Every ledger account's balance, by name.
+    async fn ledger_balances(&self) -> StoreResult<Vec<(String, i64)>>;
+}
+
+/// Opens the store named by a `sqlite://…` or `postgres://…` URL and applies migrations.
+pub async fn open(database_url: &str) -> StoreResult<Arc<dyn Store>> {
+    let store = sql::SqlStore::open(database_url, sql::WriterOptions::default()).await?;
+    Ok(Arc::new(store))
+}

@@ -1,0 +1,367 @@
+//! [`crate::Store`] for [`SqlStore`]: writes go to the group-commit writer, reads to the pool.
+
+use async_trait::async_trait;
+use paybank_core::change::Timer;
+use paybank_core::ids::{EventId, MerchantId, PaymentId, TransactionId};
+use paybank_core::ledger::{LedgerAccount, Posting};
+use paybank_core::lightbox::LightboxSession;
+use paybank_core::model::{Merchant, PaymentChain, TimestampMs, Transaction};
+use paybank_core::money::Amount;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, Row};
+
+use crate::codec::{self, sql_id};
+use crate::sql::SqlStore;
+use crate::writer::{Command, Reply};
+use crate::{
+    EventAttempt, EventQuery, OrderBy, Store, StoreError, StoreResult, StoredEvent,
+    TransactionQuery, WriteSet,
+};
+
+fn unexpected(reply: Reply) -> StoreError {
+    StoreError::Database(format!("unexpected writer reply {reply:?}"))
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn commit(&self, write: WriteSet) -> StoreResult<()> {
+        match self.writer.run(Command::Commit(Box::new(write))).await? {
+            Reply::Done => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn claim_due_timers(
+        &self,
+        now: TimestampMs,
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Timer>> {
+        match self
+            .writer
+            .run(Command::ClaimTimers {
+                now,
+                lease_ms,
+                limit,
+            })
+            .await?
+        {
+            Reply::Timers(timers) => Ok(timers),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn claim_due_events(
+        &self,
+        now: TimestampMs,
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        match self
+            .writer
+            .run(Command::ClaimEvents {
+                now,
+                lease_ms,
+                limit,
+            })
+            .await?
+        {
+            Reply::Events(events) => Ok(events),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn next_due_at(&self) -> StoreResult<Option<TimestampMs>> {
+        let row: (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT (SELECT MIN(due_at) FROM timers), \
+             (SELECT MIN(next_attempt_at) FROM outbox_events WHERE state = 'pending')",
+        )
+        .fetch_one(&self.reads)
+        .await?;
+        Ok(match row {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
+    }
+
+    async fn advance_clock(&self, delta_ms: i64) -> StoreResult<i64> {
+        match self.writer.run(Command::AdvanceClock { delta_ms }).await? {
+            Reply::Number(offset) => Ok(offset),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn clock_offset(&self) -> StoreResult<i64> {
+        let row: (i64,) = sqlx::query_as("SELECT offset_ms FROM clock WHERE clock_id = 1")
+            .fetch_one(&self.reads)
+            .await?;
+        Ok(row.0)
+    }
+
+    async fn reserve_ids(&self, count: u64) -> StoreResult<u64> {
+        match self.writer.run(Command::ReserveIds { count }).await? {
+            Reply::Number(first) => {
+                u64::try_from(first).map_err(|_| StoreError::Invariant("negative id counter"))
+            }
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
+        let command = Command::SettingOrInsert {
+            key: key.to_owned(),
+            value: value.to_owned(),
+        };
+        match self.writer.run(command).await? {
+            Reply::Text(value) => Ok(value),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn merchant(&self, merchant_id: MerchantId) -> StoreResult<Option<Merchant>> {
+        let row = sqlx::query("SELECT * FROM merchants WHERE merchant_id = $1")
+            .bind(sql_id(merchant_id.0))
+            .fetch_optional(&self.reads)
+            .await?;
+        row.as_ref().map(codec::merchant).transpose()
+    }
+
+    async fn merchant_by_access_id(&self, access_id: &str) -> StoreResult<Option<Merchant>> {
+        let row = sqlx::query("SELECT * FROM merchants WHERE access_id = $1")
+            .bind(access_id)
+            .fetch_optional(&self.reads)
+            .await?;
+        row.as_ref().map(codec::merchant).transpose()
+    }
+
+    async fn list_merchants(&self) -> StoreResult<Vec<Merchant>> {
+        let rows = sqlx::query("SELECT * FROM merchants ORDER BY created_at, merchant_id")
+            .fetch_all(&self.reads)
+            .await?;
+        rows.iter().map(codec::merchant).collect()
+    }
+
+    async fn chain(&self, payment_id: PaymentId) -> StoreResult<Option<PaymentChain>> {
+        load_chain(self, payment_id).await
+    }
+
+    async fn chain_of_transaction(
+        &self,
+        transaction_id: TransactionId,
+    ) -> StoreResult<Option<PaymentChain>> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT payment_id FROM transactions WHERE transaction_id = $1")
+                .bind(sql_id(transaction_id.0))
+                .fetch_optional(&self.reads)
+                .await?;
+        match row {
+            Some((payment_id,)) => load_chain(self, PaymentId(payment_id as u64)).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn list_transactions(
+        &self,
+        merchant_id: MerchantId,
+        query: &TransactionQuery,
+    ) -> StoreResult<Vec<Transaction>> {
+        let (sql, binds) = transaction_query_sql(merchant_id, query);
+        let mut statement: Query<'_, Any, AnyArguments<'_>> = sqlx::query(&sql);
+        for bind in binds {
+            statement = match bind {
+                Bind::Number(value) => statement.bind(value),
+                Bind::Text(value) => statement.bind(value),
+            };
+        }
+        let rows = statement.fetch_all(&self.reads).await?;
+        rows.iter().map(codec::transaction).collect()
+    }
+
+    async fn reference_claim(
+        &self,
+        merchant_id: MerchantId,
+        transaction_type: u8,
+        merchant_reference: &str,
+    ) -> StoreResult<Option<TransactionId>> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT transaction_id FROM reference_claims WHERE merchant_id = $1 AND transaction_type = $2 \
+             AND merchant_reference = $3",
+        )
+        .bind(sql_id(merchant_id.0))
+        .bind(i64::from(transaction_type))
+        .bind(merchant_reference)
+        .fetch_optional(&self.reads)
+        .await?;
+        Ok(row.map(|(id,)| TransactionId(id as u64)))
+    }
+
+    async fn lightbox_session(&self, session_id: &str) -> StoreResult<Option<LightboxSession>> {
+        let row = sqlx::query("SELECT * FROM lightbox_sessions WHERE session_id = $1")
+            .bind(session_id)
+            .fetch_optional(&self.reads)
+            .await?;
+        row.as_ref().map(codec::lightbox_session).transpose()
+    }
+
+    async fn lightbox_session_of_transaction(
+        &self,
+        transaction_id: TransactionId,
+    ) -> StoreResult<Option<LightboxSession>> {
+        let row = sqlx::query("SELECT * FROM lightbox_sessions WHERE transaction_id = $1 ORDER BY updated_at DESC LIMIT 1")
+            .bind(sql_id(transaction_id.0))
+            .fetch_optional(&self.reads)
+            .await?;
+        row.as_ref().map(codec::lightbox_session).transpose()
+    }
+
+    async fn list_events(
+        &self,
+        merchant_id: MerchantId,
+        query: &EventQuery,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        let rows = sqlx::query(
+            "SELECT * FROM outbox_events WHERE merchant_id = $1 AND ($2 = 0 OR transaction_id = $2) \
+             ORDER BY event_id DESC LIMIT $3 OFFSET $4",
+        )
+        .bind(sql_id(merchant_id.0))
+        .bind(query.transaction_id.map(|id| sql_id(id.0)).unwrap_or(0))
+        .bind(query.limit)
+        .bind(query.offset)
+        .fetch_all(&self.reads)
+        .await?;
+        let mut events = rows
+            .iter()
+            .map(codec::stored_event)
+            .collect::<StoreResult<Vec<_>>>()?;
+        events.sort_by_key(|event| (event.event.created_at, event.event.event_id));
+        Ok(events)
+    }
+
+    async fn event(&self, event_id: EventId) -> StoreResult<Option<StoredEvent>> {
+        let row = sqlx::query("SELECT * FROM outbox_events WHERE event_id = $1")
+            .bind(sql_id(event_id.0))
+            .fetch_optional(&self.reads)
+            .await?;
+        row.as_ref().map(codec::stored_event).transpose()
+    }
+
+    async fn event_attempts(&self, event_id: EventId) -> StoreResult<Vec<EventAttempt>> {
+        let rows = sqlx::query("SELECT * FROM event_attempts WHERE event_id = $1 ORDER BY attempt")
+            .bind(sql_id(event_id.0))
+            .fetch_all(&self.reads)
+            .await?;
+        rows.iter().map(codec::event_attempt).collect()
+    }
+
+    async fn postings(&self, transaction_id: TransactionId) -> StoreResult<Vec<Posting>> {
+        let rows = sqlx::query("SELECT account, amount FROM ledger_postings WHERE transaction_id = $1 ORDER BY posting_id")
+            .bind(sql_id(transaction_id.0))
+            .fetch_all(&self.reads)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let name: String = row.try_get("account")?;
+                Ok(Posting {
+                    transaction_id,
+                    account: LedgerAccount::from_name(&name)
+                        .ok_or(StoreError::Invariant("unknown ledger account"))?,
+                    amount: Amount::from_minor(row.try_get("amount")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn ledger_balances(&self) -> StoreResult<Vec<(String, i64)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT account, CAST(SUM(amount) AS BIGINT) FROM ledger_postings GROUP BY account ORDER BY account")
+                .fetch_all(&self.reads)
+                .await?;
+        Ok(rows)
+    }
+}
+
+async fn load_chain(store: &SqlStore, payment_id: PaymentId) -> StoreResult<Option<PaymentChain>> {
+    let mut reads = store.reads.begin().await?;
+    let Some(payment_row) = sqlx::query("SELECT * FROM payments WHERE payment_id = $1")
+        .bind(sql_id(payment_id.0))
+        .fetch_optional(&mut *reads)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let rows = sqlx::query(
+        "SELECT * FROM transactions WHERE payment_id = $1 ORDER BY created_at, transaction_id",
+    )
+    .bind(sql_id(payment_id.0))
+    .fetch_all(&mut *reads)
+    .await?;
+    reads.commit().await?;
+    let payment = codec::payment(&payment_row)?;
+    let transactions = rows
+        .iter()
+        .map(codec::transaction)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Some(PaymentChain {
+        payment,
+        transactions,
+    }))
+}
+
+enum Bind {
+    Number(i64),
+    Text(String),
+}
+
+/// Builds the filtered, paged transaction listing. Every value is a bound parameter.
+fn transaction_query_sql(merchant_id: MerchantId, query: &TransactionQuery) -> (String, Vec<Bind>) {
+    let mut sql = String::from("SELECT * FROM transactions WHERE merchant_id = $1");
+    let mut binds = vec![Bind::Number(sql_id(merchant_id.0))];
+    let mut push = |sql: &mut String, clause: &str, bind: Bind| {
+        binds.push(bind);
+        sql.push_str(&clause.replace('?', &format!("${}", binds.len())));
+    };
+    if let Some(reference) = &query.merchant_reference {
+        push(
+            &mut sql,
+            " AND merchant_reference = ?",
+            Bind::Text(reference.clone()),
+        );
+    }
+    for (column, codes) in [
+        ("transaction_type", &query.transaction_types),
+        ("status", &query.statuses),
+    ] {
+        if codes.is_empty() {
+            continue;
+        }
+        sql.push_str(&format!(" AND {column} IN ("));
+        for (code_idx, code) in codes.iter().enumerate() {
+            let separator = if code_idx == 0 { "?" } else { ", ?" };
+            push(&mut sql, separator, Bind::Number(i64::from(*code)));
+        }
+        sql.push(')');
+    }
+    let ranges = [
+        ("created_at >= ?", query.created_from),
+        ("created_at <= ?", query.created_to),
+        ("updated_at >= ?", query.updated_from),
+        ("updated_at <= ?", query.updated_to),
+    ];
+    for (clause, value) in ranges {
+        if let Some(value) = value {
+            push(&mut sql, &format!(" AND {clause}"), Bind::Number(value));
+        }
+    }
+    let column = match query.order_by {
+        OrderBy::CreatedAt => "created_at",
+        OrderBy::UpdatedAt => "updated_at",
+    };
+    let direction = if query.descending { "DESC" } else { "ASC" };
+    sql.push_str(&format!(
+        " ORDER BY {column} {direction}, transaction_id {direction}"
+    ));
+    push(&mut sql, " LIMIT ?", Bind::Number(query.limit));
+    push(&mut sql, " OFFSET ?", Bind::Number(query.offset));
+    (sql, binds)
+}
