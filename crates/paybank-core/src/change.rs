@@ -156,3 +156,32 @@ impl Change {
         Ok(())
     }
 }
+
+impl PaymentChain {
+    /// The chain as it is once `change` is committed.
+    pub fn with_change(&self, change: &Change) -> PaymentChain {
+        let mut chain = PaymentChain {
+            payment: change.payment.clone(),
+            transactions: self.transactions.clone(),
+        };
+        for txn in &change.transactions {
+            match chain
+                .transactions
+                .iter_mut()
+                .find(|t| t.transaction_id == txn.transaction_id)
+            {
+                Some(existing) => *existing = txn.clone(),
+                None => chain.transactions.push(txn.clone()),
+            }
+        }
+        chain
+    }
+
+    /// The chain a brand-new payment's change creates.
+    pub fn from_new(change: &Change) -> PaymentChain {
+        PaymentChain {
+            payment: change.payment.clone(),
+            transactions: change.transactions.clone(),
+        }
+    }
+}

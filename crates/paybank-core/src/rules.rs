@@ -39,7 +39,7 @@ impl Default for Policy {
 pub struct Ctx<'a> {
     pub merchant: &'a Merchant,
     pub policy: &'a Policy,
-    pub ids: &'a mut dyn IdSource,
+    pub ids: &'a mut (dyn IdSource + Send),
     pub now: TimestampMs,
 }
 

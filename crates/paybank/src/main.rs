@@ -1,2 +1,272 @@
-//! placeholder
-fn main() {}
+//! The `paybank` binary: `serve`, `merchant create|list`, `clock advance`, `migrate`, `config`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use paybank_server::merchants::{create_merchant, NewMerchant};
+use paybank_server::{AppState, Config};
+
+#[derive(Parser)]
+#[command(
+    name = "paybank",
+    version,
+    about = "An open-source pay-by-bank platform that speaks Trustly's North America API."
+)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data lives; the same flags for every subcommand.
+#[derive(Args)]
+struct CommonArgs {
+    /// A TOML file overriding config.default.toml.
+    #[arg(long, global = true, env = "PAYBANK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory holding the embedded SQLite database.
+    #[arg(long, global = true, env = "PAYBANK_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL (sqlite://… or postgres://…), overriding the data directory's database.
+    #[arg(long, global = true, env = "PAYBANK_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API, the hosted pages and the workers.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "PAYBANK_LISTEN")]
+        listen: Option<String>,
+    },
+    /// Manage merchants.
+    #[command(subcommand)]
+    Merchant(MerchantCommand),
+    /// Move simulated time (sandbox).
+    #[command(subcommand)]
+    Clock(ClockCommand),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the default configuration file.
+    Config,
+}
+
+#[derive(Subcommand)]
+enum MerchantCommand {
+    /// Create a merchant and print its credentials.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Where event notifications go.
+        #[arg(long)]
+        notification_url: Option<String>,
+        /// An origin return/cancel/notification URLs may use (repeatable).
+        #[arg(long = "allowed-origin")]
+        allowed_origins: Vec<String>,
+        /// Do not issue split tokens (captures then need none).
+        #[arg(long)]
+        no_split_token: bool,
+        /// Print one JSON object with merchantId, accessId and accessKey.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List merchants.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClockCommand {
+    /// Advance simulated time, e.g. `3d`, `12h`, `90m`, `30s`, running everything that falls due.
+    Advance { duration: String },
+    /// Print simulated time.
+    Show,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let filter = match cli.command {
+        Command::Serve { .. } => "info,sqlx=warn,tower_http=warn",
+        _ => "warn",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PAYBANK_LOG")
+                .unwrap_or_else(|_| filter.into()),
+        )
+        .init();
+    let listen = match &cli.command {
+        Command::Serve { listen } => listen.clone(),
+        _ => None,
+    };
+    let config = load_config(&cli.common, listen)?;
+    match cli.command {
+        Command::Serve { .. } => serve(config).await,
+        Command::Merchant(command) => merchant(config, command).await,
+        Command::Clock(command) => clock(config, command).await,
+        Command::Migrate => {
+            open_state(config).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Config => {
+            print!("{}", paybank_server::config::DEFAULT_CONFIG_TOML);
+            Ok(())
+        }
+    }
+}
+
+/// Defaults, file, `PAYBANK_*` environment, then command-line flags.
+fn load_config(common: &CommonArgs, listen: Option<String>) -> anyhow::Result<Config> {
+    #[allow(clippy::disallowed_methods)]
+    let env = std::env::vars();
+    let mut config = Config::from_layers(common.config.as_deref(), env)?;
+    if let Some(data_dir) = &common.data_dir {
+        config.server.data_dir = data_dir.clone();
+    }
+    if let Some(url) = &common.database_url {
+        config.server.database_url = url.clone();
+    }
+    if let Some(listen) = listen {
+        config.server.listen = listen;
+    }
+    Ok(config)
+}
+
+async fn open_state(config: Config) -> anyhow::Result<AppState> {
+    let url = config.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.server.data_dir).with_context(|| {
+            format!(
+                "creating data directory {}",
+                config.server.data_dir.display()
+            )
+        })?;
+    }
+    let store = paybank_store::open(&url)
+        .await
+        .with_context(|| format!("opening database {url}"))?;
+    AppState::new(config, store).await
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listen = config.server.listen.clone();
+    let state = open_state(config).await?;
+    seed_demo_merchant(&state).await?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    println!("paybank is listening on {}", state.public_url);
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    paybank_server::serve(listener, state, shutdown).await
+}
+
+/// On first start, a demo merchant so the walkthrough works at once.
+async fn seed_demo_merchant(state: &AppState) -> anyhow::Result<()> {
+    if !state.store.list_merchants().await?.is_empty() {
+        return Ok(());
+    }
+    let public_url = state.public_url.to_string();
+    let mut origins = vec![
+        public_url,
+        "http://localhost:8080".to_owned(),
+        "http://127.0.0.1:8080".to_owned(),
+    ];
+    origins.dedup();
+    let new = NewMerchant {
+        name: "Demo Shop".to_owned(),
+        notification_url: None,
+        allowed_origins: origins,
+        split_token_enabled: true,
+    };
+    let merchant = create_merchant(state, new).await?;
+    println!("Created the demo merchant \"{}\":", merchant.name);
+    println!("  merchantId: {}", merchant.merchant_id);
+    println!("  accessId:   {}", merchant.access_id);
+    println!("  accessKey:  {}", merchant.access_key);
+    Ok(())
+}
+
+async fn merchant(config: Config, command: MerchantCommand) -> anyhow::Result<()> {
+    let state = open_state(config).await?;
+    match command {
+        MerchantCommand::Create {
+            name,
+            notification_url,
+            allowed_origins,
+            no_split_token,
+            json,
+        } => {
+            let new = NewMerchant {
+                name,
+                notification_url,
+                allowed_origins,
+                split_token_enabled: !no_split_token,
+            };
+            let merchant = create_merchant(&state, new).await?;
+            if json {
+                let output = serde_json::json!({
+                    "merchantId": merchant.merchant_id.to_string(),
+                    "accessId": merchant.access_id,
+                    "accessKey": merchant.access_key,
+                });
+                println!("{output}");
+            } else {
+                println!(
+                    "merchantId: {}\naccessId:   {}\naccessKey:  {}",
+                    merchant.merchant_id, merchant.access_id, merchant.access_key
+                );
+            }
+        }
+        MerchantCommand::List { json } => {
+            for merchant in state.store.list_merchants().await? {
+                if json {
+                    let output = serde_json::json!({
+                        "merchantId": merchant.merchant_id.to_string(),
+                        "name": merchant.name,
+                        "accessId": merchant.access_id,
+                        "notificationUrl": merchant.notification_url,
+                        "allowedOrigins": merchant.allowed_origins,
+                        "splitToken": merchant.split_token_enabled,
+                    });
+                    println!("{output}");
+                } else {
+                    let url = merchant.notification_url.as_deref().unwrap_or("-");
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        merchant.merchant_id, merchant.access_id, merchant.name, url
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn clock(config: Config, command: ClockCommand) -> anyhow::Result<()> {
+    let state = open_state(config).await?;
+    if let ClockCommand::Advance { duration } = command {
+        let seconds = paybank_server::clock::parse_duration_seconds(&duration)
+            .with_context(|| format!("{duration:?} is not a duration like 3d, 12h, 90m or 30s"))?;
+        paybank_server::jobs::advance_clock(&state, seconds * 1000).await?;
+    }
+    let now = state.clock.now();
+    println!("simulated time: {now} ({})", format_time(now));
+    Ok(())
+}
+
+fn format_time(ms: i64) -> String {
+    let seconds = ms.div_euclid(1000);
+    match time::OffsetDateTime::from_unix_timestamp(seconds) {
+        Ok(moment) => format!("{moment}"),
+        Err(_) => "out of range".to_owned(),
+    }
+}

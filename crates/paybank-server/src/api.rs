@@ -1,0 +1,125 @@
+//! The merchant REST API under `/api/v1`, with the provider's paths, envelopes and codes.
+
+pub mod body;
+pub mod error;
+pub mod events;
+pub mod sandbox;
+pub mod transactions;
+pub mod wire;
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use paybank_core::model::Merchant;
+use paybank_core::signature::parse_basic_authorization;
+
+use crate::app::AppState;
+use crate::config::Config;
+use error::{ApiError, CODE_NOT_FOUND};
+
+pub fn routes(config: &Config) -> Router<AppState> {
+    let api = Router::new()
+        .route("/establish", post(transactions::create_establish))
+        .route("/transactions", get(transactions::list_transactions))
+        .route(
+            "/transactions/{transaction_id}",
+            get(transactions::get_transaction),
+        )
+        .route(
+            "/transactions/{transaction_id}/capture",
+            post(transactions::capture_transaction),
+        )
+        .route(
+            "/transactions/{transaction_id}/capture/preAuth",
+            post(transactions::preauthorize_transaction),
+        )
+        .route(
+            "/transactions/{transaction_id}/refund",
+            post(transactions::refund_transaction),
+        )
+        .route(
+            "/transactions/{transaction_id}/cancel",
+            post(transactions::cancel_transaction),
+        )
+        .route(
+            "/transactions/{transaction_id}/refresh",
+            post(transactions::refresh_transaction),
+        )
+        .route("/paybank/events", get(events::list_events))
+        .route("/paybank/events/{event_id}", get(events::get_event))
+        .route(
+            "/paybank/events/{event_id}/resend",
+            post(events::resend_event),
+        );
+    let api = match config.sandbox.enabled {
+        true => api.merge(sandbox::routes()),
+        false => api,
+    };
+    Router::new().nest("/api/v1", api)
+}
+
+/// Unknown paths answer in the API's error envelope.
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        CODE_NOT_FOUND,
+        None,
+        "No such endpoint",
+    )
+}
+
+/// The merchant behind HTTP Basic `accessId:accessKey`.
+pub struct AuthMerchant(pub Merchant);
+
+impl FromRequestParts<AppState> for AuthMerchant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<AuthMerchant, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .ok_or_else(ApiError::unauthorized)?;
+        let (access_id, access_key) =
+            parse_basic_authorization(header).ok_or_else(ApiError::unauthorized)?;
+        let merchant = state
+            .store
+            .merchant_by_access_id(&access_id)
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
+        if !constant_time_equal(merchant.access_key.as_bytes(), access_key.as_bytes()) {
+            return Err(ApiError::unauthorized());
+        }
+        Ok(AuthMerchant(merchant))
+    }
+}
+
+fn constant_time_equal(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The caller's IP address, recorded on transactions (`ip`).
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<ClientIp, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip().to_string())
+            .unwrap_or_else(|| "127.0.0.1".to_owned());
+        Ok(ClientIp(ip))
+    }
+}

@@ -1,0 +1,198 @@
+//! Sandbox endpoints (off in production): move the clock, and authorize without a browser.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use paybank_core::lightbox::{Input, LightboxError, Step};
+use serde_json::{json, Value};
+
+use crate::api::body::RequestBody;
+use crate::api::error::*;
+use crate::api::wire::transaction_json;
+use crate::api::AuthMerchant;
+use crate::app::AppState;
+use crate::clock::parse_duration_seconds;
+use crate::jobs::advance_clock;
+use crate::lightbox_flow::{lightbox_input, FlowError, FlowState};
+use crate::service::merchant_chain;
+
+/// The longest single advance: ten years, far beyond any retry window or return time frame.
+const ADVANCE_SECONDS_MAX: i64 = 10 * 366 * 86_400;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/sandbox/clock", get(get_clock))
+        .route("/sandbox/clock/advance", post(advance_sandbox_clock))
+        .route(
+            "/sandbox/transactions/{transaction_id}/authorize",
+            post(authorize_headless),
+        )
+}
+
+fn clock_json(state: &AppState) -> Json<Value> {
+    Json(json!({ "clock": { "now": state.clock.now(), "offsetMs": state.clock.offset_ms() } }))
+}
+
+/// `GET /api/v1/sandbox/clock`.
+pub async fn get_clock(State(state): State<AppState>, _merchant: AuthMerchant) -> Json<Value> {
+    clock_json(&state)
+}
+
+/// `POST /api/v1/sandbox/clock/advance` with `seconds` (or a duration like `3d`). Answers once
+/// everything that fell due in between has run, event deliveries included.
+pub async fn advance_sandbox_clock(
+    State(state): State<AppState>,
+    _merchant: AuthMerchant,
+    body: RequestBody,
+) -> Result<Json<Value>, ApiError> {
+    let text = body.required("seconds")?;
+    let seconds = parse_duration_seconds(&text)
+        .filter(|seconds| *seconds <= ADVANCE_SECONDS_MAX)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "seconds",
+                "seconds must be a whole number of seconds (or like 3d), at most ten years",
+            )
+        })?;
+    advance_clock(&state, seconds * 1000)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "clock advance failed");
+            ApiError::internal()
+        })?;
+    Ok(clock_json(&state))
+}
+
+/// `POST /api/v1/sandbox/transactions/{id}/authorize`: completes the Lightbox for a transaction
+/// through the same state machine as the pages, and returns where the browser would go.
+pub async fn authorize_headless(
+    State(state): State<AppState>,
+    AuthMerchant(merchant): AuthMerchant,
+    Path(id): Path<String>,
+    body: RequestBody,
+) -> Result<Json<Value>, ApiError> {
+    let transaction_id = id.parse().map_err(|()| ApiError::transaction_not_found())?;
+    merchant_chain(&state, &merchant, transaction_id).await?;
+    let session = state
+        .store
+        .lightbox_session_of_transaction(transaction_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                CODE_WRONG_STATUS,
+                Some("transactionId"),
+                "This transaction has no Lightbox session",
+            )
+        })?;
+    let account_index: u8 = match body.present("accountIndex") {
+        Some(text) => text.parse().map_err(|_| {
+            ApiError::invalid("accountIndex", "accountIndex must be a small number")
+        })?,
+        None => 0,
+    };
+    let inputs = [
+        Input::SelectBank {
+            bank_id: body
+                .present("bank")
+                .unwrap_or_else(|| "Demo Bank".to_owned()),
+        },
+        Input::Login {
+            username: body.required("username")?,
+            password: body.required("password")?,
+        },
+        Input::Mfa {
+            answer: body.text("mfaAnswer").unwrap_or_default(),
+        },
+        Input::SelectAccount {
+            index: account_index,
+        },
+        Input::Confirm,
+    ];
+    let mut flow: Option<FlowState> = None;
+    for input in inputs {
+        let step = flow.as_ref().map_or(session.step, |flow| flow.session.step);
+        if !input_applies(step, &input) {
+            continue;
+        }
+        let next = lightbox_input(&state, &session.session_id, input)
+            .await
+            .map_err(flow_error)?;
+        check_step(&next)?;
+        flow = Some(next);
+    }
+    let flow = flow.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            CODE_WRONG_STATUS,
+            Some("transactionId"),
+            "The Lightbox for this transaction is already finished",
+        )
+    })?;
+    let authorization = flow.chain.authorization();
+    Ok(Json(json!({
+        "transaction": transaction_json(&flow.merchant, &flow.chain, authorization),
+        "redirectUrl": flow.session.redirect_url,
+    })))
+}
+
+fn input_applies(step: Step, input: &Input) -> bool {
+    matches!(
+        (step, input),
+        (Step::SelectBank, Input::SelectBank { .. })
+            | (Step::Login, Input::Login { .. })
+            | (Step::Mfa, Input::Mfa { .. })
+            | (Step::SelectAccount, Input::SelectAccount { .. })
+            | (Step::Confirm, Input::Confirm)
+    )
+}
+
+/// Turns a failed Lightbox step into the error a headless caller gets.
+fn check_step(flow: &FlowState) -> Result<(), ApiError> {
+    let bad_request = StatusCode::BAD_REQUEST;
+    if flow.session.step == Step::Expired {
+        return Err(ApiError::new(
+            bad_request,
+            CODE_SESSION_EXPIRED,
+            None,
+            "The Lightbox session expired; the transaction is Expired",
+        ));
+    }
+    let Some(error) = flow.session.error else {
+        return Ok(());
+    };
+    let (code, location) = match error {
+        LightboxError::WrongCredentials => (CODE_BANK_LOGIN_FAILED, "password"),
+        LightboxError::AccountLocked => (CODE_BANK_ACCOUNT_LOCKED, "password"),
+        LightboxError::NoEligibleAccounts => (CODE_NO_ELIGIBLE_ACCOUNTS, "password"),
+        LightboxError::BankUnavailable => (CODE_BANK_UNAVAILABLE, "bank"),
+        LightboxError::MfaFailed => (CODE_MFA_FAILED, "mfaAnswer"),
+        LightboxError::UnknownAccount => (CODE_INVALID_PARAMETER, "accountIndex"),
+    };
+    Err(ApiError::new(
+        bad_request,
+        code,
+        Some(location),
+        error.message(),
+    ))
+}
+
+fn flow_error(error: FlowError) -> ApiError {
+    match error {
+        FlowError::UnknownSession => ApiError::transaction_not_found(),
+        FlowError::Rejected(rejected) => {
+            let location = match rejected {
+                paybank_core::lightbox::InputRejected::UnknownBank => "bank",
+                _ => "transactionId",
+            };
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                CODE_WRONG_STATUS,
+                Some(location),
+                rejected.to_string(),
+            )
+        }
+        FlowError::Service(service) => service.into(),
+    }
+}

@@ -1,0 +1,319 @@
+//! Establish, transaction reads, and the operations on a transaction.
+
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::Json;
+use paybank_core::authorization::refresh;
+use paybank_core::capture::{
+    cancel, capture, preauthorize, refund, CaptureRequest, PreauthorizationRequest, RefundRequest,
+};
+use paybank_core::ids::TransactionId;
+use paybank_core::model::{Merchant, PaymentChain};
+use paybank_core::money::Amount;
+use paybank_store::{OrderBy, TransactionQuery};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::api::body::RequestBody;
+use crate::api::error::ApiError;
+use crate::api::wire::transaction_json;
+use crate::api::{AuthMerchant, ClientIp};
+use crate::app::AppState;
+use crate::establish::establish_authorization;
+use crate::service::{change_chain, merchant_chain};
+
+/// Largest page of `GET /transactions`, and the default.
+const PAGE_SIZE_MAX: i64 = 100;
+const PAGE_SIZE_DEFAULT: i64 = 20;
+
+fn transaction_id(text: &str) -> Result<TransactionId, ApiError> {
+    text.parse().map_err(|()| ApiError::transaction_not_found())
+}
+
+fn amount_field(body: &RequestBody) -> Result<Option<Amount>, ApiError> {
+    body.present("amount")
+        .map(|text| {
+            Amount::parse(&text)
+                .map_err(|error| ApiError::invalid("amount", format!("amount {error}")))
+        })
+        .transpose()
+}
+
+fn reference_field(body: &RequestBody, required: bool) -> Result<Option<String>, ApiError> {
+    match (body.bounded("merchantReference", 255)?, required) {
+        (None, true) => Err(ApiError::missing("merchantReference")),
+        (reference, _) => Ok(reference),
+    }
+}
+
+/// `{"transaction": …}` for the transaction `id` of `chain`.
+fn wrap(merchant: &Merchant, chain: &PaymentChain, id: TransactionId) -> Json<Value> {
+    let txn = chain
+        .transaction(id)
+        .expect("the change holds the transaction it reports");
+    Json(json!({ "transaction": transaction_json(merchant, chain, txn) }))
+}
+
+#[derive(Deserialize)]
+pub struct EstablishParams {
+    #[serde(rename = "createTransaction")]
+    create_transaction: Option<String>,
+}
+
+/// `POST /establish?createTransaction=true`.
+pub async fn create_establish(
+    State(state): State<AppState>,
+    AuthMerchant(merchant): AuthMerchant,
+    ClientIp(ip): ClientIp,
+    Query(params): Query<EstablishParams>,
+    body: RequestBody,
+) -> Result<Json<Value>, ApiError> {
+    if params.create_transaction.as_deref() != Some("true") {
+        return Err(ApiError::invalid(
+            "createTransaction",
+            "createTransaction=true is required",
+        ));
+    }
+    let established = establish_authorization(&state, &merchant, &body, &ip).await?;
+    let chain = &established.chain;
+    let authorization = chain.authorization();
+    let mut establish_data = body.0.clone();
+    if let Value::Object(map) = &mut establish_data {
+        map.insert(
+            "transactionId".into(),
+            json!(authorization.transaction_id.to_string()),
+        );
+        map.insert(
+            "paymentType".into(),
+            json!(chain.payment.payment_type.code()),
+        );
+        map.insert("url".into(), json!(established.lightbox_url));
+    }
+    let mut response = establish_data.clone();
+    response["establishData"] = establish_data;
+    response["transaction"] = transaction_json(&merchant, chain, authorization);
+    Ok(Json(response))
+}
+
+/// `GET /transactions/{id}` → `{transaction, url}`.
+pub async fn get_transaction(
+    State(state): State<AppState>,
+    AuthMerchant(merchant): AuthMerchant,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = transaction_id(&id)?;
+    let chain = merchant_chain(&state, &merchant, id).await?;
+    let txn = chain
+        .transaction(id)
+        .ok_or_else(ApiError::transaction_not_found)?;
+    let session = state.store.lightbox_session_of_transaction(id).await?;
+    let url = session
+        .filter(|session| !session.step.is_final())
+        .map(|session| format!("{}/lightbox/{}", state.public_url, session.session_id));
+    Ok(Json(
+        json!({ "transaction": transaction_json(&merchant, &chain, txn), "url": url }),
+    ))
+}
+
+/// `GET /transactions` with the provider's filters and offset paging.
+pub async fn list_transactions(
+    State(state): State<AppState>,
+    AuthMerchant(merchant): AuthMerchant,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let query = parse_list_query(raw.as_deref().unwrap_or_default())?;
+    let transactions = state
+        .store
+        .list_transactions(merchant.merchant_id, &query)
+        .await?;
+    let mut items = Vec::with_capacity(transactions.len());
+    for txn in transactions {
+        let chain = merchant_chain(&state, &merchant, txn.transaction_id).await?;
+        items.push(transaction_json(&merchant, &chain, &txn));
+    }
+    Ok(Json(
+        json!({ "transactions": items, "startIndex": query.offset, "itemsPerPage": query.limit }),
+    ))
+}
+
+fn parse_list_query(raw: &str) -> Result<TransactionQuery, ApiError> {
+    let mut query = TransactionQuery {
+        limit: PAGE_SIZE_DEFAULT,
+        descending: true,
+        ..TransactionQuery::default()
+    };
+    for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+        let number = || {
+            value
+                .parse::<i64>()
+                .map_err(|_| ApiError::invalid(&key, format!("{key} must be a number")))
+        };
+        match key.as_ref() {
+            "merchantReference" | "payment.merchantReference" => {
+                query.merchant_reference = Some(value.to_string())
+            }
+            "transactionType" => query.transaction_types.push(small_code(&key, &value)?),
+            "transactionStatus" | "status" => query.statuses.push(small_code(&key, &value)?),
+            "createdAt.start" => query.created_from = Some(number()?),
+            "createdAt.end" => query.created_to = Some(number()?),
+            "updatedAt.start" => query.updated_from = Some(number()?),
+            "updatedAt.end" => query.updated_to = Some(number()?),
+            "startIndex" => query.offset = number()?.max(0),
+            "count" => query.limit = number()?,
+            "orderBy" => query.order_by = parse_order_by(&value)?,
+            "sortOrder" => query.descending = parse_sort_order(&value)?,
+            _ => {}
+        }
+    }
+    if !(1..=PAGE_SIZE_MAX).contains(&query.limit) {
+        return Err(ApiError::invalid(
+            "count",
+            format!("count must be between 1 and {PAGE_SIZE_MAX}"),
+        ));
+    }
+    Ok(query)
+}
+
+fn small_code(key: &str, value: &str) -> Result<u8, ApiError> {
+    value
+        .parse()
+        .map_err(|_| ApiError::invalid(key, format!("{key} must be a numeric code")))
+}
+
+fn parse_order_by(value: &str) -> Result<OrderBy, ApiError> {
+    match value {
+        "createdAt" => Ok(OrderBy::CreatedAt),
+        "updatedAt" => Ok(OrderBy::UpdatedAt),
+        _ => Err(ApiError::invalid(
+            "orderBy",
+            "orderBy must be createdAt or updatedAt",
+        )),
+    }
+}
+
+fn parse_sort_order(value: &str) -> Result<bool, ApiError> {
+    match value.to_ascii_lowercase().as_str() {
+        "asc" => Ok(false),
+        "desc" => Ok(true),
+        _ => Err(ApiError::invalid(
+            "sortOrder",
+            "sortOrder must be asc or desc",
+        )),
+    }
+}
+
+/// `POST /transactions/{id}/capture`.
+pub async fn capture_transaction(
+    State(state): State<AppState>,
+    AuthMerchant(merchant): AuthMerchant,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    body: RequestBody,
+) -> Result<Json<Value>, ApiError> {
+    let id = transaction_id(&id)?;
+    let request = CaptureRequest {
+        merchant_reference: reference_field(&body, true)?.unwrap_or_default(),
+        amount: amount_field(&body)?,
+        split_token: body.present("splitToken"),
+        ip,
+    };
+    let (chain, change) = change_chain(&state, &merchant, id, |ctx, chain| {
+        capture(ctx, chain, request.clone())
+    })
+    .await?;
+    Ok(wrap(
+        &merchant,
+        &chain,
+        change.transactions[0].transaction_id,
+    ))
+}
+
+/// `POST /transactions/{id}/capture/preAuth`.
+pub async fn preauthorize_transaction(
+    State(state): State<AppState>,
+    AuthMerchant(merchant): AuthMerchant,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    body: RequestBody,
+) -> Result<Json<Value>, ApiError> {
+    let id = transaction_id(&id)?;
+    let period = body.required("period")?;
+    let request = PreauthorizationRequest {
+        merchant_reference: reference_field(&body, true)?.unwrap_or_default(),
+        amount: amount_field(&body)?,
+        period_hours: period
+            .parse()
+            .map_err(|_| ApiError::invalid("period", "period must be a whole number of hours"))?,
+        split_token: body.present("splitToken"),
+        ip,
+    };
+    let (chain, change) = change_chain(&state, &merchant, id, |ctx, chain| {
+        preauthorize(ctx, chain, request.clone())
+    })
+    .await?;
+    Ok(wrap(
+        &merchant,
+        &chain,
+        change.transactions[0].transaction_id,
+    ))
+}
+
+/// `POST /transactions/{id}/refund`.
+pub async fn refund_transaction(
+    State(state): State<AppState>,
+    AuthMerchant(merchant): AuthMerchant,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    body: RequestBody,
+) -> Result<Json<Value>, ApiError> {
+    let id = transaction_id(&id)?;
+    let request = RefundRequest {
+        merchant_reference: reference_field(&body, false)?,
+        amount: amount_field(&body)?,
+        ip,
+    };
+    let (chain, change) = change_chain(&state, &merchant, id, |ctx, chain| {
+        refund(ctx, chain, id, request.clone())
+    })
+    .await?;
+    Ok(wrap(
+        &merchant,
+        &chain,
+        change.transactions[0].transaction_id,
+    ))
+}
+
+/// `POST /transactions/{id}/cancel`.
+pub async fn cancel_transaction(
+    State(state): State<AppState>,
+    AuthMerchant(merchant): AuthMerchant,
+    Path(id): Path<String>,
+    body: RequestBody,
+) -> Result<Json<Value>, ApiError> {
+    let id = transaction_id(&id)?;
+    body.bounded("message", 40)?;
+    let (chain, _) =
+        change_chain(&state, &merchant, id, |ctx, chain| cancel(ctx, chain, id)).await?;
+    Ok(wrap(&merchant, &chain, id))
+}
+
+/// `POST /transactions/{id}/refresh` → `{refresh: {processId}}`; the result comes as a
+/// Refresh event.
+pub async fn refresh_transaction(
+    State(state): State<AppState>,
+    AuthMerchant(merchant): AuthMerchant,
+    Path(id): Path<String>,
+    body: RequestBody,
+) -> Result<Json<Value>, ApiError> {
+    let id = transaction_id(&id)?;
+    let split_token = body.present("splitToken");
+    let (_, change) = change_chain(&state, &merchant, id, |ctx, chain| {
+        refresh(ctx, chain, split_token.as_deref()).map(|(change, _)| change)
+    })
+    .await?;
+    let process_id = change
+        .events
+        .first()
+        .map(|event| event.event_id.to_string())
+        .unwrap_or_default();
+    Ok(Json(json!({ "refresh": { "processId": process_id } })))
+}

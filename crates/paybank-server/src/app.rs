@@ -1,0 +1,111 @@
+//! The application: shared state, the router, and `serve(listener, shutdown)`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use paybank_core::ids::permutation_key;
+use paybank_core::rules::Policy;
+use paybank_store::Store;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::ids::IdAllocator;
+use crate::jobs::delivery::DeliveryLimits;
+use crate::random::random_token;
+use crate::{api, lightbox};
+
+/// Everything handlers and workers share. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<Clock>,
+    pub ids: Arc<IdAllocator>,
+    pub policy: Arc<Policy>,
+    pub public_url: Arc<str>,
+    pub templates: Arc<minijinja::Environment<'static>>,
+    pub http: reqwest::Client,
+    /// Held while due work runs, so a clock advance and the background worker never interleave.
+    pub scheduler: Arc<tokio::sync::Mutex<()>>,
+    pub delivery_limits: Arc<DeliveryLimits>,
+}
+
+impl AppState {
+    /// Builds the state over an open store: reads the clock, the id secret, the templates.
+    pub async fn new(config: Config, store: Arc<dyn Store>) -> anyhow::Result<AppState> {
+        let secret = store
+            .setting_or_insert("id_permutation_secret", &random_token(32))
+            .await?;
+        let offset_ms = store.clock_offset().await?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(config.webhooks.timeout_ms))
+            .connect_timeout(Duration::from_millis(config.webhooks.timeout_ms))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("paybank/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let policy = Policy {
+            ach_cutoff_minute_utc: config.settlement.ach_cutoff_minute_utc,
+            settlement_banking_days: config.settlement.settlement_banking_days,
+            return_banking_days: config.settlement.return_banking_days,
+            split_token_ttl_ms: (config.lightbox.split_token_ttl_s * 1000) as i64,
+            lightbox_session_ttl_ms: (config.lightbox.session_ttl_s * 1000) as i64,
+        };
+        Ok(AppState {
+            public_url: config.public_url().into(),
+            delivery_limits: Arc::new(DeliveryLimits::new(&config.webhooks)),
+            config: Arc::new(config),
+            store,
+            clock: Arc::new(Clock::new(offset_ms)),
+            ids: Arc::new(IdAllocator::new(permutation_key(secret.as_bytes()))),
+            policy: Arc::new(policy),
+            templates: Arc::new(lightbox::templates()),
+            http,
+            scheduler: Arc::new(tokio::sync::Mutex::new(())),
+        })
+    }
+}
+
+/// The whole HTTP surface, for in-process tests and for `serve`.
+pub fn app(state: AppState) -> Router {
+    let config = state.config.clone();
+    Router::new()
+        .merge(api::routes(&config))
+        .merge(lightbox::routes())
+        .layer(DefaultBodyLimit::max(config.server.body_bytes_max))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_millis(config.server.request_timeout_ms),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .fallback(api::not_found)
+        .with_state(state)
+}
+
+/// Serves the app (and, if configured, the workers) until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    let worker = state
+        .config
+        .workers
+        .enabled
+        .then(|| tokio::spawn(crate::jobs::run_workers(state.clone(), workers_stopped)));
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    let _ = stop_workers.send(true);
+    if let Some(worker) = worker {
+        worker.await?;
+    }
+    Ok(())
+}

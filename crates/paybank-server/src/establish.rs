@@ -1,0 +1,217 @@
+//! Establishing a bank authorization: validates establish data (API or SDK form), creates the
+//! payment, its authorization and a Lightbox session in one commit, and returns the Lightbox URL.
+
+use axum::http::StatusCode;
+use paybank_core::authorization::{establish, EstablishRequest};
+use paybank_core::codes::{PaymentType, TransactionType};
+use paybank_core::lightbox::{LightboxSession, Step};
+use paybank_core::model::{Merchant, PaymentChain};
+use paybank_core::money::Amount;
+use paybank_core::rules::Ctx;
+use paybank_core::signature::{request_signature_message, verify};
+use paybank_store::WriteSet;
+
+use crate::api::body::RequestBody;
+use crate::api::error::{ApiError, CODE_ACCESS_DENIED};
+use crate::app::AppState;
+use crate::ids::IDS_PER_COMMAND;
+use crate::origins::{is_allowed, is_http_url};
+use crate::random::random_token;
+
+/// Longest merchant reference and description accepted.
+const REFERENCE_LENGTH_MAX: usize = 255;
+const DESCRIPTION_LENGTH_MAX: usize = 255;
+const URL_LENGTH_MAX: usize = 2048;
+
+/// A created authorization and where the consumer goes to complete it.
+pub struct Established {
+    pub chain: PaymentChain,
+    pub session: LightboxSession,
+    pub lightbox_url: String,
+}
+
+/// Checks the establish data against the merchant and creates the authorization.
+pub async fn establish_authorization(
+    state: &AppState,
+    merchant: &Merchant,
+    body: &RequestBody,
+    ip: &str,
+) -> Result<Established, ApiError> {
+    check_identity(merchant, body)?;
+    let request = establish_request(merchant, body, ip)?;
+    let claim = state
+        .store
+        .reference_claim(
+            merchant.merchant_id,
+            TransactionType::Authorize.code(),
+            &request.merchant_reference,
+        )
+        .await?;
+    if claim.is_some() {
+        return Err(ApiError::duplicate());
+    }
+    let mut ids = state
+        .ids
+        .reserve(state.store.as_ref(), IDS_PER_COMMAND)
+        .await?;
+    let now = state.clock.now();
+    let mut ctx = Ctx {
+        merchant,
+        policy: &state.policy,
+        ids: &mut ids,
+        now,
+    };
+    let change = establish(&mut ctx, request);
+    let chain = PaymentChain::from_new(&change);
+    let session = new_session(&chain, now, state.policy.lightbox_session_ttl_ms);
+    let write = WriteSet {
+        change: Some(change),
+        session: Some(session.clone()),
+        ..WriteSet::default()
+    };
+    state.store.commit(write).await?;
+    let lightbox_url = format!("{}/lightbox/{}", state.public_url, session.session_id);
+    Ok(Established {
+        chain,
+        session,
+        lightbox_url,
+    })
+}
+
+fn new_session(chain: &PaymentChain, now: i64, ttl_ms: i64) -> LightboxSession {
+    LightboxSession {
+        session_id: random_token(24),
+        payment_id: chain.payment.payment_id,
+        transaction_id: chain.payment.authorization_id,
+        step: Step::SelectBank,
+        bank_id: None,
+        username: None,
+        behaviour: None,
+        account_index: None,
+        error: None,
+        csrf_token: random_token(24),
+        expires_at: now + ttl_ms,
+        redirect_url: None,
+        updated_at: now,
+    }
+}
+
+/// accessId, merchantId and requestSignature must all belong to the authenticated merchant.
+fn check_identity(merchant: &Merchant, body: &RequestBody) -> Result<(), ApiError> {
+    let access_denied = |location: &str, message: &str| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            CODE_ACCESS_DENIED,
+            Some(location),
+            message,
+        )
+    };
+    if body.required("accessId")? != merchant.access_id {
+        return Err(access_denied(
+            "accessId",
+            "accessId does not match the credentials",
+        ));
+    }
+    if body.required("merchantId")? != merchant.merchant_id.to_string() {
+        return Err(access_denied(
+            "merchantId",
+            "merchantId does not match the credentials",
+        ));
+    }
+    let signature = body.required("requestSignature")?;
+    let message = request_signature_message(&body.0);
+    if !verify(&merchant.access_key, &message, &signature) {
+        return Err(access_denied(
+            "requestSignature",
+            "requestSignature is not valid",
+        ));
+    }
+    Ok(())
+}
+
+fn establish_request(
+    merchant: &Merchant,
+    body: &RequestBody,
+    ip: &str,
+) -> Result<EstablishRequest, ApiError> {
+    let payment_type = match body.present("paymentType") {
+        None => PaymentType::Retrieval,
+        Some(name) => PaymentType::from_name(&name).ok_or_else(|| {
+            ApiError::invalid("paymentType", "paymentType must be one of Instant, Deferred, Recurring, Disbursement, Verification, Retrieval")
+        })?,
+    };
+    let currency = match (body.present("currency"), payment_type) {
+        (Some(currency), _) if currency == "USD" || currency == "CAD" => currency,
+        (Some(_), _) => return Err(ApiError::invalid("currency", "currency must be USD or CAD")),
+        (None, PaymentType::Retrieval | PaymentType::Verification) => "USD".to_owned(),
+        (None, _) => return Err(ApiError::missing("currency")),
+    };
+    let amount = match body.present("amount") {
+        Some(text) => Amount::parse(&text)
+            .map_err(|error| ApiError::invalid("amount", format!("amount {error}")))?,
+        None => Amount::ZERO,
+    };
+    let merchant_reference = body.required("merchantReference")?;
+    if merchant_reference.chars().count() > REFERENCE_LENGTH_MAX {
+        return Err(ApiError::invalid(
+            "merchantReference",
+            "merchantReference is too long",
+        ));
+    }
+    let return_url = redirect_url(merchant, body, "returnUrl")?;
+    let cancel_url = redirect_url(merchant, body, "cancelUrl")?;
+    let notification_url =
+        match body.bounded("notificationUrl", URL_LENGTH_MAX)? {
+            Some(url) if is_http_url(&url) && is_allowed(merchant, &url) => Some(url),
+            Some(_) => return Err(ApiError::invalid(
+                "notificationUrl",
+                "notificationUrl must be an http(s) URL on one of the merchant's allowed origins",
+            )),
+            None => None,
+        };
+    Ok(EstablishRequest {
+        payment_type,
+        merchant_reference,
+        currency,
+        amount,
+        description: body.bounded("description", DESCRIPTION_LENGTH_MAX)?,
+        return_url,
+        cancel_url,
+        notification_url,
+        establish_json: establish_echo(body),
+        ip: ip.to_owned(),
+    })
+}
+
+fn redirect_url(merchant: &Merchant, body: &RequestBody, field: &str) -> Result<String, ApiError> {
+    let url = body
+        .bounded(field, URL_LENGTH_MAX)?
+        .ok_or_else(|| ApiError::missing(field))?;
+    if !is_allowed(merchant, &url) {
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} must be on one of the merchant's allowed origins"),
+        ));
+    }
+    Ok(url)
+}
+
+/// What is kept of the establish data to echo on reads: customer, metadata and similar, but
+/// never the signature or credentials.
+fn establish_echo(body: &RequestBody) -> String {
+    let mut echo = serde_json::Map::new();
+    for key in [
+        "customer",
+        "metadata",
+        "recurrence",
+        "verification",
+        "displayAmount",
+        "timeZone",
+        "kycType",
+    ] {
+        if let Some(value) = body.0.get(key) {
+            echo.insert(key.to_owned(), value.clone());
+        }
+    }
+    serde_json::Value::Object(echo).to_string()
+}

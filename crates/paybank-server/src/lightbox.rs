@@ -1,0 +1,243 @@
+//! The hosted Lightbox pages: server-rendered, plain forms, no JavaScript needed. Every step
+//! goes through [`crate::lightbox_flow`], the same path as the headless sandbox authorization.
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use paybank_core::lightbox::{Input, LightboxSession};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+use crate::api::body::nest_dotted;
+use crate::api::body::RequestBody;
+use crate::api::ClientIp;
+use crate::app::AppState;
+use crate::establish::establish_authorization;
+use crate::lightbox_flow::{expire_if_due, lightbox_input, load_flow, FlowError, FlowState};
+use crate::origins::origin_of;
+
+mod render;
+
+pub use render::templates;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/start/selectBank/index", post(start_from_form))
+        .route("/start/selectBank/selectBank", post(start_from_form))
+        .route("/lightbox/{session_id}", get(show_step))
+        .route("/lightbox/{session_id}/{action}", post(submit_step))
+        .route("/lightbox-assets/lightbox.css", get(stylesheet))
+}
+
+async fn stylesheet() -> Response {
+    let headers = [
+        (CONTENT_TYPE, "text/css; charset=utf-8"),
+        (CACHE_CONTROL, "public, max-age=3600"),
+    ];
+    (headers, render::STYLESHEET).into_response()
+}
+
+/// What the SDKs do: a form POST of establish data, answered by a redirect into the Lightbox.
+async fn start_from_form(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let body = RequestBody(nest_dotted(pairs));
+    let merchant = match body.present("accessId") {
+        Some(access_id) => state
+            .store
+            .merchant_by_access_id(&access_id)
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    let Some(merchant) = merchant else {
+        return render::error_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            "Unknown merchant",
+            "The accessId is missing or unknown.",
+        );
+    };
+    match establish_authorization(&state, &merchant, &body, &ip).await {
+        Ok(established) => redirect_to(&established.lightbox_url),
+        Err(error) => {
+            let message = format!(
+                "{} ({})",
+                error.message,
+                error.location.as_deref().unwrap_or("request")
+            );
+            render::error_page(&state, error.status, "This payment cannot start", &message)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ShowParams {
+    q: Option<String>,
+}
+
+async fn show_step(
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+    Query(params): Query<ShowParams>,
+) -> Response {
+    let flow = match load_flow(&state, &session_id).await {
+        Ok(flow) => expire_if_due(&state, flow).await,
+        Err(error) => Err(error),
+    };
+    match flow {
+        Ok(flow) => page_response(
+            &state,
+            &flow,
+            render::step_page(&state, &flow, params.q.as_deref()),
+        ),
+        Err(error) => flow_error_page(&state, error),
+    }
+}
+
+async fn submit_step(
+    State(state): State<AppState>,
+    Path((session_id, action)): Path<(String, String)>,
+    Form(fields): Form<HashMap<String, String>>,
+) -> Response {
+    let flow = match load_flow(&state, &session_id).await {
+        Ok(flow) => flow,
+        Err(error) => return flow_error_page(&state, error),
+    };
+    if !csrf_matches(&flow.session, fields.get("csrf_token")) {
+        return render::error_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            "Page expired",
+            "This form is out of date. Reload the page and try again.",
+        );
+    }
+    let Some(input) = input_of(&action, &fields) else {
+        return render::error_page(&state, StatusCode::NOT_FOUND, "Not found", "No such step.");
+    };
+    match lightbox_input(&state, &session_id, input).await {
+        Ok(flow) => match (&flow.session.redirect_url, flow.session.step) {
+            (
+                Some(url),
+                paybank_core::lightbox::Step::Finished | paybank_core::lightbox::Step::Canceled,
+            ) => redirect_to(url),
+            _ => redirect_to(&format!("/lightbox/{session_id}")),
+        },
+        // A stale form (back button, double submit) shows the current step again.
+        Err(FlowError::Rejected(_)) => redirect_to(&format!("/lightbox/{session_id}")),
+        Err(error) => flow_error_page(&state, error),
+    }
+}
+
+fn input_of(action: &str, fields: &HashMap<String, String>) -> Option<Input> {
+    let field = |name: &str| fields.get(name).cloned().unwrap_or_default();
+    Some(match action {
+        "bank" => Input::SelectBank {
+            bank_id: field("bank_id"),
+        },
+        "login" => Input::Login {
+            username: field("username"),
+            password: field("password"),
+        },
+        "mfa" => Input::Mfa {
+            answer: field("answer"),
+        },
+        "account" => Input::SelectAccount {
+            index: field("account_index").parse().unwrap_or(u8::MAX),
+        },
+        "confirm" => Input::Confirm,
+        "back" => Input::Back,
+        "cancel" => Input::Cancel,
+        _ => return None,
+    })
+}
+
+fn csrf_matches(session: &LightboxSession, provided: Option<&String>) -> bool {
+    let expected = session.csrf_token.as_bytes();
+    provided.is_some_and(|provided| {
+        let provided = provided.as_bytes();
+        provided.len() == expected.len()
+            && provided
+                .iter()
+                .zip(expected)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    })
+}
+
+/// 303 See Other: after a POST the browser GETs the next page.
+fn redirect_to(url: &str) -> Response {
+    match HeaderValue::from_str(url) {
+        Ok(location) => (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Adds the security headers: no caching, and frames and form targets limited to the
+/// merchant's own origins.
+fn page_response(
+    state: &AppState,
+    flow: &FlowState,
+    html: Result<String, minijinja::Error>,
+) -> Response {
+    let Ok(html) = html else {
+        return render::error_page(
+            state,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "Please try again.",
+        );
+    };
+    let origins: Vec<String> = flow
+        .merchant
+        .allowed_origins
+        .iter()
+        .filter_map(|origin| origin_of(origin))
+        .chain(origin_of(&flow.chain.payment.return_url))
+        .chain(origin_of(&flow.chain.payment.cancel_url))
+        .collect();
+    let sources = origins.join(" ");
+    let policy = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; \
+         form-action 'self' {sources}; frame-ancestors 'self' {sources}"
+    );
+    let mut response = Html(html).into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        headers.insert(CONTENT_SECURITY_POLICY, value);
+    }
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn flow_error_page(state: &AppState, error: FlowError) -> Response {
+    match error {
+        FlowError::UnknownSession => render::error_page(
+            state,
+            StatusCode::NOT_FOUND,
+            "Session not found",
+            "This payment session does not exist or has ended.",
+        ),
+        FlowError::Rejected(rejected) => render::error_page(
+            state,
+            StatusCode::BAD_REQUEST,
+            "Not available",
+            &rejected.to_string(),
+        ),
+        FlowError::Service(error) => {
+            tracing::error!(%error, "lightbox step failed");
+            render::error_page(
+                state,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Please try again in a moment.",
+            )
+        }
+    }
+}

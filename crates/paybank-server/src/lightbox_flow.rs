@@ -1,0 +1,176 @@
+//! Driving a Lightbox session: one input at a time, through the core state machine, with the
+//! payment change it implies committed together with the session. The hosted pages and the
+//! headless sandbox authorization both go through [`lightbox_input`].
+
+use std::time::Duration;
+
+use paybank_core::authorization::{
+    cancel_authorization, complete_authorization, expire_authorization, start_authorization,
+};
+use paybank_core::codes::TransactionStatus;
+use paybank_core::lightbox::{advance, grant, Effect, Input, InputRejected, LightboxSession, Step};
+use paybank_core::model::{Merchant, PaymentChain};
+use paybank_core::rules::{Ctx, RuleError};
+use paybank_store::{StoreError, WriteSet};
+
+use crate::app::AppState;
+use crate::ids::IDS_PER_COMMAND;
+use crate::random::random_split_token;
+use crate::redirect;
+use crate::service::{chain_merchant, ServiceError};
+
+/// How often an input is retried when the payment changed underneath it.
+const CONFLICT_RETRIES_MAX: usize = 8;
+
+/// The session and payment after an input.
+pub struct FlowState {
+    pub session: LightboxSession,
+    pub chain: PaymentChain,
+    pub merchant: Merchant,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("unknown Lightbox session")]
+    UnknownSession,
+    #[error(transparent)]
+    Rejected(#[from] InputRejected),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<StoreError> for FlowError {
+    fn from(error: StoreError) -> FlowError {
+        FlowError::Service(error.into())
+    }
+}
+
+/// Loads a session with its payment and merchant.
+pub async fn load_flow(state: &AppState, session_id: &str) -> Result<FlowState, FlowError> {
+    let session = state
+        .store
+        .lightbox_session(session_id)
+        .await?
+        .ok_or(FlowError::UnknownSession)?;
+    let chain = state
+        .store
+        .chain(session.payment_id)
+        .await?
+        .ok_or(FlowError::UnknownSession)?;
+    let merchant = chain_merchant(state, &chain).await?;
+    Ok(FlowState {
+        session,
+        chain,
+        merchant,
+    })
+}
+
+/// Applies one consumer input and commits the result.
+pub async fn lightbox_input(
+    state: &AppState,
+    session_id: &str,
+    input: Input,
+) -> Result<FlowState, FlowError> {
+    let mut delayed = false;
+    for _ in 0..CONFLICT_RETRIES_MAX {
+        let flow = load_flow(state, session_id).await?;
+        let now = state.clock.now();
+        let advanced = advance(&flow.session, input.clone(), now)?;
+        if advanced.delay_seconds > 0 && !delayed {
+            // Demo Bank's `Sleep` user: the bank takes its time, as a slow bank would.
+            tokio::time::sleep(Duration::from_secs(u64::from(advanced.delay_seconds))).await;
+            delayed = true;
+            continue;
+        }
+        let mut session = advanced.session;
+        let change = effect_change(state, &flow, &advanced.effect).await?;
+        let chain = match &change {
+            Some(change) => flow.chain.with_change(change),
+            None => flow.chain.clone(),
+        };
+        if session.step.is_final() {
+            session.redirect_url = Some(final_redirect(&flow.merchant, &chain));
+        }
+        let write = WriteSet {
+            change,
+            session: Some(session.clone()),
+            ..WriteSet::default()
+        };
+        match state.store.commit(write).await {
+            Ok(()) => {
+                return Ok(FlowState {
+                    session,
+                    chain,
+                    merchant: flow.merchant,
+                })
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(FlowError::Service(ServiceError::Store(
+        StoreError::Conflict,
+    )))
+}
+
+/// Expires a session whose time ran out, if it is not final yet (the page was reopened late).
+pub async fn expire_if_due(state: &AppState, flow: FlowState) -> Result<FlowState, FlowError> {
+    if flow.session.step.is_final() || state.clock.now() < flow.session.expires_at {
+        return Ok(flow);
+    }
+    lightbox_input(state, &flow.session.session_id, Input::Back).await
+}
+
+fn final_redirect(merchant: &Merchant, chain: &PaymentChain) -> String {
+    match chain.authorization().status {
+        TransactionStatus::Authorized => redirect::return_url(merchant, chain),
+        _ => redirect::cancel_url(merchant, chain),
+    }
+}
+
+/// The payment change an input's effect asks for; None when the payment stays as it is.
+async fn effect_change(
+    state: &AppState,
+    flow: &FlowState,
+    effect: &Effect,
+) -> Result<Option<paybank_core::change::Change>, ServiceError> {
+    if matches!(effect, Effect::None) {
+        return Ok(None);
+    }
+    let mut ids = state
+        .ids
+        .reserve(state.store.as_ref(), IDS_PER_COMMAND)
+        .await?;
+    let mut ctx = Ctx {
+        merchant: &flow.merchant,
+        policy: &state.policy,
+        ids: &mut ids,
+        now: state.clock.now(),
+    };
+    let chain = &flow.chain;
+    let result = match effect {
+        Effect::None => Ok(None),
+        Effect::Started { bank_name } => start_authorization(&mut ctx, chain, bank_name),
+        Effect::Authorized(authorized) => {
+            let split_token = flow.merchant.split_token_enabled.then(random_split_token);
+            complete_authorization(&mut ctx, chain, grant(authorized, split_token)).map(Some)
+        }
+        Effect::Canceled { user_cancel_code } => {
+            cancel_authorization(&mut ctx, chain, user_cancel_code).map(Some)
+        }
+        Effect::Expired => expire_authorization(&mut ctx, chain).map(Some),
+    };
+    match result {
+        Ok(change) => Ok(change),
+        // The authorization was already closed elsewhere (expired by the worker, canceled by
+        // the merchant): the session still moves on, the payment stays as it is.
+        Err(RuleError::WrongStatus(_)) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Whether the session ended with an authorization.
+pub fn is_authorized(flow: &FlowState) -> bool {
+    flow.session.step == Step::Finished
+        && flow.chain.authorization().status == TransactionStatus::Authorized
+}

@@ -1,0 +1,98 @@
+//! Service operations shared by the API, the hosted pages and the workers: load a payment
+//! chain, run a core rule on it, commit the change; reload and retry when the chain moved.
+
+use paybank_core::change::Change;
+use paybank_core::ids::TransactionId;
+use paybank_core::model::{Merchant, PaymentChain};
+use paybank_core::rules::{Ctx, RuleError};
+use paybank_store::{StoreError, WriteSet};
+
+use crate::app::AppState;
+use crate::ids::IDS_PER_COMMAND;
+
+/// How often a command is retried when another writer changed its chain first.
+const CONFLICT_RETRIES_MAX: usize = 8;
+
+/// Why a service operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    #[error("duplicate {0}")]
+    Duplicate(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> ServiceError {
+        match error {
+            StoreError::NotFound => ServiceError::NotFound,
+            StoreError::Duplicate(what) => ServiceError::Duplicate(what),
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+/// Loads the chain holding `transaction_id`, provided it belongs to `merchant`.
+pub async fn merchant_chain(
+    state: &AppState,
+    merchant: &Merchant,
+    transaction_id: TransactionId,
+) -> Result<PaymentChain, ServiceError> {
+    match state.store.chain_of_transaction(transaction_id).await? {
+        Some(chain) if chain.payment.merchant_id == merchant.merchant_id => Ok(chain),
+        _ => Err(ServiceError::NotFound),
+    }
+}
+
+/// Runs `rule` on the chain of `transaction_id` and commits its change, retrying on conflict.
+/// Returns the chain as committed and the change (whose new transactions the caller reports).
+pub async fn change_chain<F>(
+    state: &AppState,
+    merchant: &Merchant,
+    transaction_id: TransactionId,
+    mut rule: F,
+) -> Result<(PaymentChain, Change), ServiceError>
+where
+    F: FnMut(&mut Ctx<'_>, &PaymentChain) -> Result<Change, RuleError>,
+{
+    for _ in 0..CONFLICT_RETRIES_MAX {
+        let chain = merchant_chain(state, merchant, transaction_id).await?;
+        let mut ids = state
+            .ids
+            .reserve(state.store.as_ref(), IDS_PER_COMMAND)
+            .await?;
+        let mut ctx = Ctx {
+            merchant,
+            policy: &state.policy,
+            ids: &mut ids,
+            now: state.clock.now(),
+        };
+        let change = rule(&mut ctx, &chain)?;
+        let write = WriteSet {
+            change: Some(change.clone()),
+            ..WriteSet::default()
+        };
+        match state.store.commit(write).await {
+            Ok(()) => return Ok((chain.with_change(&change), change)),
+            Err(StoreError::Conflict) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(ServiceError::Store(StoreError::Conflict))
+}
+
+/// The merchant a chain belongs to (workers and hosted pages act on its behalf).
+pub async fn chain_merchant(
+    state: &AppState,
+    chain: &PaymentChain,
+) -> Result<Merchant, ServiceError> {
+    state
+        .store
+        .merchant(chain.payment.merchant_id)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}

@@ -1,0 +1,132 @@
+//! The storage contract: each story runs on SQLite and, when `PAYBANK_TEST_POSTGRES_URL` is set,
+//! on PostgreSQL (one schema per test), so both backends keep exactly the same behaviour.
+//!
+//! The stories live in `contract/` (one test binary, split only to keep files short); this
+//! file holds the harness that gives every story a fresh database on each backend.
+
+#[path = "contract/chains.rs"]
+mod chains;
+#[path = "contract/queues.rs"]
+mod queues;
+#[path = "contract/support.rs"]
+mod support;
+#[path = "contract/views.rs"]
+mod views;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use paybank_store::Store;
+use sqlx::{Connection, Executor};
+use tokio::task::JoinError;
+
+static NEXT_UNIQUE: AtomicU64 = AtomicU64::new(0);
+
+/// Unique across processes (pid), tests (counter) and reruns (nanos); digits and `_` only.
+fn unique_suffix() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos());
+    let count = NEXT_UNIQUE.fetch_add(1, Ordering::Relaxed);
+    format!("{}_{count}_{nanos}", std::process::id())
+}
+
+/// Opens the store and runs the story on its own task, so a failed assertion comes back as a
+/// value and the caller still cleans up before re-raising it.
+async fn run_story<F, Fut>(url: String, story: F) -> Result<(), JoinError>
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let store = match paybank_store::open(&url).await {
+        Ok(store) => store,
+        Err(error) => return tokio::spawn(async move { panic!("open {url}: {error}") }).await,
+    };
+    tokio::spawn(story(store)).await
+}
+
+fn finish(outcome: Result<(), JoinError>) {
+    if let Err(error) = outcome {
+        match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(error) => panic!("the story did not finish: {error}"),
+        }
+    }
+}
+
+async fn run_on_sqlite<F, Fut>(story: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = std::env::temp_dir().join(format!("paybank-contract-{}", unique_suffix()));
+    std::fs::create_dir_all(&dir).expect("create the test directory");
+    let url = format!("sqlite://{}", dir.join("paybank.db").display());
+    let outcome = run_story(url, story).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    finish(outcome);
+}
+
+async fn run_on_postgres<F, Fut>(story: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Ok(base) = std::env::var("PAYBANK_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let schema = format!("pbt_{}", unique_suffix());
+    let mut admin = sqlx::PgConnection::connect(&base)
+        .await
+        .expect("connect to PAYBANK_TEST_POSTGRES_URL");
+    let create = format!("CREATE SCHEMA {schema}");
+    admin.execute(create.as_str()).await.expect("create schema");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+    let outcome = run_story(url, story).await;
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1 \
+         AND table_name IN ('_sqlx_migrations', 'merchants', 'payments')",
+    )
+    .bind(&schema)
+    .fetch_one(&mut admin)
+    .await
+    .expect("count the schema's tables");
+    let drop = format!("DROP SCHEMA {schema} CASCADE");
+    admin.execute(drop.as_str()).await.expect("drop schema");
+    finish(outcome);
+    assert_eq!(tables, 3, "the migrations did not land in schema {schema}");
+}
+
+/// `story!(module::name)` runs `async fn name(Arc<dyn Store>)` from `module` twice, as the
+/// tests `name::on_sqlite` and `name::on_postgres`.
+macro_rules! story {
+    ($module:ident :: $name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn on_sqlite() {
+                super::run_on_sqlite(super::$module::$name).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn on_postgres() {
+                super::run_on_postgres(super::$module::$name).await;
+            }
+        }
+    };
+}
+
+story!(chains::merchants);
+story!(chains::new_payment);
+story!(chains::optimistic_concurrency);
+story!(chains::reference_claims);
+story!(chains::capture_lifecycle);
+story!(chains::invariants);
+story!(chains::group_commit_isolation);
+story!(queues::timers);
+story!(queues::event_delivery);
+story!(queues::clock_ids_and_settings);
+story!(views::lightbox_sessions);
+story!(views::transaction_listing);

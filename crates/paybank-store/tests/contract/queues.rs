@@ -1,0 +1,221 @@
+//! Stories about the work queues and counters: timer leases, event delivery bookkeeping,
+//! the deployment clock, id blocks and settings.
+
+use std::sync::Arc;
+
+use paybank_core::change::{Change, Timer, TimerKind};
+use paybank_core::ids::EventId;
+use paybank_core::model::TimestampMs;
+use paybank_store::{
+    DeliveryRecord, EventAttempt, EventState, NextDelivery, Store, StoredEvent, WriteSet,
+};
+
+use crate::support::*;
+
+async fn claim(store: &Arc<dyn Store>, now: TimestampMs, limit: i64) -> Vec<Timer> {
+    let timers = store.claim_due_timers(now, LEASE_MS, limit).await;
+    timers.expect("claim timers")
+}
+
+pub async fn timers(store: Arc<dyn Store>) {
+    // Proves timers are leased, come back by due time, are retired by timers_done, and that
+    // next_due_at reports the earliest timer or pending event.
+    let mut world = World::new(merchant(1, false), 1_000);
+    add_merchant(&store, &world.merchant).await;
+    assert_eq!(store.next_due_at().await.unwrap(), None);
+    let mut change = world.establish("TIMERS-1", T0);
+    change.events.clear();
+    let authorization = change.transactions[0].clone();
+    let timer = |kind, offset| Timer::new(kind, &authorization, T0 + offset);
+    let late = timer(TimerKind::Settle, 3_000);
+    let early = timer(TimerKind::Submit, 1_000);
+    let middle = timer(TimerKind::Return, 2_000);
+    let session = change.timers[0].clone();
+    change.timers = vec![late.clone(), session.clone(), early.clone(), middle.clone()];
+    put(&store, &change).await.expect("commit");
+    assert_eq!(store.next_due_at().await.unwrap(), Some(T0 + 1_000));
+    let now = T0 + 2_500;
+    assert_eq!(claim(&store, now, 10).await, vec![early.clone(), middle.clone()]);
+    assert_eq!(claim(&store, now, 10).await, vec![], "leased timers are not claimed twice");
+    let lease_end = now + LEASE_MS;
+    assert_eq!(claim(&store, lease_end - 1, 10).await, vec![late.clone()]);
+    assert_eq!(claim(&store, lease_end, 1).await, vec![early.clone()]);
+    assert_eq!(claim(&store, lease_end, 10).await, vec![middle.clone()]);
+    let loaded = chain(&store, change.payment.payment_id).await;
+    let mut retire = Change::for_chain(&loaded, T0 + 100_000);
+    retire.timers_done = vec![early.timer_id.clone(), middle.timer_id.clone()];
+    put(&store, &retire).await.expect("retire two timers");
+    assert_eq!(store.next_due_at().await.unwrap(), Some(T0 + 3_000));
+    let far = T0 + world.policy.lightbox_session_ttl_ms + 10 * LEASE_MS;
+    assert_eq!(claim(&store, far, 10).await, vec![late, session]);
+    assert_eq!(claim(&store, far * 2, 10).await.len(), 2, "retired timers never come back");
+    let loaded = chain(&store, change.payment.payment_id).await;
+    let started = world.start(&loaded, T0 + 500);
+    put(&store, &started).await.expect("commit start");
+    let next = store.next_due_at().await.unwrap();
+    assert_eq!(next, Some(T0 + 500), "a pending event is due first");
+}
+
+fn attempt(
+    number: i64,
+    at: TimestampMs,
+    http_status: Option<i64>,
+    error: Option<&str>,
+) -> EventAttempt {
+    EventAttempt {
+        attempt: number,
+        attempted_at: at,
+        duration_ms: 40 + number,
+        http_status,
+        error: error.map(str::to_owned),
+    }
+}
+
+async fn record(
+    store: &Arc<dyn Store>,
+    event_id: EventId,
+    attempt: &EventAttempt,
+    next: NextDelivery,
+) -> StoredEvent {
+    let delivery = DeliveryRecord {
+        event_id,
+        attempt: attempt.clone(),
+        next,
+    };
+    let write = WriteSet {
+        delivery: Some(delivery),
+        ..WriteSet::default()
+    };
+    store.commit(write).await.expect("record the attempt");
+    store.event(event_id).await.unwrap().expect("the event")
+}
+
+fn claimed_ids(events: &[StoredEvent]) -> Vec<EventId> {
+    events.iter().map(|stored| stored.event.event_id).collect()
+}
+
+pub async fn event_delivery(store: Arc<dyn Store>) {
+    // Proves delivery bookkeeping moves events through Pending, Delivered and Failed, records attempts and requeues on resend.
+    let mut world = World::new(merchant(1, false), 1_000);
+    add_merchant(&store, &world.merchant).await;
+    let first = world.establish("EVENTS-1", T0);
+    let second = world.establish("EVENTS-2", T0 + 1);
+    put(&store, &first).await.expect("commit");
+    put(&store, &second).await.expect("commit");
+    let (one, two) = (first.events[0].event_id, second.events[0].event_id);
+    assert_eq!(
+        claimed_ids(&store.claim_due_events(T0 + 1, LEASE_MS, 10).await.unwrap()),
+        vec![one, two]
+    );
+    assert!(store
+        .claim_due_events(T0 + 1, LEASE_MS, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let failed = attempt(1, T0 + 100, Some(500), Some("HTTP 500"));
+    let retrying = record(&store, one, &failed, NextDelivery::RetryAt(T0 + 30_000)).await;
+    assert_eq!(retrying.state, EventState::Pending);
+    assert_eq!(
+        (
+            retrying.attempts,
+            retrying.next_attempt_at,
+            retrying.delivered_at
+        ),
+        (1, T0 + 30_000, None)
+    );
+    assert!(store
+        .claim_due_events(T0 + 29_999, LEASE_MS, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        claimed_ids(
+            &store
+                .claim_due_events(T0 + 30_000, LEASE_MS, 10)
+                .await
+                .unwrap()
+        ),
+        vec![one]
+    );
+    let delivered = attempt(2, T0 + 30_100, Some(200), None);
+    let done = record(&store, one, &delivered, NextDelivery::Delivered).await;
+    assert_eq!(
+        (done.state, done.attempts, done.delivered_at),
+        (EventState::Delivered, 2, Some(T0 + 30_100))
+    );
+    assert_eq!(
+        store.event_attempts(one).await.unwrap(),
+        vec![failed, delivered]
+    );
+    let later = T0 + 1_000_000;
+    assert_eq!(
+        claimed_ids(&store.claim_due_events(later, LEASE_MS, 10).await.unwrap()),
+        vec![two]
+    );
+    let refused = attempt(1, later + 10, None, Some("connection refused"));
+    let gave_up = record(&store, two, &refused, NextDelivery::GiveUp).await;
+    assert_eq!(
+        (gave_up.state, gave_up.attempts, gave_up.delivered_at),
+        (EventState::Failed, 1, None)
+    );
+    let write = WriteSet {
+        resend: Some((one, later + 5_000)),
+        ..WriteSet::default()
+    };
+    store.commit(write).await.expect("resend");
+    let resent = store.event(one).await.unwrap().expect("the event");
+    assert_eq!(
+        (resent.state, resent.next_attempt_at),
+        (EventState::Pending, later + 5_000)
+    );
+    let claimed = store
+        .claim_due_events(later + 5_000 + LEASE_MS, LEASE_MS, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed_ids(&claimed),
+        vec![one],
+        "failed events stay put, resent ones come back"
+    );
+}
+
+pub async fn clock_ids_and_settings(store: Arc<dyn Store>) {
+    // Proves the clock offset accumulates, id blocks never overlap even when reserved concurrently, and the first setting wins.
+    assert_eq!(store.clock_offset().await.unwrap(), 0);
+    assert_eq!(store.advance_clock(1_000).await.unwrap(), 1_000);
+    assert_eq!(store.advance_clock(2_500).await.unwrap(), 3_500);
+    assert_eq!(store.advance_clock(-500).await.unwrap(), 3_000);
+    assert_eq!(store.clock_offset().await.unwrap(), 3_000);
+    let base = store.reserve_ids(5).await.unwrap();
+    let handles: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.reserve_ids(10).await })
+        })
+        .collect();
+    let mut firsts = Vec::new();
+    for handle in handles {
+        firsts.push(
+            handle
+                .await
+                .expect("the reserve task")
+                .expect("reserve ids"),
+        );
+    }
+    firsts.sort_unstable();
+    let expected: Vec<u64> = (0..20).map(|block| base + 5 + block * 10).collect();
+    assert_eq!(firsts, expected);
+    assert_eq!(store.reserve_ids(1).await.unwrap(), base + 205);
+    assert_eq!(
+        store.setting_or_insert("secret", "first").await.unwrap(),
+        "first"
+    );
+    assert_eq!(
+        store.setting_or_insert("secret", "second").await.unwrap(),
+        "first"
+    );
+    assert_eq!(
+        store.setting_or_insert("other", "own").await.unwrap(),
+        "own"
+    );
+}

@@ -1,0 +1,256 @@
+//! Stories about what the pages and the API read: Lightbox sessions and transaction listings.
+
+use std::sync::Arc;
+
+use paybank_core::capture::{self, CaptureRequest};
+use paybank_core::codes::{TransactionStatus, TransactionType};
+use paybank_core::demo_bank::Behaviour;
+use paybank_core::ids::{MerchantId, TransactionId};
+use paybank_core::lightbox::{LightboxError, LightboxSession, Step};
+use paybank_core::model::Transaction;
+use paybank_core::money::Amount;
+use paybank_store::{OrderBy, Store, TransactionQuery, WriteSet};
+
+use crate::support::*;
+
+pub async fn lightbox_sessions(store: Arc<dyn Store>) {
+    // Proves a Lightbox session round-trips every field by id and by transaction, and an upsert updates it.
+    let mut world = World::new(merchant(1, false), 1_000);
+    add_merchant(&store, &world.merchant).await;
+    let loaded = established(&store, &mut world, "SESSION-1", T0).await;
+    let authorization_id = loaded.payment.authorization_id;
+    let session = LightboxSession {
+        session_id: "session-abc".to_owned(),
+        payment_id: loaded.payment.payment_id,
+        transaction_id: authorization_id,
+        step: Step::Mfa,
+        bank_id: Some("200005501".to_owned()),
+        username: Some("alice".to_owned()),
+        behaviour: Some(Behaviour::DeclineNextCapture("R29".to_owned())),
+        account_index: Some(1),
+        error: Some(LightboxError::MfaFailed),
+        csrf_token: "csrf-123".to_owned(),
+        expires_at: T0 + world.policy.lightbox_session_ttl_ms,
+        redirect_url: Some("https://shop.example/return?x=1".to_owned()),
+        updated_at: T0 + 100,
+    };
+    let write = WriteSet {
+        session: Some(session.clone()),
+        ..WriteSet::default()
+    };
+    store.commit(write).await.expect("commit session");
+    assert_eq!(
+        store.lightbox_session("session-abc").await.unwrap(),
+        Some(session.clone())
+    );
+    assert_eq!(
+        store
+            .lightbox_session_of_transaction(authorization_id)
+            .await
+            .unwrap(),
+        Some(session.clone())
+    );
+    let mut moved = session.clone();
+    moved.step = Step::Confirm;
+    moved.error = None;
+    moved.behaviour = Some(Behaviour::Balance(Amount::from_minor(12_345)));
+    moved.updated_at = T0 + 200;
+    let started = world.start(&loaded, T0 + 200);
+    let write = WriteSet {
+        session: Some(moved.clone()),
+        change: Some(started.clone()),
+        ..WriteSet::default()
+    };
+    store
+        .commit(write)
+        .await
+        .expect("commit session and change together");
+    assert_eq!(
+        store.lightbox_session("session-abc").await.unwrap(),
+        Some(moved.clone())
+    );
+    assert_eq!(
+        store
+            .lightbox_session_of_transaction(authorization_id)
+            .await
+            .unwrap(),
+        Some(moved)
+    );
+    assert_eq!(
+        chain(&store, loaded.payment.payment_id).await,
+        applied(&loaded, &started)
+    );
+    assert_eq!(store.lightbox_session("missing").await.unwrap(), None);
+    assert_eq!(
+        store
+            .lightbox_session_of_transaction(TransactionId(1))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// Five payments a second apart; two authorized, the first of them captured.
+async fn listing_payments(store: &Arc<dyn Store>, world: &mut World) -> Vec<Transaction> {
+    let mut payment_ids = Vec::new();
+    for idx in 0..5 {
+        let loaded = established(store, world, &format!("LIST-{idx}"), T0 + idx * 1_000).await;
+        payment_ids.push(loaded.payment.payment_id);
+        if idx % 2 == 0 && idx < 4 {
+            let completed = world.complete(&loaded, T0 + 10_000 + idx, None);
+            put(store, &completed).await.expect("commit complete");
+        }
+    }
+    let loaded = chain(store, payment_ids[0]).await;
+    let request = CaptureRequest {
+        merchant_reference: "LIST-CAPTURE".to_owned(),
+        amount: None,
+        split_token: None,
+        ip: "203.0.113.9".to_owned(),
+    };
+    let captured =
+        capture::capture(&mut world.ctx(T0 + 20_000), &loaded, request).expect("capture");
+    put(store, &captured).await.expect("commit capture");
+    let mut all = Vec::new();
+    for payment_id in payment_ids {
+        all.extend(chain(store, payment_id).await.transactions);
+    }
+    all.sort_by_key(|txn| (txn.created_at, txn.transaction_id));
+    all
+}
+
+fn query() -> TransactionQuery {
+    TransactionQuery {
+        limit: 100,
+        ..TransactionQuery::default()
+    }
+}
+
+async fn expect_listing(
+    store: &Arc<dyn Store>,
+    merchant_id: MerchantId,
+    query: TransactionQuery,
+    all: &[Transaction],
+    keep: impl Fn(&Transaction) -> bool,
+) {
+    let expected: Vec<Transaction> = all.iter().filter(|txn| keep(txn)).cloned().collect();
+    assert!(
+        !expected.is_empty() || all.is_empty(),
+        "each filter keeps something"
+    );
+    let listed = store
+        .list_transactions(merchant_id, &query)
+        .await
+        .expect("list");
+    assert_eq!(listed, expected, "{query:?}");
+}
+
+async fn expect_pages(
+    store: &Arc<dyn Store>,
+    merchant_id: MerchantId,
+    query: TransactionQuery,
+    expected: &[Transaction],
+) {
+    let mut pages = Vec::new();
+    for offset in (0..8).step_by(2) {
+        let page = TransactionQuery {
+            offset,
+            limit: 2,
+            ..query.clone()
+        };
+        pages.extend(
+            store
+                .list_transactions(merchant_id, &page)
+                .await
+                .expect("list"),
+        );
+    }
+    assert_eq!(pages, expected, "{query:?}");
+}
+
+pub async fn transaction_listing(store: Arc<dyn Store>) {
+    // Proves list_transactions filters, orders and pages one merchant's transactions and never shows another's.
+    let mut shop = World::new(merchant(1, false), 1_000);
+    let mut other = World::new(merchant(2, false), 900_000);
+    add_merchant(&store, &shop.merchant).await;
+    add_merchant(&store, &other.merchant).await;
+    let theirs = established(&store, &mut other, "LIST-1", T0 + 1_000).await;
+    let all = listing_payments(&store, &mut shop).await;
+    assert_eq!(all.len(), 6);
+    let id = shop.merchant.merchant_id;
+    expect_listing(&store, id, query(), &all, |_| true).await;
+    let by_reference = TransactionQuery {
+        merchant_reference: Some("LIST-1".to_owned()),
+        ..query()
+    };
+    expect_listing(&store, id, by_reference.clone(), &all, |txn| {
+        txn.merchant_reference == "LIST-1"
+    })
+    .await;
+    let captures = TransactionQuery {
+        transaction_types: vec![3],
+        ..query()
+    };
+    expect_listing(&store, id, captures, &all, |txn| {
+        txn.transaction_type == TransactionType::Capture
+    })
+    .await;
+    let authorized = TransactionStatus::Authorized.code();
+    let statuses = TransactionQuery {
+        statuses: vec![authorized],
+        transaction_types: vec![1],
+        ..query()
+    };
+    let authorized_authorizations = |txn: &Transaction| {
+        txn.status == TransactionStatus::Authorized
+            && txn.transaction_type == TransactionType::Authorize
+    };
+    expect_listing(&store, id, statuses, &all, authorized_authorizations).await;
+    let range = TransactionQuery {
+        created_from: Some(T0 + 1_000),
+        created_to: Some(T0 + 3_000),
+        ..query()
+    };
+    expect_listing(&store, id, range, &all, |txn| {
+        (T0 + 1_000..=T0 + 3_000).contains(&txn.created_at)
+    })
+    .await;
+    let updated = TransactionQuery {
+        updated_from: Some(T0 + 10_000),
+        updated_to: Some(T0 + 10_002),
+        ..query()
+    };
+    expect_listing(&store, id, updated, &all, |txn| {
+        (T0 + 10_000..=T0 + 10_002).contains(&txn.updated_at)
+    })
+    .await;
+    expect_pages(&store, id, query(), &all).await;
+    let reversed: Vec<Transaction> = all.iter().rev().cloned().collect();
+    expect_pages(
+        &store,
+        id,
+        TransactionQuery {
+            descending: true,
+            ..query()
+        },
+        &reversed,
+    )
+    .await;
+    let mut by_update = all.clone();
+    by_update.sort_by_key(|txn| (txn.updated_at, txn.transaction_id));
+    expect_pages(
+        &store,
+        id,
+        TransactionQuery {
+            order_by: OrderBy::UpdatedAt,
+            ..query()
+        },
+        &by_update,
+    )
+    .await;
+    let listed = store
+        .list_transactions(other.merchant.merchant_id, &by_reference)
+        .await
+        .unwrap();
+    assert_eq!(listed, theirs.transactions);
+}
