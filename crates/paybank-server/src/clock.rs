@@ -33,7 +33,7 @@ impl Clock {
 
 /// The one place paybank reads the wall clock.
 #[allow(clippy::disallowed_methods)]
-fn wall_time_ms() -> i64 {
+pub fn wall_time_ms() -> i64 {
     let since_epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();

@@ -153,11 +153,7 @@ impl IntoResponse for ApiError {
         }
         // The envelope is stamped with wall time: the error is about this request, not the
         // simulated clock, and the error path must not need application state.
-        let occurred_at = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|elapsed| elapsed.as_millis() as i64)
-            .unwrap_or_default();
-        (self.status, Json(self.body(occurred_at))).into_response()
+        (self.status, Json(self.body(crate::clock::wall_time_ms()))).into_response()
     }
 }
 

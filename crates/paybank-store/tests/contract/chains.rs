@@ -18,7 +18,8 @@ use paybank_store::{EventQuery, EventState, Store, StoreError, WriteSet};
 use crate::support::*;
 
 pub async fn merchants(store: Arc<dyn Store>) {
-    // Proves merchants round-trip every field by id, access id and listing, and access ids are unique.
+    // Proves merchants round-trip every field by id, by access id and in the listing, and that
+    // access ids are unique.
     let first = merchant(1, true);
     let mut second = merchant(2, false);
     second.notification_url = None;
@@ -60,83 +61,69 @@ pub async fn merchants(store: Arc<dyn Store>) {
 }
 
 pub async fn new_payment(store: Arc<dyn Store>) {
-    // Proves an established payment reads back exactly, with its Establish event and session timer.
+    // Proves an established payment reads back exactly, with its Establish event as sent and
+    // its session timer due at now + ttl.
     let mut world = World::new(merchant(1, false), 1_000);
     add_merchant(&store, &world.merchant).await;
     let change = world.establish("Order #1 & more+ é", T0);
     put(&store, &change).await.expect("commit establish");
-    let expected = applied(
-        &PaymentChain {
-            payment: change.payment.clone(),
-            transactions: vec![],
-        },
-        &change,
-    );
-    assert_eq!(expected.transactions, change.transactions);
+    let expected = Some(PaymentChain {
+        payment: change.payment.clone(),
+        transactions: change.transactions.clone(),
+    });
     let authorization_id = change.payment.authorization_id;
-    assert_eq!(
-        store.chain(change.payment.payment_id).await.unwrap(),
-        Some(expected.clone())
-    );
-    assert_eq!(
-        store.chain_of_transaction(authorization_id).await.unwrap(),
-        Some(expected)
-    );
+    let by_payment = store.chain(change.payment.payment_id).await.unwrap();
+    assert_eq!(by_payment, expected);
+    let by_transaction = store.chain_of_transaction(authorization_id).await.unwrap();
+    assert_eq!(by_transaction, expected);
     assert_eq!(store.chain(PaymentId(1)).await.unwrap(), None);
-    assert_eq!(
-        store.chain_of_transaction(TransactionId(1)).await.unwrap(),
-        None
-    );
-    let events = events_of(&store, world.merchant.merchant_id).await;
+    let unknown = store.chain_of_transaction(TransactionId(1)).await.unwrap();
+    assert_eq!(unknown, None);
+    assert_establish_event(&store, &change).await;
+    let due_at = T0 + world.policy.lightbox_session_ttl_ms;
+    let early = store.claim_due_timers(due_at - 1, LEASE_MS, 10).await;
+    assert_eq!(early.unwrap(), vec![]);
+    let timers = store.claim_due_timers(due_at, LEASE_MS, 10).await.unwrap();
+    assert_eq!(timers, change.timers);
+    let kind_and_due = (timers[0].kind, timers[0].due_at);
+    assert_eq!(kind_and_due, (TimerKind::ExpireSession, due_at));
+}
+
+/// The establish change's one event is listed (also by transaction), decoded in order, with
+/// the exact form-encoded body, pending and due at once.
+async fn assert_establish_event(store: &Arc<dyn Store>, change: &Change) {
+    let merchant_id = change.payment.merchant_id;
+    let events = events_of(store, merchant_id).await;
     assert_eq!(events.len(), 1);
     let stored = &events[0];
     assert_eq!(stored.event, change.events[0]);
     assert_eq!(stored.event.event_type, "Establish");
     assert_eq!(stored.body, form_encode(&change.events[0].params));
     assert_eq!(stored.state, EventState::Pending);
-    assert_eq!(
-        (stored.attempts, stored.next_attempt_at, stored.delivered_at),
-        (0, T0, None)
-    );
-    assert_eq!(
-        store.event(stored.event.event_id).await.unwrap().as_ref(),
-        Some(stored)
-    );
+    let bookkeeping = (stored.attempts, stored.next_attempt_at, stored.delivered_at);
+    assert_eq!(bookkeeping, (0, T0, None));
+    let by_id = store.event(stored.event.event_id).await.unwrap();
+    assert_eq!(by_id.as_ref(), Some(stored));
     let mut query = EventQuery {
-        transaction_id: Some(authorization_id),
+        transaction_id: Some(change.payment.authorization_id),
         limit: 10,
         offset: 0,
     };
     assert_eq!(
-        store
-            .list_events(world.merchant.merchant_id, &query)
-            .await
-            .unwrap(),
+        store.list_events(merchant_id, &query).await.unwrap(),
         events
     );
     query.transaction_id = Some(TransactionId(1));
-    assert!(store
-        .list_events(world.merchant.merchant_id, &query)
-        .await
-        .unwrap()
-        .is_empty());
-    assert!(events_of(&store, MerchantId(2)).await.is_empty());
-    let due_at = T0 + world.policy.lightbox_session_ttl_ms;
-    assert!(store
-        .claim_due_timers(due_at - 1, LEASE_MS, 10)
-        .await
-        .unwrap()
-        .is_empty());
-    let timers = store.claim_due_timers(due_at, LEASE_MS, 10).await.unwrap();
-    assert_eq!(timers, change.timers);
     assert_eq!(
-        (timers[0].kind, timers[0].due_at),
-        (TimerKind::ExpireSession, due_at)
+        store.list_events(merchant_id, &query).await.unwrap(),
+        vec![]
     );
+    assert!(events_of(store, MerchantId(2)).await.is_empty());
 }
 
 pub async fn optimistic_concurrency(store: Arc<dyn Store>) {
-    // Proves of two changes built from one loaded chain only the first commits; the second conflicts and writes nothing.
+    // Proves that of two changes built from one loaded chain only the first commits; the
+    // second gets Conflict and writes nothing.
     let mut world = World::new(merchant(1, true), 1_000);
     add_merchant(&store, &world.merchant).await;
     let loaded = established(&store, &mut world, "ORDER-1", T0).await;
@@ -184,7 +171,8 @@ pub async fn optimistic_concurrency(store: Arc<dyn Store>) {
 }
 
 pub async fn reference_claims(store: Arc<dyn Store>) {
-    // Proves authorizing claims the merchant reference, and a second claim of it is a Duplicate that writes nothing.
+    // Proves authorizing claims the merchant reference, and a second payment authorizing with
+    // it gets Duplicate and writes nothing.
     let mut world = World::new(merchant(1, false), 1_000);
     add_merchant(&store, &world.merchant).await;
     let merchant_id = world.merchant.merchant_id;
@@ -258,7 +246,8 @@ async fn run_due_timer(store: &Arc<dyn Store>, world: &mut World, kind: TimerKin
 }
 
 pub async fn capture_lifecycle(store: Arc<dyn Store>) {
-    // Proves a capture is submitted and settled through the store's timers, ending Completed with a balanced ledger.
+    // Proves a capture is submitted and settled through the store's timers, ending Completed
+    // with a balanced ledger.
     let mut world = World::new(merchant(1, false), 1_000);
     add_merchant(&store, &world.merchant).await;
     let loaded = authorized(&store, &mut world, "LIFE-1", T0).await;
@@ -386,7 +375,8 @@ async fn contested_changes(
 }
 
 pub async fn group_commit_isolation(store: Arc<dyn Store>) {
-    // Proves concurrent commits in shared batches succeed or fail one by one: each failure writes nothing.
+    // Proves concurrent commits sharing batches succeed or fail one by one: every success is
+    // visible, every failure wrote nothing, and the writer keeps working.
     let mut world = World::new(merchant(1, false), 1_000);
     add_merchant(&store, &world.merchant).await;
     let (attempts, expected) = contested_changes(&store, &mut world).await;

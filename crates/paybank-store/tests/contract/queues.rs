@@ -35,8 +35,15 @@ pub async fn timers(store: Arc<dyn Store>) {
     put(&store, &change).await.expect("commit");
     assert_eq!(store.next_due_at().await.unwrap(), Some(T0 + 1_000));
     let now = T0 + 2_500;
-    assert_eq!(claim(&store, now, 10).await, vec![early.clone(), middle.clone()]);
-    assert_eq!(claim(&store, now, 10).await, vec![], "leased timers are not claimed twice");
+    assert_eq!(
+        claim(&store, now, 10).await,
+        vec![early.clone(), middle.clone()]
+    );
+    assert_eq!(
+        claim(&store, now, 10).await,
+        vec![],
+        "leased timers are not claimed twice"
+    );
     let lease_end = now + LEASE_MS;
     assert_eq!(claim(&store, lease_end - 1, 10).await, vec![late.clone()]);
     assert_eq!(claim(&store, lease_end, 1).await, vec![early.clone()]);
@@ -48,7 +55,11 @@ pub async fn timers(store: Arc<dyn Store>) {
     assert_eq!(store.next_due_at().await.unwrap(), Some(T0 + 3_000));
     let far = T0 + world.policy.lightbox_session_ttl_ms + 10 * LEASE_MS;
     assert_eq!(claim(&store, far, 10).await, vec![late, session]);
-    assert_eq!(claim(&store, far * 2, 10).await.len(), 2, "retired timers never come back");
+    assert_eq!(
+        claim(&store, far * 2, 10).await.len(),
+        2,
+        "retired timers never come back"
+    );
     let loaded = chain(&store, change.payment.payment_id).await;
     let started = world.start(&loaded, T0 + 500);
     put(&store, &started).await.expect("commit start");
@@ -90,12 +101,30 @@ async fn record(
     store.event(event_id).await.unwrap().expect("the event")
 }
 
-fn claimed_ids(events: &[StoredEvent]) -> Vec<EventId> {
+/// Leases the events due at `now` and returns their ids, in the order they came back.
+async fn claim_events(store: &Arc<dyn Store>, now: TimestampMs) -> Vec<EventId> {
+    let events = store.claim_due_events(now, LEASE_MS, 10).await;
+    let events: Vec<StoredEvent> = events.expect("claim events");
     events.iter().map(|stored| stored.event.event_id).collect()
 }
 
+/// `(state, attempts, next_attempt_at, delivered_at)` of a stored event.
+type Bookkeeping = (EventState, i64, TimestampMs, Option<TimestampMs>);
+
+fn bookkeeping(stored: &StoredEvent) -> Bookkeeping {
+    let StoredEvent {
+        state,
+        attempts,
+        next_attempt_at,
+        delivered_at,
+        ..
+    } = stored;
+    (*state, *attempts, *next_attempt_at, *delivered_at)
+}
+
 pub async fn event_delivery(store: Arc<dyn Store>) {
-    // Proves delivery bookkeeping moves events through Pending, Delivered and Failed, records attempts and requeues on resend.
+    // Proves delivery bookkeeping moves events through Pending, Delivered and Failed, records
+    // every attempt in order, and that resend puts an event back in the queue.
     let mut world = World::new(merchant(1, false), 1_000);
     add_merchant(&store, &world.merchant).await;
     let first = world.establish("EVENTS-1", T0);
@@ -103,61 +132,44 @@ pub async fn event_delivery(store: Arc<dyn Store>) {
     put(&store, &first).await.expect("commit");
     put(&store, &second).await.expect("commit");
     let (one, two) = (first.events[0].event_id, second.events[0].event_id);
+    assert_eq!(claim_events(&store, T0 + 1).await, vec![one, two]);
     assert_eq!(
-        claimed_ids(&store.claim_due_events(T0 + 1, LEASE_MS, 10).await.unwrap()),
-        vec![one, two]
+        claim_events(&store, T0 + 1).await,
+        vec![],
+        "leased events are not claimed twice"
     );
-    assert!(store
-        .claim_due_events(T0 + 1, LEASE_MS, 10)
-        .await
-        .unwrap()
-        .is_empty());
     let failed = attempt(1, T0 + 100, Some(500), Some("HTTP 500"));
     let retrying = record(&store, one, &failed, NextDelivery::RetryAt(T0 + 30_000)).await;
-    assert_eq!(retrying.state, EventState::Pending);
     assert_eq!(
-        (
-            retrying.attempts,
-            retrying.next_attempt_at,
-            retrying.delivered_at
-        ),
-        (1, T0 + 30_000, None)
+        bookkeeping(&retrying),
+        (EventState::Pending, 1, T0 + 30_000, None)
     );
-    assert!(store
-        .claim_due_events(T0 + 29_999, LEASE_MS, 10)
-        .await
-        .unwrap()
-        .is_empty());
-    assert_eq!(
-        claimed_ids(
-            &store
-                .claim_due_events(T0 + 30_000, LEASE_MS, 10)
-                .await
-                .unwrap()
-        ),
-        vec![one]
-    );
+    assert_eq!(claim_events(&store, T0 + 29_999).await, vec![]);
+    assert_eq!(claim_events(&store, T0 + 30_000).await, vec![one]);
     let delivered = attempt(2, T0 + 30_100, Some(200), None);
     let done = record(&store, one, &delivered, NextDelivery::Delivered).await;
-    assert_eq!(
-        (done.state, done.attempts, done.delivered_at),
-        (EventState::Delivered, 2, Some(T0 + 30_100))
-    );
+    let done = (done.state, done.attempts, done.delivered_at);
+    assert_eq!(done, (EventState::Delivered, 2, Some(T0 + 30_100)));
     assert_eq!(
         store.event_attempts(one).await.unwrap(),
         vec![failed, delivered]
     );
+    give_up_and_resend(&store, one, two).await;
+}
+
+/// `two` is claimed and given up (Failed, never claimed again); delivered `one` is resent.
+async fn give_up_and_resend(store: &Arc<dyn Store>, one: EventId, two: EventId) {
     let later = T0 + 1_000_000;
     assert_eq!(
-        claimed_ids(&store.claim_due_events(later, LEASE_MS, 10).await.unwrap()),
-        vec![two]
+        claim_events(store, later).await,
+        vec![two],
+        "delivered events stay done"
     );
     let refused = attempt(1, later + 10, None, Some("connection refused"));
-    let gave_up = record(&store, two, &refused, NextDelivery::GiveUp).await;
-    assert_eq!(
-        (gave_up.state, gave_up.attempts, gave_up.delivered_at),
-        (EventState::Failed, 1, None)
-    );
+    let gave_up = record(store, two, &refused, NextDelivery::GiveUp).await;
+    let gave_up = (gave_up.state, gave_up.attempts, gave_up.delivered_at);
+    assert_eq!(gave_up, (EventState::Failed, 1, None));
+    assert_eq!(store.event_attempts(two).await.unwrap(), vec![refused]);
     let write = WriteSet {
         resend: Some((one, later + 5_000)),
         ..WriteSet::default()
@@ -168,19 +180,18 @@ pub async fn event_delivery(store: Arc<dyn Store>) {
         (resent.state, resent.next_attempt_at),
         (EventState::Pending, later + 5_000)
     );
-    let claimed = store
-        .claim_due_events(later + 5_000 + LEASE_MS, LEASE_MS, 10)
-        .await
-        .unwrap();
+    assert_eq!(resent.attempts, 2, "a resend keeps the attempt count");
+    let now = later + 5_000 + LEASE_MS;
     assert_eq!(
-        claimed_ids(&claimed),
+        claim_events(store, now).await,
         vec![one],
-        "failed events stay put, resent ones come back"
+        "failed events stay put"
     );
 }
 
 pub async fn clock_ids_and_settings(store: Arc<dyn Store>) {
-    // Proves the clock offset accumulates, id blocks never overlap even when reserved concurrently, and the first setting wins.
+    // Proves the clock offset accumulates, id blocks never overlap even when reserved
+    // concurrently, and the first value stored for a setting wins.
     assert_eq!(store.clock_offset().await.unwrap(), 0);
     assert_eq!(store.advance_clock(1_000).await.unwrap(), 1_000);
     assert_eq!(store.advance_clock(2_500).await.unwrap(), 3_500);
