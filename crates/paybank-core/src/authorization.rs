@@ -3,6 +3,7 @@
 use crate::change::{Change, ReferenceClaim, Timer, TimerKind};
 use crate::codes::{PaymentType, TransactionStatus, TransactionType};
 use crate::events::{EventExtras, EventType};
+use crate::ids::{PaymentId, TransactionId};
 use crate::model::{
     BankAccount, Payment, PaymentChain, ProviderStatus, SplitToken, TimestampMs, Transaction,
 };
@@ -41,12 +42,13 @@ pub struct AuthorizationGrant {
 pub fn establish(ctx: &mut Ctx<'_>, request: EstablishRequest) -> Change {
     let payment_id = ctx.ids.payment_id();
     let authorization_id = ctx.ids.transaction_id();
+    let authorization = new_authorization(ctx, &request, payment_id, authorization_id);
     let payment = Payment {
         payment_id,
         merchant_id: ctx.merchant.merchant_id,
         payment_type: request.payment_type,
-        merchant_reference: request.merchant_reference.clone(),
-        currency: request.currency.clone(),
+        merchant_reference: request.merchant_reference,
+        currency: request.currency,
         amount: request.amount,
         description: request.description,
         return_url: request.return_url,
@@ -61,31 +63,7 @@ pub fn establish(ctx: &mut Ctx<'_>, request: EstablishRequest) -> Change {
         updated_at: ctx.now,
         record_version: 1,
     };
-    let authorization = Transaction {
-        transaction_id: authorization_id,
-        payment_id,
-        merchant_id: ctx.merchant.merchant_id,
-        transaction_type: TransactionType::Authorize,
-        original_transaction_id: None,
-        status: TransactionStatus::New,
-        merchant_reference: request.merchant_reference,
-        currency: request.currency,
-        amount: request.amount,
-        pending: Amount::ZERO,
-        paid: Amount::ZERO,
-        refunded: Amount::ZERO,
-        reversed: Amount::ZERO,
-        provider: ProviderStatus::new("SW010", "Established"),
-        error_code: None,
-        ip: request.ip,
-        created_at: ctx.now,
-        updated_at: ctx.now,
-        processed_at: None,
-        completed_at: None,
-        expired_at: None,
-        pre_authorized: false,
-        record_version: 1,
-    };
+    let session_expires_at = ctx.now + ctx.policy.lightbox_session_ttl_ms;
     let mut change = Change {
         payment: payment.clone(),
         expected_version: None,
@@ -95,7 +73,7 @@ pub fn establish(ctx: &mut Ctx<'_>, request: EstablishRequest) -> Change {
         timers: vec![Timer::new(
             TimerKind::ExpireSession,
             &authorization,
-            ctx.now + ctx.policy.lightbox_session_ttl_ms,
+            session_expires_at,
         )],
         timers_done: Vec::new(),
         reference_claims: Vec::new(),
@@ -109,6 +87,39 @@ pub fn establish(ctx: &mut Ctx<'_>, request: EstablishRequest) -> Change {
     );
     change.put(authorization);
     change
+}
+
+fn new_authorization(
+    ctx: &Ctx<'_>,
+    request: &EstablishRequest,
+    payment_id: PaymentId,
+    authorization_id: TransactionId,
+) -> Transaction {
+    Transaction {
+        transaction_id: authorization_id,
+        payment_id,
+        merchant_id: ctx.merchant.merchant_id,
+        transaction_type: TransactionType::Authorize,
+        original_transaction_id: None,
+        status: TransactionStatus::New,
+        merchant_reference: request.merchant_reference.clone(),
+        currency: request.currency.clone(),
+        amount: request.amount,
+        pending: Amount::ZERO,
+        paid: Amount::ZERO,
+        refunded: Amount::ZERO,
+        reversed: Amount::ZERO,
+        provider: ProviderStatus::new("SW010", "Established"),
+        error_code: None,
+        ip: request.ip.clone(),
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        processed_at: None,
+        completed_at: None,
+        expired_at: None,
+        pre_authorized: false,
+        record_version: 1,
+    }
 }
 
 fn open_authorization(chain: &PaymentChain) -> Result<Transaction, RuleError> {

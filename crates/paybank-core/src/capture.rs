@@ -280,26 +280,7 @@ pub fn refund(
     request: RefundRequest,
 ) -> Result<Change, RuleError> {
     let mut original = lookup(chain, target_id)?;
-    if !matches!(
-        original.transaction_type,
-        TransactionType::Capture | TransactionType::Pay
-    ) {
-        return Err(RuleError::WrongTransactionType(type_name(
-            original.transaction_type,
-        )));
-    }
-    if !original.status.is_settled() {
-        return Err(RuleError::WrongStatus(original.status.name()));
-    }
-    let balance = original.balance();
-    let amount = request.amount.unwrap_or(balance);
-    // The minimum gives way only for the exact remainder, so no balance is left unrefundable.
-    if amount < AMOUNT_MIN && amount != balance || amount.is_zero() {
-        return Err(RuleError::AmountTooSmall);
-    }
-    if amount > balance {
-        return Err(RuleError::AmountTooLarge(balance));
-    }
+    let amount = refund_amount(&original, request.amount)?;
     let mut change = Change::for_chain(chain, ctx.now);
     let reference = request
         .merchant_reference
@@ -343,6 +324,31 @@ pub fn refund(
     change.put(refund);
     change.put(original);
     Ok(change)
+}
+
+/// Checks a refund against the original: settled money-in, and within its balance.
+fn refund_amount(original: &Transaction, requested: Option<Amount>) -> Result<Amount, RuleError> {
+    if !matches!(
+        original.transaction_type,
+        TransactionType::Capture | TransactionType::Pay
+    ) {
+        return Err(RuleError::WrongTransactionType(type_name(
+            original.transaction_type,
+        )));
+    }
+    if !original.status.is_settled() {
+        return Err(RuleError::WrongStatus(original.status.name()));
+    }
+    let balance = original.balance();
+    let amount = requested.unwrap_or(balance);
+    // The minimum gives way only for the exact remainder, so no balance is left unrefundable.
+    if amount < AMOUNT_MIN && amount != balance || amount.is_zero() {
+        return Err(RuleError::AmountTooSmall);
+    }
+    if amount > balance {
+        return Err(RuleError::AmountTooLarge(balance));
+    }
+    Ok(amount)
 }
 
 /// `POST /transactions/{id}/cancel`: voids an authorization, or a child not yet submitted.
