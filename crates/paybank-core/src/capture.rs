@@ -29,6 +29,15 @@ pub struct PreauthorizationRequest {
     pub ip: String,
 }
 
+/// A validated deposit (payout) request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DepositRequest {
+    pub merchant_reference: String,
+    pub amount: Option<Amount>,
+    pub split_token: Option<String>,
+    pub ip: String,
+}
+
 /// A validated refund request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefundRequest {
@@ -48,19 +57,27 @@ fn authorized_for_captures(chain: &PaymentChain) -> Result<&Transaction, RuleErr
     }
 }
 
-/// What is left to capture, or None when the authorization has no upper bound.
-fn capture_headroom(chain: &PaymentChain) -> Option<Amount> {
+/// What is left for children of one type (captures, deposits), or None when the
+/// authorization has no upper bound.
+fn headroom(chain: &PaymentChain, transaction_type: TransactionType) -> Option<Amount> {
     let cap = chain.payment.amount;
     if cap.is_zero() {
         return None;
     }
-    Some(Amount::from_minor(
-        (cap.minor() - chain.captured_total().minor()).max(0),
-    ))
+    let held = chain.held_total(transaction_type);
+    Some(Amount::from_minor((cap.minor() - held.minor()).max(0)))
 }
 
 fn capture_amount(chain: &PaymentChain, requested: Option<Amount>) -> Result<Amount, RuleError> {
-    let headroom = capture_headroom(chain);
+    child_amount(chain, TransactionType::Capture, requested)
+}
+
+fn child_amount(
+    chain: &PaymentChain,
+    transaction_type: TransactionType,
+    requested: Option<Amount>,
+) -> Result<Amount, RuleError> {
+    let headroom = headroom(chain, transaction_type);
     let amount = match (requested, headroom) {
         (Some(amount), _) => amount,
         (None, Some(headroom)) => headroom,
@@ -261,6 +278,50 @@ pub fn preauthorize(
         EventExtras::default(),
     );
     change.put(txn);
+    Ok(change)
+}
+
+/// `POST /transactions/{id}/deposit`: a payout (type 6) to the consumer's account against a
+/// Deferred or Disbursement authorization; deposits add up to at most the authorized amount.
+pub fn deposit(
+    ctx: &mut Ctx<'_>,
+    chain: &PaymentChain,
+    request: DepositRequest,
+) -> Result<Change, RuleError> {
+    let authorization = chain.authorization().clone();
+    if authorization.status != TransactionStatus::Authorized {
+        return Err(RuleError::WrongStatus(authorization.status.name()));
+    }
+    if !matches!(
+        chain.payment.payment_type,
+        PaymentType::Deferred | PaymentType::Disbursement
+    ) {
+        return Err(RuleError::WrongPaymentType(
+            chain.payment.payment_type.name(),
+        ));
+    }
+    let amount = child_amount(chain, TransactionType::Deposit, request.amount)?;
+    let mut change = Change::for_chain(chain, ctx.now);
+    let txn = new_child(
+        ctx,
+        &authorization,
+        TransactionType::Deposit,
+        request.merchant_reference,
+        amount,
+        request.ip,
+    );
+    if let Err(failure) = check_split_token(&chain.payment, request.split_token.as_deref(), ctx.now)
+    {
+        fail_child(
+            ctx,
+            &mut change,
+            txn,
+            failure.error_code(),
+            failure.provider_status(),
+        );
+        return Ok(change);
+    }
+    accept_child(ctx, &mut change, txn);
     Ok(change)
 }
 

@@ -163,12 +163,17 @@ impl PaymentChain {
             .expect("a chain always holds its authorization")
     }
 
-    /// Sum of the amounts captures hold against the authorization: every capture that has not
-    /// failed, been denied or been voided.
+    /// Sum of the amounts captures hold against the authorization.
     pub fn captured_total(&self) -> Amount {
+        self.held_total(TransactionType::Capture)
+    }
+
+    /// Sum of the amounts children of one type hold against the authorization: every one that
+    /// has not failed, been denied or been voided.
+    pub fn held_total(&self, transaction_type: TransactionType) -> Amount {
         self.transactions
             .iter()
-            .filter(|txn| txn.transaction_type == TransactionType::Capture)
+            .filter(|txn| txn.transaction_type == transaction_type)
             .filter(|txn| {
                 !matches!(
                     txn.status,

@@ -257,6 +257,32 @@ pub async fn preauthorize_transaction(
     ))
 }
 
+/// `POST /transactions/{id}/deposit`: a payout to the consumer.
+pub async fn deposit_transaction(
+    State(state): State<AppState>,
+    AuthMerchant(merchant): AuthMerchant,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    body: RequestBody,
+) -> Result<Json<Value>, ApiError> {
+    let id = transaction_id(&id)?;
+    let request = DepositRequest {
+        merchant_reference: reference_field(&body, true)?.unwrap_or_default(),
+        amount: amount_field(&body)?,
+        split_token: body.present("splitToken"),
+        ip,
+    };
+    let (chain, change) = change_chain(&state, &merchant, id, |ctx, chain| {
+        deposit(ctx, chain, request.clone())
+    })
+    .await?;
+    Ok(wrap(
+        &merchant,
+        &chain,
+        change.transactions[0].transaction_id,
+    ))
+}
+
 /// `POST /transactions/{id}/refund`.
 pub async fn refund_transaction(
     State(state): State<AppState>,
