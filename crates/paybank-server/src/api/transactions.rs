@@ -4,7 +4,8 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::Json;
 use paybank_core::authorization::refresh;
 use paybank_core::capture::{
-    cancel, capture, preauthorize, refund, CaptureRequest, PreauthorizationRequest, RefundRequest,
+    cancel, capture, deposit, preauthorize, refund, CaptureRequest, DepositRequest,
+    PreauthorizationRequest, RefundRequest,
 };
 use paybank_core::ids::TransactionId;
 use paybank_core::model::{Merchant, PaymentChain};
