@@ -34,6 +34,8 @@ pub struct AppState {
     /// Held while due work runs, so a clock advance and the background worker never interleave.
     pub scheduler: Arc<tokio::sync::Mutex<()>>,
     pub delivery_limits: Arc<DeliveryLimits>,
+    /// Woken after a commit that queued events, so deliveries start without waiting for a poll.
+    pub work_ready: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -67,7 +69,26 @@ impl AppState {
             templates: Arc::new(lightbox::templates()),
             http,
             scheduler: Arc::new(tokio::sync::Mutex::new(())),
+            work_ready: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+}
+
+impl AppState {
+    /// Commits a write set and wakes the workers if it queued anything for them.
+    pub async fn commit(
+        &self,
+        write: paybank_store::WriteSet,
+    ) -> Result<(), paybank_store::StoreError> {
+        let queues_work = write
+            .change
+            .as_ref()
+            .is_some_and(|change| !change.events.is_empty() || !change.timers.is_empty());
+        self.store.commit(write).await?;
+        if queues_work {
+            self.work_ready.notify_one();
+        }
+        Ok(())
     }
 }
 

@@ -69,7 +69,7 @@ pub async fn establish_authorization(
         session: Some(session.clone()),
         ..WriteSet::default()
     };
-    state.store.commit(write).await?;
+    state.commit(write).await?;
     let lightbox_url = format!("{}/lightbox/{}", state.public_url, session.session_id);
     Ok(Established {
         chain,

@@ -61,7 +61,10 @@ pub async fn advance_clock(state: &AppState, delta_ms: i64) -> anyhow::Result<i6
             let offset = state.store.advance_clock(due_at - now).await?;
             state.clock.set_offset_ms(offset);
         }
-        run_due(state).await?;
+        // Something due but not claimable (another worker holds it) must not spin this loop.
+        if run_due(state).await?.is_empty() && due_at <= now {
+            break;
+        }
     }
     let remaining = target - state.clock.now();
     if remaining > 0 {
@@ -91,6 +94,7 @@ pub async fn run_workers(state: AppState, mut stop: watch::Receiver<bool>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
+            _ = state.work_ready.notified() => {}
             _ = stop.changed() => return,
         }
     }

@@ -96,7 +96,7 @@ pub async fn lightbox_input(
             session: Some(session.clone()),
             ..WriteSet::default()
         };
-        match state.store.commit(write).await {
+        match state.commit(write).await {
             Ok(()) => {
                 return Ok(FlowState {
                     session,

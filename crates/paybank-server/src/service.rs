@@ -76,7 +76,7 @@ where
             change: Some(change.clone()),
             ..WriteSet::default()
         };
-        match state.store.commit(write).await {
+        match state.commit(write).await {
             Ok(()) => return Ok((chain.with_change(&change), change)),
             Err(StoreError::Conflict) => continue,
             Err(error) => return Err(error.into()),

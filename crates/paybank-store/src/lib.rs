@@ -175,7 +175,8 @@ pub trait Store: Send + Sync + 'static {
         lease_ms: i64,
         limit: i64,
     ) -> StoreResult<Vec<StoredEvent>>;
-    /// The earliest time anything (timer or event delivery) falls due, if anything is queued.
+    /// The earliest time anything (timer or event delivery) can be claimed, if anything is
+    /// queued: its due time, or the end of its lease if a worker holds it.
     async fn next_due_at(&self) -> StoreResult<Option<TimestampMs>>;
     /// Adds to the deployment clock's offset from wall time; returns the new offset.
     async fn advance_clock(&self, delta_ms: i64) -> StoreResult<i64>;

@@ -74,8 +74,9 @@ impl Store for SqlStore {
 
     async fn next_due_at(&self) -> StoreResult<Option<TimestampMs>> {
         let row: (Option<i64>, Option<i64>) = sqlx::query_as(
-            "SELECT (SELECT MIN(due_at) FROM timers), \
-             (SELECT MIN(next_attempt_at) FROM outbox_events WHERE state = 'pending')",
+            "SELECT (SELECT MIN(CASE WHEN lease_until > due_at THEN lease_until ELSE due_at END) FROM timers), \
+             (SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END) \
+             FROM outbox_events WHERE state = 'pending')",
         )
         .fetch_one(&self.reads)
         .await?;
@@ -222,7 +223,7 @@ impl Store for SqlStore {
     ) -> StoreResult<Vec<StoredEvent>> {
         let rows = sqlx::query(
             "SELECT * FROM outbox_events WHERE merchant_id = $1 AND ($2 = 0 OR transaction_id = $2) \
-             ORDER BY event_id DESC LIMIT $3 OFFSET $4",
+             ORDER BY created_at DESC, event_id DESC LIMIT $3 OFFSET $4",
         )
         .bind(sql_id(merchant_id.0))
         .bind(query.transaction_id.map(|id| sql_id(id.0)).unwrap_or(0))
