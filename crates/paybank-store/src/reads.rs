@@ -12,7 +12,7 @@ use sqlx::query::Query;
 use sqlx::{Any, Row};
 
 use crate::codec::{self, sql_id};
-use crate::sql::SqlStore;
+use crate::sql::{Backend, SqlStore};
 use crate::writer::{Command, Reply};
 use crate::{
     EventAttempt, EventQuery, OrderBy, Store, StoreError, StoreResult, StoredEvent,
@@ -284,6 +284,13 @@ impl Store for SqlStore {
 
 async fn load_chain(store: &SqlStore, payment_id: PaymentId) -> StoreResult<Option<PaymentChain>> {
     let mut reads = store.reads.begin().await?;
+    // One snapshot for both statements: PostgreSQL's default (read committed) would let a
+    // commit land between them and pair the payment with another version's transactions.
+    if store.backend == Backend::Postgres {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *reads)
+            .await?;
+    }
     let Some(payment_row) = sqlx::query("SELECT * FROM payments WHERE payment_id = $1")
         .bind(sql_id(payment_id.0))
         .fetch_optional(&mut *reads)

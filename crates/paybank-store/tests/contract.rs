@@ -25,6 +25,8 @@ use tokio::task::JoinError;
 static NEXT_UNIQUE: AtomicU64 = AtomicU64::new(0);
 
 /// Unique across processes (pid), tests (counter) and reruns (nanos); digits and `_` only.
+/// The wall clock only salts a name here; no story reads it.
+#[allow(clippy::disallowed_methods)]
 fn unique_suffix() -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -42,6 +44,7 @@ where
 {
     let store = match paybank_store::open(&url).await {
         Ok(store) => store,
+        // Fails the same way a story does, so the caller cleans up and reports it alike.
         Err(error) => return tokio::spawn(async move { panic!("open {url}: {error}") }).await,
     };
     tokio::spawn(story(store)).await
@@ -69,12 +72,18 @@ where
     finish(outcome);
 }
 
+/// The test suite's one setting: where PostgreSQL is, if the PostgreSQL half should run.
+#[allow(clippy::disallowed_methods)]
+fn postgres_url() -> Option<String> {
+    std::env::var("PAYBANK_TEST_POSTGRES_URL").ok()
+}
+
 async fn run_on_postgres<F, Fut>(story: F)
 where
     F: FnOnce(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Ok(base) = std::env::var("PAYBANK_TEST_POSTGRES_URL") else {
+    let Some(base) = postgres_url() else {
         return;
     };
     let schema = format!("pbt_{}", unique_suffix());
@@ -125,8 +134,10 @@ story!(chains::reference_claims);
 story!(chains::capture_lifecycle);
 story!(chains::invariants);
 story!(chains::group_commit_isolation);
+story!(chains::consistent_chain_reads);
 story!(queues::timers);
 story!(queues::event_delivery);
 story!(queues::clock_ids_and_settings);
 story!(views::lightbox_sessions);
 story!(views::transaction_listing);
+story!(views::event_log_paging);

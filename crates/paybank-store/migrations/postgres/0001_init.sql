@@ -101,7 +101,7 @@ CREATE TABLE outbox_events (
     delivered_at BIGINT
 );
 CREATE INDEX outbox_events_due ON outbox_events (state, next_attempt_at);
-CREATE INDEX outbox_events_by_merchant ON outbox_events (merchant_id, event_id);
+CREATE INDEX outbox_events_by_merchant ON outbox_events (merchant_id, created_at, event_id);
 CREATE INDEX outbox_events_by_transaction ON outbox_events (transaction_id);
 
 CREATE TABLE event_attempts (

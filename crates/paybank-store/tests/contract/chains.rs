@@ -1,5 +1,6 @@
 //! Stories about payment chains: merchants, establish, optimistic concurrency, reference
-//! claims, a capture settled by timers, invariants and isolation inside group commits.
+//! claims, a capture settled by timers, invariants, isolation inside group commits and
+//! snapshot reads.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -410,4 +411,53 @@ pub async fn group_commit_isolation(store: Arc<dyn Store>) {
     let after = world.establish("AFTER", T0 + 20);
     put(&store, &after).await.expect("the writer keeps working");
     assert_written(&store, &after).await;
+}
+
+pub async fn consistent_chain_reads(store: Arc<dyn Store>) {
+    // Proves a chain is read as one snapshot while captures commit concurrently: the payment
+    // never comes back older than any of its transactions.
+    let mut world = World::new(merchant(1, false), 1_000);
+    add_merchant(&store, &world.merchant).await;
+    let loaded = authorized(&store, &mut world, "SNAPSHOT-1", T0).await;
+    let payment_id = loaded.payment.payment_id;
+    let captures = 60;
+    let reader = tokio::spawn(read_until_captured(store.clone(), payment_id, captures + 1));
+    for idx in 0..captures {
+        let current = chain(&store, payment_id).await;
+        let request = CaptureRequest {
+            merchant_reference: format!("SNAPSHOT-CAPTURE-{idx}"),
+            amount: Some(Amount::from_minor(100)),
+            split_token: None,
+            ip: "203.0.113.7".to_owned(),
+        };
+        let now = T0 + 100 + i64::try_from(idx).expect("small index");
+        let captured = capture::capture(&mut world.ctx(now), &current, request).expect("capture");
+        put(&store, &captured).await.expect("commit capture");
+    }
+    let (torn, reads) = reader.await.expect("the reader task");
+    assert_eq!(torn, 0, "{torn} of {reads} chain reads mixed two versions");
+}
+
+/// Reads the chain until it holds `transactions`; returns how many reads were torn, of all.
+async fn read_until_captured(
+    store: Arc<dyn Store>,
+    payment_id: PaymentId,
+    transactions: usize,
+) -> (usize, usize) {
+    let (mut torn, mut reads) = (0, 0);
+    loop {
+        let read = chain(&store, payment_id).await;
+        reads += 1;
+        let updated_at = read.payment.updated_at;
+        if read
+            .transactions
+            .iter()
+            .any(|txn| txn.updated_at > updated_at)
+        {
+            torn += 1;
+        }
+        if read.transactions.len() == transactions {
+            return (torn, reads);
+        }
+    }
 }

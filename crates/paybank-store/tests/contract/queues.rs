@@ -17,12 +17,16 @@ async fn claim(store: &Arc<dyn Store>, now: TimestampMs, limit: i64) -> Vec<Time
     timers.expect("claim timers")
 }
 
+async fn next_due_at(store: &Arc<dyn Store>) -> Option<TimestampMs> {
+    store.next_due_at().await.expect("next due time")
+}
+
 pub async fn timers(store: Arc<dyn Store>) {
-    // Proves timers are leased, come back by due time, are retired by timers_done, and that
-    // next_due_at reports the earliest timer or pending event.
+    // Proves timers are leased, come back in due order, are retired by timers_done, and that
+    // next_due_at reports when the next timer or pending event can be claimed.
     let mut world = World::new(merchant(1, false), 1_000);
     add_merchant(&store, &world.merchant).await;
-    assert_eq!(store.next_due_at().await.unwrap(), None);
+    assert_eq!(next_due_at(&store).await, None);
     let mut change = world.establish("TIMERS-1", T0);
     change.events.clear();
     let authorization = change.transactions[0].clone();
@@ -33,8 +37,9 @@ pub async fn timers(store: Arc<dyn Store>) {
     let session = change.timers[0].clone();
     change.timers = vec![late.clone(), session.clone(), early.clone(), middle.clone()];
     put(&store, &change).await.expect("commit");
-    assert_eq!(store.next_due_at().await.unwrap(), Some(T0 + 1_000));
+    assert_eq!(next_due_at(&store).await, Some(T0 + 1_000));
     let now = T0 + 2_500;
+    let lease_end = now + LEASE_MS;
     assert_eq!(
         claim(&store, now, 10).await,
         vec![early.clone(), middle.clone()]
@@ -44,26 +49,32 @@ pub async fn timers(store: Arc<dyn Store>) {
         vec![],
         "leased timers are not claimed twice"
     );
-    let lease_end = now + LEASE_MS;
+    assert_eq!(
+        next_due_at(&store).await,
+        Some(T0 + 3_000),
+        "leased timers wait"
+    );
     assert_eq!(claim(&store, lease_end - 1, 10).await, vec![late.clone()]);
+    assert_eq!(
+        next_due_at(&store).await,
+        Some(lease_end),
+        "the earliest lease ends"
+    );
     assert_eq!(claim(&store, lease_end, 1).await, vec![early.clone()]);
     assert_eq!(claim(&store, lease_end, 10).await, vec![middle.clone()]);
     let loaded = chain(&store, change.payment.payment_id).await;
     let mut retire = Change::for_chain(&loaded, T0 + 100_000);
     retire.timers_done = vec![early.timer_id.clone(), middle.timer_id.clone()];
     put(&store, &retire).await.expect("retire two timers");
-    assert_eq!(store.next_due_at().await.unwrap(), Some(T0 + 3_000));
+    assert_eq!(next_due_at(&store).await, Some(lease_end - 1 + LEASE_MS));
     let far = T0 + world.policy.lightbox_session_ttl_ms + 10 * LEASE_MS;
     assert_eq!(claim(&store, far, 10).await, vec![late, session]);
-    assert_eq!(
-        claim(&store, far * 2, 10).await.len(),
-        2,
-        "retired timers never come back"
-    );
+    let again = claim(&store, far * 2, 10).await;
+    assert_eq!(again.len(), 2, "retired timers never come back");
     let loaded = chain(&store, change.payment.payment_id).await;
     let started = world.start(&loaded, T0 + 500);
     put(&store, &started).await.expect("commit start");
-    let next = store.next_due_at().await.unwrap();
+    let next = next_due_at(&store).await;
     assert_eq!(next, Some(T0 + 500), "a pending event is due first");
 }
 
@@ -138,11 +149,22 @@ pub async fn event_delivery(store: Arc<dyn Store>) {
         vec![],
         "leased events are not claimed twice"
     );
+    assert_eq!(
+        next_due_at(&store).await,
+        Some(T0 + 1 + LEASE_MS),
+        "until the leases end"
+    );
     let failed = attempt(1, T0 + 100, Some(500), Some("HTTP 500"));
     let retrying = record(&store, one, &failed, NextDelivery::RetryAt(T0 + 30_000)).await;
     assert_eq!(
         bookkeeping(&retrying),
         (EventState::Pending, 1, T0 + 30_000, None)
+    );
+    let next = next_due_at(&store).await;
+    assert_eq!(
+        next,
+        Some(T0 + 30_000),
+        "the retry comes before the other lease ends"
     );
     assert_eq!(claim_events(&store, T0 + 29_999).await, vec![]);
     assert_eq!(claim_events(&store, T0 + 30_000).await, vec![one]);

@@ -1,15 +1,17 @@
-//! Stories about what the pages and the API read: Lightbox sessions and transaction listings.
+//! Stories about what the pages and the API read: Lightbox sessions, transaction listings and
+//! the event log.
 
 use std::sync::Arc;
 
 use paybank_core::capture::{self, CaptureRequest};
 use paybank_core::codes::{TransactionStatus, TransactionType};
 use paybank_core::demo_bank::Behaviour;
+use paybank_core::events::OutboxEvent;
 use paybank_core::ids::{MerchantId, TransactionId};
 use paybank_core::lightbox::{LightboxError, LightboxSession, Step};
 use paybank_core::model::Transaction;
 use paybank_core::money::Amount;
-use paybank_store::{OrderBy, Store, TransactionQuery, WriteSet};
+use paybank_store::{EventQuery, OrderBy, Store, TransactionQuery, WriteSet};
 
 use crate::support::*;
 
@@ -238,4 +240,43 @@ async fn check_orders(store: &Arc<dyn Store>, id: MerchantId, all: &[Transaction
         ..updated
     };
     expect_pages(store, id, updated_descending, &by_update).await;
+}
+
+pub async fn event_log_paging(store: Arc<dyn Store>) {
+    // Proves the event log pages newest first by time, whatever the ids say (production ids
+    // are permuted, so they carry no order), and shows each page oldest first.
+    let shop = merchant(1, false);
+    add_merchant(&store, &shop).await;
+    let mut oldest_first = Vec::new();
+    for (idx, first_id) in [9_000, 5_000, 1_000].into_iter().enumerate() {
+        let mut world = World::new(shop.clone(), first_id);
+        let now = T0 + 1_000 * i64::try_from(idx).expect("small index");
+        let change = world.establish(&format!("LOG-{idx}"), now);
+        put(&store, &change).await.expect("commit establish");
+        oldest_first.push(change.events[0].clone());
+    }
+    let id = shop.merchant_id;
+    assert_eq!(event_page(&store, id, 0, 10).await, oldest_first);
+    assert_eq!(event_page(&store, id, 0, 2).await, oldest_first[1..]);
+    assert_eq!(event_page(&store, id, 2, 2).await, oldest_first[..1]);
+    assert_eq!(event_page(&store, id, 3, 2).await, vec![]);
+}
+
+async fn event_page(
+    store: &Arc<dyn Store>,
+    merchant_id: MerchantId,
+    offset: i64,
+    limit: i64,
+) -> Vec<OutboxEvent> {
+    let query = EventQuery {
+        transaction_id: None,
+        offset,
+        limit,
+    };
+    let events = store.list_events(merchant_id, &query).await;
+    events
+        .expect("list events")
+        .into_iter()
+        .map(|stored| stored.event)
+        .collect()
 }
