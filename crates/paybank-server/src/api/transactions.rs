@@ -7,7 +7,10 @@ use paybank_core::capture::{
     cancel, capture, deposit, preauthorize, refund, CaptureRequest, DepositRequest,
     PreauthorizationRequest, RefundRequest,
 };
-use paybank_core::ids::TransactionId;
+use std::collections::HashMap;
+
+use paybank_core::codes::{TransactionStatus, TransactionType};
+use paybank_core::ids::{PaymentId, TransactionId};
 use paybank_core::model::{Merchant, PaymentChain};
 use paybank_core::money::Amount;
 use paybank_store::{OrderBy, TransactionQuery};
@@ -106,7 +109,15 @@ pub async fn get_transaction(
     let txn = chain
         .transaction(id)
         .ok_or_else(ApiError::transaction_not_found)?;
-    let session = state.store.lightbox_session_of_transaction(id).await?;
+    // Only an authorization still in the Lightbox has a URL to go back to.
+    let is_open = matches!(
+        txn.status,
+        TransactionStatus::New | TransactionStatus::Pending
+    );
+    let session = match is_open && txn.transaction_type == TransactionType::Authorize {
+        true => state.store.lightbox_session_of_transaction(id).await?,
+        false => None,
+    };
     let url = session
         .filter(|session| !session.step.is_final())
         .map(|session| format!("{}/lightbox/{}", state.public_url, session.session_id));
@@ -126,10 +137,15 @@ pub async fn list_transactions(
         .store
         .list_transactions(merchant.merchant_id, &query)
         .await?;
+    // Children of one payment share its chain: load each chain once per page.
+    let mut chains: HashMap<PaymentId, PaymentChain> = HashMap::new();
     let mut items = Vec::with_capacity(transactions.len());
     for txn in transactions {
-        let chain = merchant_chain(&state, &merchant, txn.transaction_id).await?;
-        items.push(transaction_json(&merchant, &chain, &txn));
+        if !chains.contains_key(&txn.payment_id) {
+            let chain = merchant_chain(&state, &merchant, txn.transaction_id).await?;
+            chains.insert(txn.payment_id, chain);
+        }
+        items.push(transaction_json(&merchant, &chains[&txn.payment_id], &txn));
     }
     Ok(Json(
         json!({ "transactions": items, "startIndex": query.offset, "itemsPerPage": query.limit }),
