@@ -101,8 +101,13 @@ pub const SLEEP_SECONDS_MAX: u32 = 30;
 pub fn evaluate_login(username: &str, password: &str) -> Result<(Behaviour, u32), LoginFailure> {
     let username = username.trim();
     let phrase = password.trim().to_ascii_lowercase();
+    // `Sleep` takes its delay in seconds as the password, so a one-digit password is fine there.
+    let phrase_len_min = match username.eq_ignore_ascii_case("sleep") {
+        true => 1,
+        false => 3,
+    };
     if username.is_empty()
-        || phrase.len() < 3
+        || phrase.len() < phrase_len_min
         || !phrase
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_')

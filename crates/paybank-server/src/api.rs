@@ -38,6 +38,10 @@ pub fn routes(config: &Config) -> Router<AppState> {
             post(transactions::preauthorize_transaction),
         )
         .route(
+            "/transactions/{transaction_id}/deposit",
+            post(transactions::deposit_transaction),
+        )
+        .route(
             "/transactions/{transaction_id}/refund",
             post(transactions::refund_transaction),
         )

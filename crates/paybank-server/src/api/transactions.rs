@@ -7,6 +7,7 @@ use paybank_core::capture::{
     cancel, capture, deposit, preauthorize, refund, CaptureRequest, DepositRequest,
     PreauthorizationRequest, RefundRequest,
 };
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use paybank_core::codes::{TransactionStatus, TransactionType};
@@ -141,11 +142,13 @@ pub async fn list_transactions(
     let mut chains: HashMap<PaymentId, PaymentChain> = HashMap::new();
     let mut items = Vec::with_capacity(transactions.len());
     for txn in transactions {
-        if !chains.contains_key(&txn.payment_id) {
-            let chain = merchant_chain(&state, &merchant, txn.transaction_id).await?;
-            chains.insert(txn.payment_id, chain);
-        }
-        items.push(transaction_json(&merchant, &chains[&txn.payment_id], &txn));
+        let chain = match chains.entry(txn.payment_id) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                entry.insert(merchant_chain(&state, &merchant, txn.transaction_id).await?)
+            }
+        };
+        items.push(transaction_json(&merchant, chain, &txn));
     }
     Ok(Json(
         json!({ "transactions": items, "startIndex": query.offset, "itemsPerPage": query.limit }),
