@@ -2,7 +2,7 @@
 //! goes through [`crate::lightbox_flow`], the same path as the headless sandbox authorization.
 
 use axum::extract::{Form, Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -202,18 +202,7 @@ fn page_response(
         .chain(origin_of(&flow.chain.payment.return_url))
         .chain(origin_of(&flow.chain.payment.cancel_url))
         .collect();
-    let sources = origins.join(" ");
-    let policy = format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; \
-         form-action 'self' {sources}; frame-ancestors 'self' {sources}"
-    );
-    let mut response = Html(html).into_response();
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&policy) {
-        headers.insert(CONTENT_SECURITY_POLICY, value);
-    }
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    render::with_page_headers(Html(html).into_response(), Some(&origins.join(" ")))
 }
 
 fn flow_error_page(state: &AppState, error: FlowError) -> Response {

@@ -213,6 +213,7 @@ pub(crate) fn stored_event(row: &AnyRow) -> StoreResult<StoredEvent> {
         attempts: row.try_get("attempts")?,
         next_attempt_at: row.try_get("next_attempt_at")?,
         delivered_at: row.try_get("delivered_at")?,
+        ordinal: row.try_get("ordinal")?,
     })
 }
 

@@ -100,6 +100,8 @@ pub struct StoredEvent {
     pub attempts: i64,
     pub next_attempt_at: TimestampMs,
     pub delivered_at: Option<TimestampMs>,
+    /// Position within the change that wrote it; with `created_at`, the order events happened in.
+    pub ordinal: i64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -223,7 +223,7 @@ impl Store for SqlStore {
     ) -> StoreResult<Vec<StoredEvent>> {
         let rows = sqlx::query(
             "SELECT * FROM outbox_events WHERE merchant_id = $1 AND ($2 = 0 OR transaction_id = $2) \
-             ORDER BY created_at DESC, event_id DESC LIMIT $3 OFFSET $4",
+             ORDER BY created_at DESC, ordinal DESC, event_id DESC LIMIT $3 OFFSET $4",
         )
         .bind(sql_id(merchant_id.0))
         .bind(query.transaction_id.map(|id| sql_id(id.0)).unwrap_or(0))
@@ -235,7 +235,7 @@ impl Store for SqlStore {
             .iter()
             .map(codec::stored_event)
             .collect::<StoreResult<Vec<_>>>()?;
-        events.sort_by_key(|event| (event.event.created_at, event.event.event_id));
+        events.sort_by_key(|event| (event.event.created_at, event.ordinal, event.event.event_id));
         Ok(events)
     }
 

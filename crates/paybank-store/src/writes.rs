@@ -134,11 +134,11 @@ async fn write_change(tx: &mut Tx<'_>, change: &Change) -> StoreResult<()> {
 }
 
 async fn write_events_and_timers(tx: &mut Tx<'_>, change: &Change) -> StoreResult<()> {
-    for event in &change.events {
+    for (ordinal, event) in change.events.iter().enumerate() {
         sqlx::query(
             "INSERT INTO outbox_events (event_id, merchant_id, payment_id, transaction_id, event_type, body, \
-             notification_url, created_at, state, attempts, next_attempt_at, lease_until, delivered_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, NULL)",
+             notification_url, created_at, state, attempts, next_attempt_at, lease_until, delivered_at, ordinal) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, NULL, $11)",
         )
         .bind(sql_id(event.event_id.0))
         .bind(sql_id(event.merchant_id.0))
@@ -150,6 +150,7 @@ async fn write_events_and_timers(tx: &mut Tx<'_>, change: &Change) -> StoreResul
         .bind(event.created_at)
         .bind(EventState::Pending.name())
         .bind(event.created_at)
+        .bind(ordinal as i64)
         .execute(conn(tx))
         .await?;
     }
@@ -335,15 +336,23 @@ async fn record_delivery(tx: &mut Tx<'_>, delivery: &DeliveryRecord) -> StoreRes
     Ok(())
 }
 
-/// The rows due and not leased by another worker. PostgreSQL skips rows other nodes hold.
-fn claim_sql(table: &str, key: &str, due: &str, filter: &str, backend: Backend) -> String {
+/// The rows due and not leased by another worker, first `order` first. PostgreSQL skips rows
+/// other nodes hold.
+fn claim_sql(
+    table: &str,
+    key: &str,
+    due: &str,
+    filter: &str,
+    order: &str,
+    backend: Backend,
+) -> String {
     let skip_locked = match backend {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
     format!(
         "UPDATE {table} SET lease_until = $2 WHERE {key} IN (SELECT {key} FROM {table} WHERE {filter} \
-         {due} <= $1 AND lease_until <= $1 ORDER BY {due}, {key} LIMIT $3{skip_locked}) RETURNING *"
+         {due} <= $1 AND lease_until <= $1 ORDER BY {order} LIMIT $3{skip_locked}) RETURNING *"
     )
 }
 
@@ -369,7 +378,14 @@ async fn claim_timers(
     lease_ms: i64,
     limit: i64,
 ) -> StoreResult<Reply> {
-    let sql = claim_sql("timers", "timer_id", "due_at", "", backend);
+    let sql = claim_sql(
+        "timers",
+        "timer_id",
+        "due_at",
+        "",
+        "due_at, timer_id",
+        backend,
+    );
     let rows = claim_rows(tx, &sql, now, lease_ms, limit).await?;
     let mut timers = rows
         .iter()
@@ -391,6 +407,7 @@ async fn claim_events(
         "event_id",
         "next_attempt_at",
         "state = 'pending' AND",
+        "next_attempt_at, created_at, ordinal, event_id",
         backend,
     );
     let rows = claim_rows(tx, &sql, now, lease_ms, limit).await?;
@@ -398,7 +415,14 @@ async fn claim_events(
         .iter()
         .map(codec::stored_event)
         .collect::<StoreResult<Vec<_>>>()?;
-    events.sort_by_key(|event| (event.next_attempt_at, event.event.event_id));
+    events.sort_by_key(|event| {
+        (
+            event.next_attempt_at,
+            event.event.created_at,
+            event.ordinal,
+            event.event.event_id,
+        )
+    });
     Ok(Reply::Events(events))
 }
 

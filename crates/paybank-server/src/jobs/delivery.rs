@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use paybank_core::ids::TransactionId;
 use paybank_core::signature::{sign, webhook_authorization_header, webhook_message, HmacAlgorithm};
 use paybank_store::{DeliveryRecord, EventAttempt, NextDelivery, StoredEvent, WriteSet};
 use tokio::sync::Semaphore;
@@ -42,7 +43,8 @@ impl DeliveryLimits {
     }
 }
 
-/// Claims the events due now and delivers them concurrently; returns how many were attempted.
+/// Claims the events due now and delivers them: the events of one transaction one after the
+/// other, in the order they happened; different transactions concurrently.
 pub async fn deliver_due_events(state: &AppState) -> anyhow::Result<usize> {
     let now = state.clock.now();
     let workers = &state.config.workers;
@@ -51,10 +53,26 @@ pub async fn deliver_due_events(state: &AppState) -> anyhow::Result<usize> {
         .claim_due_events(now, workers.lease_ms, workers.batch_size)
         .await?;
     let count = events.len();
-    let mut deliveries = JoinSet::new();
+    let mut by_transaction: Vec<(TransactionId, Vec<StoredEvent>)> = Vec::new();
     for event in events {
+        let transaction_id = event.event.transaction_id;
+        match by_transaction
+            .iter_mut()
+            .find(|(id, _)| *id == transaction_id)
+        {
+            Some((_, queue)) => queue.push(event),
+            None => by_transaction.push((transaction_id, vec![event])),
+        }
+    }
+    let mut deliveries = JoinSet::new();
+    for (_, queue) in by_transaction {
         let state = state.clone();
-        deliveries.spawn(async move { deliver(&state, event).await });
+        deliveries.spawn(async move {
+            for event in queue {
+                deliver(&state, event).await?;
+            }
+            anyhow::Ok(())
+        });
     }
     while let Some(result) = deliveries.join_next().await {
         result??;

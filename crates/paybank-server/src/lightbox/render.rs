@@ -1,6 +1,7 @@
 //! Rendering the Lightbox templates with the context each page expects.
 
-use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{context, Environment, Value};
 use paybank_core::demo_bank::search_banks;
@@ -180,18 +181,31 @@ fn final_context(flow: &FlowState) -> Value {
 
 /// An error page with the HTTP status in its title, as the mobile SDKs expect.
 pub fn error_page(state: &AppState, status: StatusCode, title: &str, message: &str) -> Response {
+    let context = context! { status => status.as_u16(), title => title, message => message };
     let html = state
         .templates
         .get_template("error.html")
-        .and_then(|template| {
-            template
-                .render(context! { status => status.as_u16(), title => title, message => message })
-        })
-        .unwrap_or_else(|_| {
-            format!(
-                "<!doctype html><title>{} {title}</title><p>{message}</p>",
-                status.as_u16()
-            )
-        });
-    (status, Html(html)).into_response()
+        .and_then(|template| template.render(context))
+        .unwrap_or_else(|_| format!("<!doctype html><title>{} Error</title>", status.as_u16()));
+    // No merchant is known on an error page, so framing stays open: it shows nothing to steal.
+    with_page_headers((status, Html(html)).into_response(), None)
+}
+
+/// The security headers of every hosted page: a strict Content-Security-Policy (frames and
+/// form targets limited to `merchant_sources` when given) and no caching.
+pub fn with_page_headers(mut response: Response, merchant_sources: Option<&str>) -> Response {
+    let mut policy = String::from(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'",
+    );
+    if let Some(sources) = merchant_sources {
+        policy.push_str(&format!(
+            "; form-action 'self' {sources}; frame-ancestors 'self' {sources}"
+        ));
+    }
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        headers.insert(CONTENT_SECURITY_POLICY, value);
+    }
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }

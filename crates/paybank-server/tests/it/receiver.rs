@@ -123,7 +123,7 @@ impl Receiver {
     }
 
     /// The event types received about one transaction, ordered by the events' `createdAt`
-    /// (deliveries run concurrently, so arrival order is not the order of events).
+    /// (retries can reorder arrivals; `about` keeps the arrival order).
     pub fn event_types(&self, transaction_id: &str) -> Vec<String> {
         let mut about = self.about(transaction_id);
         about.sort_by_key(|notification| {

@@ -143,3 +143,26 @@ async fn resend_sends_the_same_event_id_and_body_again() {
     foreign.assert_error(404, 200, Some("eventId"));
     assert_eq!(app.receiver.with_event_id(&event_id).len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_of_one_transaction_arrive_in_the_order_they_happened() {
+    // Deliveries of one transaction's events run one after the other, in event order, even
+    // when they are claimed in one batch.
+    on_sqlite(events_arrive_in_order).await;
+}
+
+async fn events_arrive_in_order(app: TestApp) {
+    let merchant = &app.merchant;
+    let id = app.establish_id(merchant, "order-of-events", "10.00").await;
+    app.authorize(merchant, &id, "jane_order", "secret", None)
+        .await
+        .ok();
+    app.deliver().await;
+    let arrived: Vec<String> = app
+        .receiver
+        .about(&id)
+        .iter()
+        .map(|notification| notification.event_type().to_owned())
+        .collect();
+    assert_eq!(arrived, ["Establish", "Update", "Authorize"]);
+}

@@ -94,6 +94,8 @@ CREATE TABLE outbox_events (
     body TEXT NOT NULL,
     notification_url TEXT,
     created_at BIGINT NOT NULL,
+    -- Position of the event within the change that wrote it: ids are not ordered, this is.
+    ordinal BIGINT NOT NULL,
     state TEXT NOT NULL,
     attempts BIGINT NOT NULL,
     next_attempt_at BIGINT NOT NULL,
