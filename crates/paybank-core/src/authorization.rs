@@ -80,7 +80,6 @@ pub fn establish(ctx: &mut Ctx<'_>, request: EstablishRequest) -> Change {
     };
     ctx.emit(
         &mut change,
-        &payment,
         &authorization,
         EventType::Establish,
         EventExtras::default(),
@@ -147,13 +146,7 @@ pub fn start_authorization(
         fi_name: Some(bank_name.to_owned()),
         ..EventExtras::default()
     };
-    ctx.emit(
-        &mut change,
-        &chain.payment,
-        &authorization,
-        EventType::Update,
-        extras,
-    );
+    ctx.emit(&mut change, &authorization, EventType::Update, extras);
     change.put(authorization);
     Ok(Some(change))
 }
@@ -193,14 +186,7 @@ pub fn complete_authorization(
         fi_name: Some(fi_name),
         ..EventExtras::default()
     };
-    let payment = change.payment.clone();
-    ctx.emit(
-        &mut change,
-        &payment,
-        &authorization,
-        EventType::Authorize,
-        extras,
-    );
+    ctx.emit(&mut change, &authorization, EventType::Authorize, extras);
     change.put(authorization);
     Ok(change)
 }
@@ -242,7 +228,6 @@ fn close_authorization(
     };
     ctx.emit(
         &mut change,
-        &chain.payment,
         &authorization,
         event_type,
         EventExtras::default(),
@@ -326,13 +311,6 @@ pub fn refresh(
         refresh_success: Some(success),
         ..EventExtras::default()
     };
-    let payment = change.payment.clone();
-    ctx.emit(
-        &mut change,
-        &payment,
-        &authorization,
-        EventType::Refresh,
-        extras,
-    );
+    ctx.emit(&mut change, &authorization, EventType::Refresh, extras);
     Ok((change, success))
 }

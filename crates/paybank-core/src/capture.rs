@@ -29,14 +29,8 @@ pub struct PreauthorizationRequest {
     pub ip: String,
 }
 
-/// A validated deposit (payout) request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DepositRequest {
-    pub merchant_reference: String,
-    pub amount: Option<Amount>,
-    pub split_token: Option<String>,
-    pub ip: String,
-}
+/// A validated deposit (payout) request: the same fields as a capture's.
+pub type DepositRequest = CaptureRequest;
 
 /// A validated refund request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,14 +141,7 @@ fn fail_child(
     txn.pending = Amount::ZERO;
     txn.error_code = Some(error_code);
     txn.provider = provider;
-    let payment = change.payment.clone();
-    ctx.emit(
-        change,
-        &payment,
-        &txn,
-        EventType::Fail,
-        EventExtras::default(),
-    );
+    ctx.emit(change, &txn, EventType::Fail, EventExtras::default());
     change.put(txn);
 }
 
@@ -208,14 +195,7 @@ fn accept_child(ctx: &mut Ctx<'_>, change: &mut Change, txn: Transaction) {
     change
         .timers
         .push(Timer::new(TimerKind::Submit, &txn, due_at));
-    let payment = change.payment.clone();
-    ctx.emit(
-        change,
-        &payment,
-        &txn,
-        EventType::Authorize,
-        EventExtras::default(),
-    );
+    ctx.emit(change, &txn, EventType::Authorize, EventExtras::default());
     change.put(txn);
 }
 
@@ -269,10 +249,8 @@ pub fn preauthorize(
         &txn,
         expired_at,
     ));
-    let payment = change.payment.clone();
     ctx.emit(
         &mut change,
-        &payment,
         &txn,
         EventType::Authorize,
         EventExtras::default(),
@@ -363,21 +341,18 @@ pub fn refund(
         false => TransactionStatus::PartiallyRefunded,
     };
     original.set_status(status, ctx.now);
-    let payment = change.payment.clone();
     let due_at = next_cutoff(ctx.now, ctx.policy);
     change
         .timers
         .push(Timer::new(TimerKind::Submit, &refund, due_at));
     ctx.emit(
         &mut change,
-        &payment,
         &refund,
         EventType::Refund,
         EventExtras::default(),
     );
     ctx.emit(
         &mut change,
-        &payment,
         &original,
         EventType::Update,
         EventExtras::default(),
@@ -440,14 +415,7 @@ pub fn cancel(
     ] {
         change.timers_done.push(Timer::new(kind, &txn, 0).timer_id);
     }
-    let payment = change.payment.clone();
-    ctx.emit(
-        &mut change,
-        &payment,
-        &txn,
-        EventType::Cancel,
-        EventExtras::default(),
-    );
+    ctx.emit(&mut change, &txn, EventType::Cancel, EventExtras::default());
     change.put(txn);
     Ok(change)
 }

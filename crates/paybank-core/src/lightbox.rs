@@ -308,8 +308,6 @@ fn authorize(next: &mut LightboxSession) -> Result<Effect, InputRejected> {
 fn go_back(next: &mut LightboxSession) -> Effect {
     next.step = match next.step {
         Step::Confirm => Step::SelectAccount,
-        Step::Login if next.error.is_none() => Step::SelectBank,
-        Step::Login => Step::Login,
         _ => Step::SelectBank,
     };
     if next.step == Step::SelectBank {

@@ -3,7 +3,7 @@
 use crate::change::Change;
 use crate::events::{build_event, EventExtras, EventType};
 use crate::ids::IdSource;
-use crate::model::{Merchant, Payment, TimestampMs, Transaction};
+use crate::model::{Merchant, TimestampMs, Transaction};
 use crate::money::Amount;
 
 /// Smallest capture, deposit, refund or reclaim the provider accepts.
@@ -44,11 +44,11 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Adds an event about `txn` to `change`, with a fresh event id.
+    /// Adds an event about `txn` to `change`, with a fresh event id. The event describes the
+    /// payment as the change leaves it.
     pub fn emit(
         &mut self,
         change: &mut Change,
-        payment: &Payment,
         txn: &Transaction,
         event_type: EventType,
         extras: EventExtras,
@@ -56,7 +56,7 @@ impl Ctx<'_> {
         let event_id = self.ids.event_id();
         let event = build_event(
             self.merchant,
-            payment,
+            &change.payment,
             txn,
             event_type,
             event_id,

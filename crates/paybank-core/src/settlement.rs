@@ -129,10 +129,8 @@ fn submit(ctx: &mut Ctx<'_>, chain: &PaymentChain, mut txn: Transaction) -> Chan
     change
         .timers
         .push(Timer::new(kind, &txn, banking_days_later(ctx.now, days)));
-    let payment = change.payment.clone();
     ctx.emit(
         &mut change,
-        &payment,
         &txn,
         EventType::Process,
         EventExtras::default(),
@@ -178,10 +176,8 @@ fn settle(ctx: &mut Ctx<'_>, chain: &PaymentChain, mut txn: Transaction) -> Chan
     txn.completed_at = Some(ctx.now);
     txn.paid = txn.amount;
     txn.pending = Amount::ZERO;
-    let payment = change.payment.clone();
     ctx.emit(
         &mut change,
-        &payment,
         &txn,
         EventType::Complete,
         EventExtras::default(),
@@ -204,14 +200,7 @@ fn return_unpaid(ctx: &mut Ctx<'_>, chain: &PaymentChain, mut txn: Transaction) 
         reason_code: Some("R01".to_owned()),
         ..ProviderStatus::new("SW021", "Insufficient funds")
     };
-    let payment = change.payment.clone();
-    ctx.emit(
-        &mut change,
-        &payment,
-        &txn,
-        EventType::Deny,
-        EventExtras::default(),
-    );
+    ctx.emit(&mut change, &txn, EventType::Deny, EventExtras::default());
     change.put(txn);
     change
 }
@@ -225,14 +214,7 @@ fn close(
 ) -> Change {
     let mut change = Change::for_chain(chain, ctx.now);
     txn.set_status(status, ctx.now);
-    let payment = change.payment.clone();
-    ctx.emit(
-        &mut change,
-        &payment,
-        &txn,
-        event_type,
-        EventExtras::default(),
-    );
+    ctx.emit(&mut change, &txn, event_type, EventExtras::default());
     change.put(txn);
     change
 }

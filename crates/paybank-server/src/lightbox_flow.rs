@@ -89,7 +89,7 @@ pub async fn lightbox_input(
             None => flow.chain.clone(),
         };
         if session.step.is_final() {
-            session.redirect_url = Some(final_redirect(&flow.merchant, &chain));
+            session.redirect_url = Some(redirect::final_url(&flow.merchant, &chain));
         }
         let write = WriteSet {
             change,
@@ -119,13 +119,6 @@ pub async fn expire_if_due(state: &AppState, flow: FlowState) -> Result<FlowStat
         return Ok(flow);
     }
     lightbox_input(state, &flow.session.session_id, Input::Back).await
-}
-
-fn final_redirect(merchant: &Merchant, chain: &PaymentChain) -> String {
-    match chain.authorization().status {
-        TransactionStatus::Authorized => redirect::return_url(merchant, chain),
-        _ => redirect::cancel_url(merchant, chain),
-    }
 }
 
 /// The payment change an input's effect asks for; None when the payment stays as it is.

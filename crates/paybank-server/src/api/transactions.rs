@@ -4,16 +4,18 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::Json;
 use paybank_core::authorization::refresh;
 use paybank_core::capture::{
-    cancel, capture, deposit, preauthorize, refund, CaptureRequest, DepositRequest,
-    PreauthorizationRequest, RefundRequest,
+    cancel, capture, deposit, preauthorize, refund, CaptureRequest, PreauthorizationRequest,
+    RefundRequest,
 };
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
+use paybank_core::change::Change;
 use paybank_core::codes::{TransactionStatus, TransactionType};
 use paybank_core::ids::{PaymentId, TransactionId};
 use paybank_core::model::{Merchant, PaymentChain};
 use paybank_core::money::Amount;
+use paybank_core::rules::{Ctx, RuleError};
 use paybank_store::{OrderBy, TransactionQuery};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -221,6 +223,31 @@ fn parse_sort_order(value: &str) -> Result<bool, ApiError> {
     }
 }
 
+/// Runs a rule that creates one transaction under `id`, and answers `{"transaction": …}` with it.
+async fn answer_created<F>(
+    state: &AppState,
+    merchant: &Merchant,
+    id: TransactionId,
+    rule: F,
+) -> Result<Json<Value>, ApiError>
+where
+    F: FnMut(&mut Ctx<'_>, &PaymentChain) -> Result<Change, RuleError>,
+{
+    let (chain, change) = change_chain(state, merchant, id, rule).await?;
+    let created = change.transactions.first().ok_or_else(ApiError::internal)?;
+    Ok(wrap(merchant, &chain, created.transaction_id))
+}
+
+/// The body of a capture or a deposit: the same fields.
+fn money_request(body: &RequestBody, ip: String) -> Result<CaptureRequest, ApiError> {
+    Ok(CaptureRequest {
+        merchant_reference: reference_field(body, true)?.unwrap_or_default(),
+        amount: amount_field(body)?,
+        split_token: body.present("splitToken"),
+        ip,
+    })
+}
+
 /// `POST /transactions/{id}/capture`.
 pub async fn capture_transaction(
     State(state): State<AppState>,
@@ -230,21 +257,27 @@ pub async fn capture_transaction(
     body: RequestBody,
 ) -> Result<Json<Value>, ApiError> {
     let id = transaction_id(&id)?;
-    let request = CaptureRequest {
-        merchant_reference: reference_field(&body, true)?.unwrap_or_default(),
-        amount: amount_field(&body)?,
-        split_token: body.present("splitToken"),
-        ip,
-    };
-    let (chain, change) = change_chain(&state, &merchant, id, |ctx, chain| {
+    let request = money_request(&body, ip)?;
+    answer_created(&state, &merchant, id, |ctx, chain| {
         capture(ctx, chain, request.clone())
     })
-    .await?;
-    Ok(wrap(
-        &merchant,
-        &chain,
-        change.transactions[0].transaction_id,
-    ))
+    .await
+}
+
+/// `POST /transactions/{id}/deposit`: a payout to the consumer.
+pub async fn deposit_transaction(
+    State(state): State<AppState>,
+    AuthMerchant(merchant): AuthMerchant,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    body: RequestBody,
+) -> Result<Json<Value>, ApiError> {
+    let id = transaction_id(&id)?;
+    let request = money_request(&body, ip)?;
+    answer_created(&state, &merchant, id, |ctx, chain| {
+        deposit(ctx, chain, request.clone())
+    })
+    .await
 }
 
 /// `POST /transactions/{id}/capture/preAuth`.
@@ -266,41 +299,10 @@ pub async fn preauthorize_transaction(
         split_token: body.present("splitToken"),
         ip,
     };
-    let (chain, change) = change_chain(&state, &merchant, id, |ctx, chain| {
+    answer_created(&state, &merchant, id, |ctx, chain| {
         preauthorize(ctx, chain, request.clone())
     })
-    .await?;
-    Ok(wrap(
-        &merchant,
-        &chain,
-        change.transactions[0].transaction_id,
-    ))
-}
-
-/// `POST /transactions/{id}/deposit`: a payout to the consumer.
-pub async fn deposit_transaction(
-    State(state): State<AppState>,
-    AuthMerchant(merchant): AuthMerchant,
-    ClientIp(ip): ClientIp,
-    Path(id): Path<String>,
-    body: RequestBody,
-) -> Result<Json<Value>, ApiError> {
-    let id = transaction_id(&id)?;
-    let request = DepositRequest {
-        merchant_reference: reference_field(&body, true)?.unwrap_or_default(),
-        amount: amount_field(&body)?,
-        split_token: body.present("splitToken"),
-        ip,
-    };
-    let (chain, change) = change_chain(&state, &merchant, id, |ctx, chain| {
-        deposit(ctx, chain, request.clone())
-    })
-    .await?;
-    Ok(wrap(
-        &merchant,
-        &chain,
-        change.transactions[0].transaction_id,
-    ))
+    .await
 }
 
 /// `POST /transactions/{id}/refund`.
@@ -317,15 +319,10 @@ pub async fn refund_transaction(
         amount: amount_field(&body)?,
         ip,
     };
-    let (chain, change) = change_chain(&state, &merchant, id, |ctx, chain| {
+    answer_created(&state, &merchant, id, |ctx, chain| {
         refund(ctx, chain, id, request.clone())
     })
-    .await?;
-    Ok(wrap(
-        &merchant,
-        &chain,
-        change.transactions[0].transaction_id,
-    ))
+    .await
 }
 
 /// `POST /transactions/{id}/cancel`.
