@@ -40,14 +40,47 @@ pub struct RefundRequest {
     pub ip: String,
 }
 
-fn authorized_for_captures(chain: &PaymentChain) -> Result<&Transaction, RuleError> {
+/// The authorization, provided it is Authorized and its payment type allows this operation.
+fn authorized_for<'a>(
+    chain: &'a PaymentChain,
+    payment_types: &[PaymentType],
+) -> Result<&'a Transaction, RuleError> {
     let authorization = chain.authorization();
     if authorization.status != TransactionStatus::Authorized {
         return Err(RuleError::WrongStatus(authorization.status.name()));
     }
-    match chain.payment.payment_type {
-        PaymentType::Deferred | PaymentType::Recurring => Ok(authorization),
-        other => Err(RuleError::WrongPaymentType(other.name())),
+    match payment_types.contains(&chain.payment.payment_type) {
+        true => Ok(authorization),
+        false => Err(RuleError::WrongPaymentType(
+            chain.payment.payment_type.name(),
+        )),
+    }
+}
+
+const CAPTURE_PAYMENT_TYPES: [PaymentType; 2] = [PaymentType::Deferred, PaymentType::Recurring];
+const DEPOSIT_PAYMENT_TYPES: [PaymentType; 2] = [PaymentType::Deferred, PaymentType::Disbursement];
+
+/// Gives the new child back if the split token passes; otherwise records it as Failed with
+/// the token's codes and a Fail event, and gives nothing back.
+fn split_token_checked(
+    ctx: &mut Ctx<'_>,
+    chain: &PaymentChain,
+    change: &mut Change,
+    txn: Transaction,
+    provided: Option<&str>,
+) -> Option<Transaction> {
+    match check_split_token(&chain.payment, provided, ctx.now) {
+        Ok(()) => Some(txn),
+        Err(failure) => {
+            fail_child(
+                ctx,
+                change,
+                txn,
+                failure.error_code(),
+                failure.provider_status(),
+            );
+            None
+        }
     }
 }
 
@@ -152,7 +185,7 @@ pub fn capture(
     chain: &PaymentChain,
     request: CaptureRequest,
 ) -> Result<Change, RuleError> {
-    let authorization = authorized_for_captures(chain)?.clone();
+    let authorization = authorized_for(chain, &CAPTURE_PAYMENT_TYPES)?.clone();
     let amount = capture_amount(chain, request.amount)?;
     let mut change = Change::for_chain(chain, ctx.now);
     let mut txn = new_child(
@@ -164,17 +197,10 @@ pub fn capture(
         request.ip,
     );
     txn.pre_authorized = active_preauthorization(chain, ctx.now);
-    if let Err(failure) = check_split_token(&chain.payment, request.split_token.as_deref(), ctx.now)
-    {
-        fail_child(
-            ctx,
-            &mut change,
-            txn,
-            failure.error_code(),
-            failure.provider_status(),
-        );
+    let provided = request.split_token.as_deref();
+    let Some(txn) = split_token_checked(ctx, chain, &mut change, txn, provided) else {
         return Ok(change);
-    }
+    };
     if let Some(code) = change.payment.decline_next_capture.take() {
         let provider = ProviderStatus {
             reason_code: Some("1".to_owned()),
@@ -213,7 +239,7 @@ pub fn preauthorize(
     chain: &PaymentChain,
     request: PreauthorizationRequest,
 ) -> Result<Change, RuleError> {
-    let authorization = authorized_for_captures(chain)?.clone();
+    let authorization = authorized_for(chain, &CAPTURE_PAYMENT_TYPES)?.clone();
     if !(1..=6).contains(&request.period_hours) {
         return Err(RuleError::PeriodOutOfRange);
     }
@@ -232,17 +258,10 @@ pub fn preauthorize(
     txn.pre_authorized = true;
     let expired_at = ctx.now + i64::from(request.period_hours) * 3_600_000;
     txn.expired_at = Some(expired_at);
-    if let Err(failure) = check_split_token(&chain.payment, request.split_token.as_deref(), ctx.now)
-    {
-        fail_child(
-            ctx,
-            &mut change,
-            txn,
-            failure.error_code(),
-            failure.provider_status(),
-        );
+    let provided = request.split_token.as_deref();
+    let Some(txn) = split_token_checked(ctx, chain, &mut change, txn, provided) else {
         return Ok(change);
-    }
+    };
     change.reference_claims.push(claim(&txn));
     change.timers.push(Timer::new(
         TimerKind::ExpirePreauthorization,
@@ -266,18 +285,7 @@ pub fn deposit(
     chain: &PaymentChain,
     request: DepositRequest,
 ) -> Result<Change, RuleError> {
-    let authorization = chain.authorization().clone();
-    if authorization.status != TransactionStatus::Authorized {
-        return Err(RuleError::WrongStatus(authorization.status.name()));
-    }
-    if !matches!(
-        chain.payment.payment_type,
-        PaymentType::Deferred | PaymentType::Disbursement
-    ) {
-        return Err(RuleError::WrongPaymentType(
-            chain.payment.payment_type.name(),
-        ));
-    }
+    let authorization = authorized_for(chain, &DEPOSIT_PAYMENT_TYPES)?.clone();
     let amount = child_amount(chain, TransactionType::Deposit, request.amount)?;
     let mut change = Change::for_chain(chain, ctx.now);
     let txn = new_child(
@@ -288,17 +296,10 @@ pub fn deposit(
         amount,
         request.ip,
     );
-    if let Err(failure) = check_split_token(&chain.payment, request.split_token.as_deref(), ctx.now)
-    {
-        fail_child(
-            ctx,
-            &mut change,
-            txn,
-            failure.error_code(),
-            failure.provider_status(),
-        );
+    let provided = request.split_token.as_deref();
+    let Some(txn) = split_token_checked(ctx, chain, &mut change, txn, provided) else {
         return Ok(change);
-    }
+    };
     accept_child(ctx, &mut change, txn);
     Ok(change)
 }
