@@ -369,9 +369,9 @@ fn refund_amount(original: &Transaction, requested: Option<Amount>) -> Result<Am
         original.transaction_type,
         TransactionType::Capture | TransactionType::Pay
     ) {
-        return Err(RuleError::WrongTransactionType(type_name(
-            original.transaction_type,
-        )));
+        return Err(RuleError::WrongTransactionType(
+            original.transaction_type.name(),
+        ));
     }
     if !original.status.is_settled() {
         return Err(RuleError::WrongStatus(original.status.name()));
@@ -443,18 +443,4 @@ fn restore_refunded(
     original.set_status(status, now);
     change.put(original);
     Ok(())
-}
-
-pub fn type_name(transaction_type: TransactionType) -> &'static str {
-    match transaction_type {
-        TransactionType::Authorize => "Authorize",
-        TransactionType::Pay => "Pay",
-        TransactionType::Capture => "Capture",
-        TransactionType::Refund => "Refund",
-        TransactionType::Reverse => "Reverse",
-        TransactionType::Deposit => "Deposit",
-        TransactionType::Reclaim => "Reclaim",
-        TransactionType::Representment => "Representment",
-        TransactionType::Preauthorization => "Preauthorization",
-    }
 }

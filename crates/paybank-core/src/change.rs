@@ -120,19 +120,6 @@ impl Change {
         }
     }
 
-    /// The transaction as this change leaves it: the changed copy if any, else the chain's.
-    pub fn current(
-        &self,
-        chain: &PaymentChain,
-        transaction_id: TransactionId,
-    ) -> Option<Transaction> {
-        self.transactions
-            .iter()
-            .find(|txn| txn.transaction_id == transaction_id)
-            .or_else(|| chain.transaction(transaction_id))
-            .cloned()
-    }
-
     /// The invariants every change must hold before it may be written.
     pub fn check(&self) -> Result<(), &'static str> {
         if !is_balanced(&self.postings) {

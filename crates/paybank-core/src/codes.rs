@@ -44,6 +44,21 @@ impl TransactionType {
     pub fn from_code(code: u8) -> Option<Self> {
         Self::ALL.into_iter().find(|kind| kind.code() == code)
     }
+
+    /// The type's name as the provider spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Authorize => "Authorize",
+            Self::Pay => "Pay",
+            Self::Capture => "Capture",
+            Self::Refund => "Refund",
+            Self::Reverse => "Reverse",
+            Self::Deposit => "Deposit",
+            Self::Reclaim => "Reclaim",
+            Self::Representment => "Representment",
+            Self::Preauthorization => "Preauthorization",
+        }
+    }
 }
 
 /// `status` on transactions and events. Numbers from contract §3; 9 is deliberately absent.

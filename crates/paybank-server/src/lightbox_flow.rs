@@ -7,8 +7,7 @@ use std::time::Duration;
 use paybank_core::authorization::{
     cancel_authorization, complete_authorization, expire_authorization, start_authorization,
 };
-use paybank_core::codes::TransactionStatus;
-use paybank_core::lightbox::{advance, grant, Effect, Input, InputRejected, LightboxSession, Step};
+use paybank_core::lightbox::{advance, grant, Effect, Input, InputRejected, LightboxSession};
 use paybank_core::model::{Merchant, PaymentChain};
 use paybank_core::rules::{Ctx, RuleError};
 use paybank_store::{StoreError, WriteSet};
@@ -160,10 +159,4 @@ async fn effect_change(
         Err(RuleError::WrongStatus(_)) => Ok(None),
         Err(error) => Err(error.into()),
     }
-}
-
-/// Whether the session ended with an authorization.
-pub fn is_authorized(flow: &FlowState) -> bool {
-    flow.session.step == Step::Finished
-        && flow.chain.authorization().status == TransactionStatus::Authorized
 }

@@ -1,7 +1,6 @@
 //! The simulation's helpers: its random source, and oracles that work out what contract §6
 //! expects of a capture or a refund without asking the rules.
 
-use paybank_core::capture::type_name;
 use paybank_core::codes::{PaymentType, TransactionStatus as S, TransactionType as T};
 use paybank_core::ids::TransactionId;
 use paybank_core::model::{PaymentChain, TimestampMs, Transaction};
@@ -95,9 +94,9 @@ pub fn expected_refund(
 ) -> Result<Amount, RuleError> {
     let target = target.ok_or_else(|| RuleError::UnknownTransaction(id.to_string()))?;
     if !matches!(target.transaction_type, T::Capture | T::Pay) {
-        return Err(RuleError::WrongTransactionType(type_name(
-            target.transaction_type,
-        )));
+        return Err(RuleError::WrongTransactionType(
+            target.transaction_type.name(),
+        ));
     }
     if !matches!(
         target.status,
