@@ -11,6 +11,9 @@ pub struct BankInfo {
     pub name: &'static str,
     pub subtitle: &'static str,
     pub routing_number: &'static str,
+    /// The bank's login opens in its own window (a pop-up or in-app browser), not in the
+    /// Lightbox; the Lightbox continues with `proceedToChooseAccount` once it closes.
+    pub oauth: bool,
 }
 
 /// Every simulated bank follows Demo Bank's keyphrases, so any of them works in tests.
@@ -20,30 +23,35 @@ pub const BANKS: &[BankInfo] = &[
         name: "Demo Bank",
         subtitle: "Sandbox bank: any username works",
         routing_number: "310000004",
+        oauth: false,
     },
     BankInfo {
         id: "200005502",
         name: "OAuth Demo Bank",
         subtitle: "Sandbox bank with OAuth login",
         routing_number: "310000017",
+        oauth: true,
     },
     BankInfo {
         id: "200005503",
         name: "Harbor Federal Credit Union",
         subtitle: "Simulated",
         routing_number: "310000020",
+        oauth: false,
     },
     BankInfo {
         id: "200005504",
         name: "Prairie State Bank",
         subtitle: "Simulated",
         routing_number: "310000033",
+        oauth: false,
     },
     BankInfo {
         id: "200005505",
         name: "Summit National Bank",
         subtitle: "Simulated",
         routing_number: "310000046",
+        oauth: false,
     },
 ];
 
@@ -92,6 +100,10 @@ pub enum LoginFailure {
     NoEligibleAccounts,
     Unavailable,
     SessionTimeout,
+    ConnectionFailed,
+    IpBlocked,
+    BankActionRequired,
+    NotSupported,
 }
 
 /// The longest `Sleep` delay honoured, so a test cannot hang a worker for long.
@@ -126,6 +138,10 @@ pub fn evaluate_login(username: &str, password: &str) -> Result<(Behaviour, u32)
         "noeligibleaccounts" => return Err(LoginFailure::NoEligibleAccounts),
         "unavailable" => return Err(LoginFailure::Unavailable),
         "sessiontimeout" => return Err(LoginFailure::SessionTimeout),
+        "connecterror" | "connectionerror" => return Err(LoginFailure::ConnectionFailed),
+        "blockediperror" => return Err(LoginFailure::IpBlocked),
+        "bankaction" => return Err(LoginFailure::BankActionRequired),
+        "notsupported" => return Err(LoginFailure::NotSupported),
         "2fa" => Behaviour::TwoFactor,
         "notenoughfunds" => Behaviour::NotEnoughFunds,
         "expiredsplittoken" => Behaviour::ExpiredSplitToken,
@@ -282,6 +298,11 @@ mod tests {
             ("NoEligibleAccounts", Err(LoginFailure::NoEligibleAccounts)),
             ("Unavailable", Err(LoginFailure::Unavailable)),
             ("SessionTimeout", Err(LoginFailure::SessionTimeout)),
+            ("ConnectError", Err(LoginFailure::ConnectionFailed)),
+            ("ConnectionError", Err(LoginFailure::ConnectionFailed)),
+            ("BlockedIpError", Err(LoginFailure::IpBlocked)),
+            ("BankAction", Err(LoginFailure::BankActionRequired)),
+            ("NotSupported", Err(LoginFailure::NotSupported)),
             ("2FA", Ok(Behaviour::TwoFactor)),
             ("NotEnoughFunds", Ok(Behaviour::NotEnoughFunds)),
             (

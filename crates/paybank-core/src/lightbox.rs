@@ -95,6 +95,10 @@ pub enum LightboxError {
     BankUnavailable,
     MfaFailed,
     UnknownAccount,
+    ConnectionFailed,
+    IpBlocked,
+    BankActionRequired,
+    NotSupported,
 }
 
 impl LightboxError {
@@ -106,6 +110,10 @@ impl LightboxError {
             Self::BankUnavailable => "bank_unavailable",
             Self::MfaFailed => "mfa_failed",
             Self::UnknownAccount => "unknown_account",
+            Self::ConnectionFailed => "connection_failed",
+            Self::IpBlocked => "ip_blocked",
+            Self::BankActionRequired => "bank_action_required",
+            Self::NotSupported => "not_supported",
         }
     }
 
@@ -117,6 +125,10 @@ impl LightboxError {
             Self::BankUnavailable,
             Self::MfaFailed,
             Self::UnknownAccount,
+            Self::ConnectionFailed,
+            Self::IpBlocked,
+            Self::BankActionRequired,
+            Self::NotSupported,
         ]
         .into_iter()
         .find(|error| error.name() == name)
@@ -136,6 +148,16 @@ impl LightboxError {
             }
             Self::MfaFailed => "That security code is incorrect. Please try again.",
             Self::UnknownAccount => "Choose one of the accounts listed.",
+            Self::ConnectionFailed => {
+                "We could not connect to your bank. Try again, or choose another bank."
+            }
+            Self::IpBlocked => {
+                "Your bank blocked this connection. Try again later, or choose another bank."
+            }
+            Self::BankActionRequired => {
+                "Your bank needs you to take an action on its website first. Log in there, then try again."
+            }
+            Self::NotSupported => "This bank or account type is not supported. Choose another bank.",
         }
     }
 
@@ -143,7 +165,13 @@ impl LightboxError {
     fn is_bank_error(self) -> bool {
         matches!(
             self,
-            Self::AccountLocked | Self::NoEligibleAccounts | Self::BankUnavailable
+            Self::AccountLocked
+                | Self::NoEligibleAccounts
+                | Self::BankUnavailable
+                | Self::ConnectionFailed
+                | Self::IpBlocked
+                | Self::BankActionRequired
+                | Self::NotSupported
         )
     }
 }
@@ -282,7 +310,13 @@ fn login(next: &mut LightboxSession, username: &str, password: &str) -> (Effect,
                 LoginFailure::AccountLocked => LightboxError::AccountLocked,
                 LoginFailure::NoEligibleAccounts => LightboxError::NoEligibleAccounts,
                 LoginFailure::Unavailable => LightboxError::BankUnavailable,
-                _ => LightboxError::WrongCredentials,
+                LoginFailure::ConnectionFailed => LightboxError::ConnectionFailed,
+                LoginFailure::IpBlocked => LightboxError::IpBlocked,
+                LoginFailure::BankActionRequired => LightboxError::BankActionRequired,
+                LoginFailure::NotSupported => LightboxError::NotSupported,
+                LoginFailure::WrongCredentials | LoginFailure::SessionTimeout => {
+                    LightboxError::WrongCredentials
+                }
             });
             (Effect::None, 0)
         }

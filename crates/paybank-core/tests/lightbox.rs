@@ -241,6 +241,11 @@ fn login_keyphrases_show_their_error_or_expire_the_session() {
         ("AccountLocked", AccountLocked),
         ("NoEligibleAccounts", NoEligibleAccounts),
         ("Unavailable", BankUnavailable),
+        ("ConnectError", ConnectionFailed),
+        ("connectionerror", ConnectionFailed),
+        ("BlockedIpError", IpBlocked),
+        ("BankAction", BankActionRequired),
+        ("NotSupported", NotSupported),
         ("ab", WrongCredentials),
     ];
     for (password, error) in cases {

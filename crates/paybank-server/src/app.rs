@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::ids::IdAllocator;
 use crate::jobs::delivery::DeliveryLimits;
 use crate::random::random_token;
-use crate::{api, lightbox};
+use crate::{api, demo, lightbox};
 
 /// Everything handlers and workers share. Cheap to clone.
 #[derive(Clone)]
@@ -36,6 +36,8 @@ pub struct AppState {
     pub delivery_limits: Arc<DeliveryLimits>,
     /// Woken after a commit that queued events, so deliveries start without waiting for a poll.
     pub work_ready: Arc<tokio::sync::Notify>,
+    /// The demo merchant shop served at `/demo`, with what it has received.
+    pub demo: Arc<demo::DemoShop>,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
             http,
             scheduler: Arc::new(tokio::sync::Mutex::new(())),
             work_ready: Arc::new(tokio::sync::Notify::new()),
+            demo: Arc::new(demo::DemoShop::new()?),
         })
     }
 }
@@ -95,9 +98,14 @@ impl AppState {
 /// The whole HTTP surface, for in-process tests and for `serve`.
 pub fn app(state: AppState) -> Router {
     let config = state.config.clone();
+    let demo_routes = match config.demo.enabled {
+        true => demo::routes(),
+        false => Router::new(),
+    };
     Router::new()
         .merge(api::routes(&config))
         .merge(lightbox::routes())
+        .merge(demo_routes)
         .layer(DefaultBodyLimit::max(config.server.body_bytes_max))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -18,6 +18,7 @@ pub struct Config {
     pub lightbox: LightboxConfig,
     pub webhooks: WebhookConfig,
     pub workers: WorkerConfig,
+    pub demo: DemoConfig,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -50,6 +51,24 @@ pub struct SettlementConfig {
 pub struct LightboxConfig {
     pub session_ttl_s: u64,
     pub split_token_ttl_s: u64,
+    pub mobile_integration_strategy: MobileIntegrationStrategy,
+}
+
+/// What `/frontend/mobile/setup` tells the mobile SDKs to open the Lightbox in.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum MobileIntegrationStrategy {
+    Webview,
+    InAppBrowser,
+}
+
+impl MobileIntegrationStrategy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Webview => "webview",
+            Self::InAppBrowser => "in-app-browser",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -70,6 +89,12 @@ pub struct WorkerConfig {
     pub poll_interval_ms: u64,
     pub batch_size: i64,
     pub lease_ms: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoConfig {
+    pub enabled: bool,
 }
 
 /// Short environment names that scripts rely on, and the keys they set.

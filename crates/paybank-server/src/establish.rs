@@ -15,7 +15,8 @@ use crate::api::body::RequestBody;
 use crate::api::error::{ApiError, CODE_ACCESS_DENIED};
 use crate::app::AppState;
 use crate::ids::IDS_PER_COMMAND;
-use crate::origins::{is_allowed, is_http_url};
+use crate::origins::{is_allowed, is_app_return_url, is_http_url};
+use crate::presentation::IntegrationContext;
 use crate::random::random_token;
 
 /// Longest merchant reference and description accepted.
@@ -38,6 +39,7 @@ pub async fn establish_authorization(
     ip: &str,
 ) -> Result<Established, ApiError> {
     check_identity(merchant, body)?;
+    check_integration_context(body)?;
     let request = establish_request(merchant, body, ip)?;
     let claim = state
         .store
@@ -187,13 +189,27 @@ fn redirect_url(merchant: &Merchant, body: &RequestBody, field: &str) -> Result<
     let url = body
         .bounded(field, URL_LENGTH_MAX)?
         .ok_or_else(|| ApiError::missing(field))?;
-    if !is_allowed(merchant, &url) {
+    let url_scheme = body.present("metadata.urlScheme");
+    if !is_allowed(merchant, &url) && !is_app_return_url(&url, url_scheme.as_deref()) {
         return Err(ApiError::invalid(
             field,
-            format!("{field} must be on one of the merchant's allowed origins"),
+            format!("{field} must be on one of the merchant's allowed origins, or the app's metadata.urlScheme"),
         ));
     }
     Ok(url)
+}
+
+/// `metadata.integrationContext` must be one the hosted pages know how to behave in.
+fn check_integration_context(body: &RequestBody) -> Result<(), ApiError> {
+    match body.present("metadata.integrationContext") {
+        Some(context) if IntegrationContext::from_name(&context).is_none() => {
+            Err(ApiError::invalid(
+                "metadata.integrationContext",
+                "metadata.integrationContext must be one of InAppBrowser, InAppBrowserNotify, ExternalBrowser, SecureBrowser",
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// What is kept of the establish data to echo on reads: customer, metadata and similar, but

@@ -1,13 +1,16 @@
-//! The hosted Lightbox pages: server-rendered, plain forms, no JavaScript needed. Every step
-//! goes through [`crate::lightbox_flow`], the same path as the headless sandbox authorization.
+//! The hosted Lightbox pages: server-rendered plain forms that work without JavaScript, which
+//! `lightbox.js` enhances (search as you type, SDK and app messages, bank OAuth windows). Every
+//! step goes through [`crate::lightbox_flow`], the same path as the headless sandbox
+//! authorization.
 
 use axum::extract::{Form, Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use paybank_core::lightbox::{Input, LightboxSession};
+use paybank_core::demo_bank;
+use paybank_core::lightbox::{Input, LightboxSession, Step};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -17,11 +20,12 @@ use crate::api::ClientIp;
 use crate::app::AppState;
 use crate::establish::establish_authorization;
 use crate::lightbox_flow::{expire_if_due, lightbox_input, load_flow, FlowError, FlowState};
-use crate::origins::origin_of;
+use crate::origins::{csp_source, frame_ancestors};
 
+mod oauth;
 mod render;
 
-pub use render::templates;
+pub use render::{bank_list, error_page, templates, with_page_headers};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -30,14 +34,28 @@ pub fn routes() -> Router<AppState> {
         .route("/lightbox/{session_id}", get(show_step))
         .route("/lightbox/{session_id}/{action}", post(submit_step))
         .route("/lightbox-assets/lightbox.css", get(stylesheet))
+        .route("/lightbox-assets/lightbox.js", get(script))
+        .merge(oauth::routes())
+        .merge(crate::mobile::routes())
+        .merge(crate::sdk::routes())
 }
 
 async fn stylesheet() -> Response {
+    static_asset("text/css; charset=utf-8", render::STYLESHEET)
+}
+
+async fn script() -> Response {
+    static_asset("text/javascript; charset=utf-8", render::SCRIPT)
+}
+
+/// A file compiled into the binary, cacheable for an hour.
+pub fn static_asset(content_type: &'static str, body: &'static str) -> Response {
     let headers = [
-        (CONTENT_TYPE, "text/css; charset=utf-8"),
+        (CONTENT_TYPE, content_type),
         (CACHE_CONTROL, "public, max-age=3600"),
+        (X_CONTENT_TYPE_OPTIONS, "nosniff"),
     ];
-    (headers, render::STYLESHEET).into_response()
+    (headers, body).into_response()
 }
 
 /// What the SDKs do: a form POST of establish data, answered by a redirect into the Lightbox.
@@ -46,7 +64,12 @@ async fn start_from_form(
     ClientIp(ip): ClientIp,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let body = RequestBody(nest_dotted(pairs));
+    start_lightbox(&state, RequestBody(nest_dotted(pairs)), &ip).await
+}
+
+/// Establishes from establish data sent by a browser or an app and answers 302 Found into the
+/// Lightbox (the Android SDK reads `Location` with redirects off), or with an error page.
+pub async fn start_lightbox(state: &AppState, body: RequestBody, ip: &str) -> Response {
     let merchant = match body.present("accessId") {
         Some(access_id) => state
             .store
@@ -58,23 +81,37 @@ async fn start_from_form(
     };
     let Some(merchant) = merchant else {
         return render::error_page(
-            &state,
+            state,
             StatusCode::UNAUTHORIZED,
             "Unknown merchant",
             "The accessId is missing or unknown.",
         );
     };
-    match establish_authorization(&state, &merchant, &body, &ip).await {
-        Ok(established) => redirect_to(&established.lightbox_url),
+    let established = match establish_authorization(state, &merchant, &body, ip).await {
+        Ok(established) => established,
         Err(error) => {
             let message = format!(
                 "{} ({})",
                 error.message,
                 error.location.as_deref().unwrap_or("request")
             );
-            render::error_page(&state, error.status, "This payment cannot start", &message)
+            return render::error_page(state, error.status, "This payment cannot start", &message);
+        }
+    };
+    // A bank chosen in the widget: the Lightbox opens on that bank's login. An id paybank does
+    // not know simply leaves the consumer on bank selection.
+    if let Some(bank) = body
+        .present("paymentProviderId")
+        .and_then(|id| demo_bank::bank(&id))
+    {
+        let input = Input::SelectBank {
+            bank_id: bank.id.to_owned(),
+        };
+        if let Err(error) = lightbox_input(state, &established.session.session_id, input).await {
+            tracing::warn!(%error, "could not open the Lightbox on the chosen bank");
         }
     }
+    redirect_with(StatusCode::FOUND, &established.lightbox_url)
 }
 
 #[derive(Deserialize)]
@@ -121,12 +158,12 @@ async fn submit_step(
     let Some(input) = input_of(&action, &fields) else {
         return render::error_page(&state, StatusCode::NOT_FOUND, "Not found", "No such step.");
     };
+    // Inside the SDK's overlay or an app that reads messages, the last page stays in the
+    // Lightbox and tells its host where to go; a plain browser goes straight back.
+    let stay_on_final_page = fields.get("respond").is_some_and(|mode| mode == "page");
     match lightbox_input(&state, &session_id, input).await {
         Ok(flow) => match (&flow.session.redirect_url, flow.session.step) {
-            (
-                Some(url),
-                paybank_core::lightbox::Step::Finished | paybank_core::lightbox::Step::Canceled,
-            ) => redirect_to(url),
+            (Some(url), Step::Finished | Step::Canceled) if !stay_on_final_page => redirect_to(url),
             _ => redirect_to(&format!("/lightbox/{session_id}")),
         },
         // A stale form (back button, double submit) shows the current step again.
@@ -158,7 +195,7 @@ fn input_of(action: &str, fields: &HashMap<String, String>) -> Option<Input> {
     })
 }
 
-fn csrf_matches(session: &LightboxSession, provided: Option<&String>) -> bool {
+pub fn csrf_matches(session: &LightboxSession, provided: Option<&String>) -> bool {
     let expected = session.csrf_token.as_bytes();
     provided.is_some_and(|provided| {
         let provided = provided.as_bytes();
@@ -172,15 +209,19 @@ fn csrf_matches(session: &LightboxSession, provided: Option<&String>) -> bool {
 }
 
 /// 303 See Other: after a POST the browser GETs the next page.
-fn redirect_to(url: &str) -> Response {
+pub fn redirect_to(url: &str) -> Response {
+    redirect_with(StatusCode::SEE_OTHER, url)
+}
+
+fn redirect_with(status: StatusCode, url: &str) -> Response {
     match HeaderValue::from_str(url) {
-        Ok(location) => (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response(),
+        Ok(location) => (status, [(LOCATION, location)]).into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
-/// Adds the security headers: no caching, and frames and form targets limited to the
-/// merchant's own origins.
+/// Adds the security headers: no caching, frames limited to the merchant's own origins, and
+/// forms leading only to paybank and the payment's return and cancel URLs.
 fn page_response(
     state: &AppState,
     flow: &FlowState,
@@ -194,18 +235,16 @@ fn page_response(
             "Please try again.",
         );
     };
-    let origins: Vec<String> = flow
-        .merchant
-        .allowed_origins
-        .iter()
-        .filter_map(|origin| origin_of(origin))
-        .chain(origin_of(&flow.chain.payment.return_url))
-        .chain(origin_of(&flow.chain.payment.cancel_url))
+    let payment = &flow.chain.payment;
+    let form_targets: Vec<String> = [&payment.return_url, &payment.cancel_url]
+        .into_iter()
+        .filter_map(|url| csp_source(url))
         .collect();
-    render::with_page_headers(Html(html).into_response(), Some(&origins.join(" ")))
+    let ancestors = frame_ancestors(&flow.merchant);
+    render::with_page_headers(Html(html).into_response(), Some(&ancestors), &form_targets)
 }
 
-fn flow_error_page(state: &AppState, error: FlowError) -> Response {
+pub fn flow_error_page(state: &AppState, error: FlowError) -> Response {
     match error {
         FlowError::UnknownSession => render::error_page(
             state,

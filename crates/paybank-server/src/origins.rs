@@ -48,6 +48,66 @@ pub fn is_allowed(merchant: &Merchant, url: &str) -> bool {
         .any(|allowed| allowed == origin)
 }
 
+/// Return and cancel URLs that lead back into an app rather than to a website (client-flows
+/// §8): the WebView SDKs' `msg://return` and `msg://cancel`, which the SDK intercepts; a URL in
+/// the app's own `metadata.urlScheme`; and a path on the page that opened the Lightbox, which
+/// the JavaScript SDK resolves and an in-app host only reads from its message.
+pub fn is_app_return_url(url: &str, url_scheme: Option<&str>) -> bool {
+    if url.starts_with("msg://return") || url.starts_with("msg://cancel") {
+        return true;
+    }
+    if url.starts_with('/') && !url.starts_with("//") && !url.contains('\\') {
+        return true;
+    }
+    let scheme_of = |url: &str| {
+        url.split_once(':')
+            .map(|(scheme, _)| scheme.to_ascii_lowercase())
+    };
+    let (Some(scheme), Some(app_scheme)) = (scheme_of(url), url_scheme.and_then(scheme_of)) else {
+        return false;
+    };
+    let browser_schemes = [
+        "http",
+        "https",
+        "javascript",
+        "data",
+        "file",
+        "about",
+        "blob",
+        "vbscript",
+        "ftp",
+        "ws",
+        "wss",
+    ];
+    origin_of(url).is_some() && scheme == app_scheme && !browser_schemes.contains(&scheme.as_str())
+}
+
+/// The merchant's allowed web origins: the only pages that may frame its Lightbox and widget.
+pub fn frame_ancestors(merchant: &Merchant) -> Vec<String> {
+    merchant
+        .allowed_origins
+        .iter()
+        .filter_map(|allowed| csp_source(allowed.trim_end_matches('/')))
+        .filter(|source| is_http_url(source))
+        .collect()
+}
+
+/// The Content-Security-Policy source that lets a page's forms lead to `url`: its origin, or
+/// its scheme for an app URL. None for relative URLs (they stay on paybank) and anything that
+/// could not be written safely into the header.
+pub fn csp_source(url: &str) -> Option<String> {
+    let origin = origin_of(url)?;
+    let (scheme, authority) = origin.split_once("://")?;
+    let safe = authority
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+    match (scheme, safe) {
+        ("http" | "https", true) if !authority.is_empty() => Some(origin),
+        ("http" | "https", _) => None,
+        _ => Some(format!("{scheme}:")),
+    }
+}
+
 /// Whether `url` can receive event notifications at all.
 pub fn is_http_url(url: &str) -> bool {
     origin_of(url)
@@ -86,5 +146,43 @@ mod tests {
         assert!(!is_allowed(&merchant, "//evil.test/"));
         assert!(!is_allowed(&merchant, "/relative"));
         assert!(!is_allowed(&merchant, "javascript:alert(1)"));
+    }
+
+    #[test]
+    fn app_return_urls_lead_only_into_the_app() {
+        assert!(is_app_return_url("msg://return", None));
+        assert!(is_app_return_url("msg://cancel?x=1", None));
+        assert!(is_app_return_url("/returnUrl", None));
+        assert!(is_app_return_url("myapp://done?x=1", Some("myapp://")));
+        assert!(is_app_return_url("MyApp://done", Some("myapp://")));
+        assert!(!is_app_return_url("//evil.test/", None));
+        assert!(!is_app_return_url("/\\evil.test", None));
+        assert!(!is_app_return_url("otherapp://done", Some("myapp://")));
+        assert!(!is_app_return_url("myapp://done", None));
+        assert!(!is_app_return_url("https://evil.test/", Some("https://")));
+        assert!(!is_app_return_url("javascript://x", Some("javascript:")));
+        assert!(!is_app_return_url("msg://push", None));
+    }
+
+    #[test]
+    fn csp_sources_are_origins_or_schemes_and_never_break_the_header() {
+        assert_eq!(
+            csp_source("https://shop.test/return?x=1").as_deref(),
+            Some("https://shop.test")
+        );
+        assert_eq!(
+            csp_source("http://localhost:3000").as_deref(),
+            Some("http://localhost:3000")
+        );
+        assert_eq!(csp_source("msg://return").as_deref(), Some("msg:"));
+        assert_eq!(csp_source("myapp://done").as_deref(), Some("myapp:"));
+        assert_eq!(csp_source("https://a;script-src *"), None);
+        assert_eq!(csp_source("https://a'b"), None);
+        assert_eq!(csp_source("/relative"), None);
+        assert_eq!(csp_source("#success"), None);
+        assert_eq!(
+            frame_ancestors(&merchant()),
+            vec!["https://shop.test", "http://localhost:3000"]
+        );
     }
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use paybank_server::demo::demo_merchant;
 use paybank_server::merchants::{create_merchant, NewMerchant};
 use paybank_server::{AppState, Config};
 
@@ -163,35 +164,30 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {listen}"))?;
     println!("paybank is listening on {}", state.public_url);
+    if state.config.demo.enabled {
+        println!("The demo shop is at {}/demo", state.public_url);
+    }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
     paybank_server::serve(listener, state, shutdown).await
 }
 
-/// On first start, a demo merchant so the walkthrough works at once.
+/// The demo shop's merchant, so the walkthrough works at once; its credentials are printed
+/// when it is created, since they are shown nowhere else.
 async fn seed_demo_merchant(state: &AppState) -> anyhow::Result<()> {
-    if !state.store.list_merchants().await?.is_empty() {
+    if !state.config.demo.enabled {
         return Ok(());
     }
-    let public_url = state.public_url.to_string();
-    let mut origins = vec![
-        public_url,
-        "http://localhost:8080".to_owned(),
-        "http://127.0.0.1:8080".to_owned(),
-    ];
-    origins.dedup();
-    let new = NewMerchant {
-        name: "Demo Shop".to_owned(),
-        notification_url: None,
-        allowed_origins: origins,
-        split_token_enabled: true,
-    };
-    let merchant = create_merchant(state, new).await?;
-    println!("Created the demo merchant \"{}\":", merchant.name);
-    println!("  merchantId: {}", merchant.merchant_id);
-    println!("  accessId:   {}", merchant.access_id);
-    println!("  accessKey:  {}", merchant.access_key);
+    let (merchant, created) = demo_merchant(state)
+        .await
+        .context("finding or creating the demo merchant")?;
+    if created {
+        println!("Created the demo merchant \"{}\":", merchant.name);
+        println!("  merchantId: {}", merchant.merchant_id);
+        println!("  accessId:   {}", merchant.access_id);
+        println!("  accessKey:  {}", merchant.access_key);
+    }
     Ok(())
 }
 

@@ -25,7 +25,9 @@ fn encode_query(pairs: &[(&str, &str)]) -> String {
 /// When `signed` is empty and there is no existing query, the signature becomes the first
 /// parameter (`?requestSignature=`) and covers the URL before the '?'.
 /// If `base_url` has a `#fragment`, the query is inserted before the '#' and the fragment is kept
-/// at the very end; the fragment is therefore never signed.
+/// at the very end; the fragment is therefore never signed. A fragment-only base (`#success`,
+/// which the JavaScript SDK hands to the merchant's page instead of navigating) keeps the
+/// parameters after it: `#success?transactionId=…`, as merchants test `indexOf('#success') === 0`.
 pub fn signed_redirect_url(
     base_url: &str,
     signed: &[(&str, &str)],
@@ -34,8 +36,8 @@ pub fn signed_redirect_url(
     key: &str,
 ) -> String {
     let (before_fragment, fragment) = match base_url.split_once('#') {
-        Some((head, tail)) => (head, Some(tail)),
-        None => (base_url, None),
+        Some((head, tail)) if !head.is_empty() => (head, Some(tail)),
+        _ => (base_url, None),
     };
     let has_query = before_fragment.contains('?');
     let mut url = before_fragment.to_owned();
@@ -167,6 +169,27 @@ mod tests {
     fn redirect_with_nothing_signed() {
         let url = signed_redirect_url("https://m.example/r", &[], &[], HmacAlgorithm::Sha1, KEY);
         assert!(url.starts_with("https://m.example/r?requestSignature="));
+        assert!(verify_redirect_url(&url, KEY));
+    }
+
+    #[test]
+    fn a_fragment_is_kept_last_unless_it_is_the_whole_base() {
+        let signed = [("transactionId", "1"), ("status", "2")];
+        let url = signed_redirect_url(
+            "https://m.example/r#top",
+            &signed,
+            &[],
+            HmacAlgorithm::Sha1,
+            KEY,
+        );
+        assert!(url.starts_with("https://m.example/r?transactionId=1&status=2&requestSignature="));
+        assert!(url.ends_with("#top"));
+        assert!(verify_redirect_url(&url, KEY));
+        let url = signed_redirect_url("#success", &signed, &[], HmacAlgorithm::Sha1, KEY);
+        assert!(
+            url.starts_with("#success?transactionId=1&status=2&requestSignature="),
+            "{url}"
+        );
         assert!(verify_redirect_url(&url, KEY));
     }
 }

@@ -166,7 +166,11 @@ fn check_step(flow: &FlowState) -> Result<(), ApiError> {
         LightboxError::WrongCredentials => (CODE_BANK_LOGIN_FAILED, "password"),
         LightboxError::AccountLocked => (CODE_BANK_ACCOUNT_LOCKED, "password"),
         LightboxError::NoEligibleAccounts => (CODE_NO_ELIGIBLE_ACCOUNTS, "password"),
-        LightboxError::BankUnavailable => (CODE_BANK_UNAVAILABLE, "bank"),
+        LightboxError::BankUnavailable
+        | LightboxError::ConnectionFailed
+        | LightboxError::IpBlocked => (CODE_BANK_UNAVAILABLE, "bank"),
+        LightboxError::BankActionRequired => (CODE_BANK_ACCOUNT_LOCKED, "password"),
+        LightboxError::NotSupported => (CODE_NO_ELIGIBLE_ACCOUNTS, "bank"),
         LightboxError::MfaFailed => (CODE_MFA_FAILED, "mfaAnswer"),
         LightboxError::UnknownAccount => (CODE_INVALID_PARAMETER, "accountIndex"),
     };

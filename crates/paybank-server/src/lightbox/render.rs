@@ -4,15 +4,17 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{context, Environment, Value};
-use paybank_core::demo_bank::search_banks;
+use paybank_core::demo_bank::{search_banks, BANKS};
 use paybank_core::lightbox::{session_accounts, session_bank, Step};
 
 use crate::app::AppState;
 use crate::lightbox_flow::FlowState;
+use crate::presentation::{IntegrationContext, Presentation};
 
 pub const STYLESHEET: &str = include_str!("../../templates/lightbox/lightbox.css");
+pub const SCRIPT: &str = include_str!("../../assets/lightbox.js");
 
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 14] = [
     (
         "layout.html",
         include_str!("../../templates/lightbox/layout.html"),
@@ -24,6 +26,10 @@ const TEMPLATES: [(&str, &str); 8] = [
     (
         "login.html",
         include_str!("../../templates/lightbox/login.html"),
+    ),
+    (
+        "oauth_start.html",
+        include_str!("../../templates/lightbox/oauth_start.html"),
     ),
     (
         "mfa.html",
@@ -44,6 +50,26 @@ const TEMPLATES: [(&str, &str); 8] = [
     (
         "error.html",
         include_str!("../../templates/lightbox/error.html"),
+    ),
+    (
+        "widget.html",
+        include_str!("../../templates/lightbox/widget.html"),
+    ),
+    (
+        "oauth_layout.html",
+        include_str!("../../templates/lightbox/oauth_layout.html"),
+    ),
+    (
+        "oauth_login.html",
+        include_str!("../../templates/lightbox/oauth_login.html"),
+    ),
+    (
+        "oauth_mfa.html",
+        include_str!("../../templates/lightbox/oauth_mfa.html"),
+    ),
+    (
+        "oauth_done.html",
+        include_str!("../../templates/lightbox/oauth_done.html"),
     ),
 ];
 
@@ -80,12 +106,16 @@ pub fn step_page(
         .get("displayAmount")
         .and_then(|v| v.as_str().map(str::to_owned))
         .or_else(|| (!payment.amount.is_zero()).then(|| payment.amount.to_display()));
+    let presentation = Presentation::of_establish_json(&payment.establish_json);
     let common = context! {
-        page => session.step.name(),
+        page => page_name(flow),
         session_path => format!("/lightbox/{}", session.session_id),
         csrf_token => session.csrf_token,
         merchant_name => flow.merchant.name,
         transaction_id => session.transaction_id.to_string(),
+        merchant_reference => flow.chain.authorization().merchant_reference,
+        integration_context => presentation.integration_context.map(IntegrationContext::name),
+        oauth_opening => IntegrationContext::oauth_opening(presentation.integration_context).name(),
         display_amount => display_amount,
         currency => payment.currency,
         description => payment.description,
@@ -117,19 +147,11 @@ fn page_context(flow: &FlowState, query: Option<&str>) -> (&'static str, Value) 
         })
         .collect();
     match session.step {
-        Step::SelectBank => {
-            let query = query.unwrap_or_default();
-            let banks: Vec<Value> = search_banks(query)
-                .into_iter()
-                .map(
-                    |bank| context! { id => bank.id, name => bank.name, subtitle => bank.subtitle },
-                )
-                .collect();
-            (
-                "select_bank.html",
-                context! { query => query, banks => banks },
-            )
-        }
+        Step::SelectBank => ("select_bank.html", bank_list(query.unwrap_or_default())),
+        Step::Login | Step::Mfa if session_bank(session).is_some_and(|bank| bank.oauth) => (
+            "oauth_start.html",
+            context! { bank => bank, oauth_path => format!("/oauth/login/{}", session.session_id) },
+        ),
         Step::Login => ("login.html", context! { bank => bank }),
         Step::Mfa => (
             "mfa.html",
@@ -152,6 +174,31 @@ fn page_context(flow: &FlowState, query: Option<&str>) -> (&'static str, Value) 
     }
 }
 
+/// Every bank, with those that do not match the query hidden: the page filters as the
+/// consumer types, and without JavaScript the search button does the same on the server.
+pub fn bank_list(query: &str) -> Value {
+    let matching = search_banks(query);
+    let banks: Vec<Value> = BANKS
+        .iter()
+        .map(|bank| {
+            let hidden = !matching.iter().any(|found| found.id == bank.id);
+            context! { id => bank.id, name => bank.name, subtitle => bank.subtitle, hidden => hidden }
+        })
+        .collect();
+    context! { query => query, banks => banks, no_match => matching.is_empty() }
+}
+
+/// The page name the SDK events report: the step, or `oauth` while a bank's own login window
+/// is in charge.
+fn page_name(flow: &FlowState) -> &'static str {
+    let step = flow.session.step;
+    let oauth = session_bank(&flow.session).is_some_and(|bank| bank.oauth);
+    match step {
+        Step::Login | Step::Mfa if oauth => "oauth",
+        _ => step.name(),
+    }
+}
+
 fn final_context(flow: &FlowState) -> Value {
     let (title, message, label) = match flow.session.step {
         Step::Finished => (
@@ -170,9 +217,14 @@ fn final_context(flow: &FlowState) -> Value {
             "Return to the merchant",
         ),
     };
+    let outcome = match flow.session.step {
+        Step::Finished => "return",
+        _ => "cancel",
+    };
     context! {
         title => title,
         message => message,
+        outcome => outcome,
         continue_url => flow.session.redirect_url,
         continue_label => label,
         retry => false,
@@ -187,20 +239,31 @@ pub fn error_page(state: &AppState, status: StatusCode, title: &str, message: &s
         .get_template("error.html")
         .and_then(|template| template.render(context))
         .unwrap_or_else(|_| format!("<!doctype html><title>{} Error</title>", status.as_u16()));
-    // No merchant is known on an error page, so framing stays open: it shows nothing to steal.
-    with_page_headers((status, Html(html)).into_response(), None)
+    // No merchant is known on an error page, so framing stays open: it shows nothing to steal,
+    // and the SDK's overlay must be able to show why a payment could not start.
+    with_page_headers((status, Html(html)).into_response(), None, &[])
 }
 
-/// The security headers of every hosted page: a strict Content-Security-Policy (frames and
-/// form targets limited to `merchant_sources` when given) and no caching.
-pub fn with_page_headers(mut response: Response, merchant_sources: Option<&str>) -> Response {
+/// The security headers of every hosted page: a strict Content-Security-Policy and no caching.
+/// `frame_ancestors`: who may frame the page (`None`: anyone; empty: no one). `form_targets`:
+/// where forms may lead besides paybank itself, redirects included.
+pub fn with_page_headers(
+    mut response: Response,
+    frame_ancestors: Option<&[String]>,
+    form_targets: &[String],
+) -> Response {
     let mut policy = String::from(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'",
     );
-    if let Some(sources) = merchant_sources {
-        policy.push_str(&format!(
-            "; form-action 'self' {sources}; frame-ancestors 'self' {sources}"
-        ));
+    for target in form_targets {
+        policy.push(' ');
+        policy.push_str(target);
+    }
+    match frame_ancestors {
+        Some([]) => policy.push_str("; frame-ancestors 'none'"),
+        Some(origins) => policy.push_str(&format!("; frame-ancestors {}", origins.join(" "))),
+        None => {}
     }
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&policy) {

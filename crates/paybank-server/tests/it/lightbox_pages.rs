@@ -199,13 +199,24 @@ async fn every_lightbox_page_sends_a_content_security_policy_with_frame_ancestor
     assert_csp(&finished);
 }
 
-/// A CSP that limits framing and form targets, and no caching.
+/// A CSP that limits framing to the merchant's allowed origins (the app and its receiver in
+/// these tests), form targets to paybank and the return origins, and no caching.
 fn assert_csp(page: &Page) {
     assert_eq!(page.status, 200, "{}", page.html);
     let policy = page.header("content-security-policy");
-    assert!(policy.contains("frame-ancestors 'self'"), "{policy}");
-    assert!(policy.contains("form-action"), "{policy}");
-    assert!(policy.contains("http://127.0.0.1:"), "{policy}");
+    let frame_ancestors = policy
+        .split(';')
+        .map(str::trim)
+        .find(|directive| directive.starts_with("frame-ancestors"))
+        .unwrap_or_else(|| panic!("no frame-ancestors in {policy}"));
+    assert!(!frame_ancestors.contains("'self'"), "{policy}");
+    assert!(!frame_ancestors.contains('*'), "{policy}");
+    assert!(frame_ancestors.contains("http://127.0.0.1:"), "{policy}");
+    assert!(
+        policy.contains("form-action 'self' http://127.0.0.1:"),
+        "{policy}"
+    );
+    assert!(policy.contains("script-src 'self';"), "{policy}");
     assert_eq!(page.header("cache-control"), "no-store");
 }
 

@@ -11,9 +11,11 @@ mod pages;
 mod receiver;
 
 mod access_rules;
+mod demo;
 mod journey;
 mod lightbox_pages;
 mod listing;
+mod mobile;
 mod money_rules;
 mod sandbox_bank;
 mod sandbox_off;
