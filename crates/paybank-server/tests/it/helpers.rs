@@ -94,6 +94,16 @@ impl TestApp {
         }
     }
 
+    /// The SQLite database's files (main, WAL, shared memory) as raw bytes, to search them.
+    pub fn database_bytes(&self) -> Vec<u8> {
+        let dir = self.temp_dir.as_ref().expect("a SQLite-backed app");
+        ["paybank.db", "paybank.db-wal", "paybank.db-shm"]
+            .iter()
+            .filter_map(|name| std::fs::read(dir.join(name)).ok())
+            .flatten()
+            .collect()
+    }
+
     /// Another merchant of the same deployment.
     pub async fn add_merchant(&self, name: &str, split_tokens: bool) -> Merchant {
         new_merchant(&self.state, &self.url, &self.receiver, name, split_tokens).await

@@ -398,3 +398,41 @@ async fn the_sdk_and_page_scripts_are_served_under_every_name() {
         .expect("GET");
     assert_eq!(page_script.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bank_credentials_are_never_stored() {
+    let app = TestApp::spawn().await;
+    let password = "Zq7uniquePassw0rd";
+    let established = app.establish(&app.merchant, "credentials", "3.00").await;
+    let login = app
+        .lightbox_until(&text(&established["url"]), "login")
+        .await;
+    let fields = [("username", "credential_user"), ("password", password)];
+    assert_eq!(
+        app.step(&login, "login", &fields).await.step(),
+        "select_account"
+    );
+    // The OAuth window too.
+    let mut data = android_data(&app, "credentials-oauth");
+    data["paymentProviderId"] = json!("200005502");
+    sign_establish(&mut data, &app.merchant.access_key);
+    let location = start(&app, "/start/selectBank/selectBank", &data).await;
+    let session = location.rsplit('/').next().expect("session id").to_owned();
+    let window = app.open_page(&format!("/oauth/login/{session}")).await;
+    let token = window.csrf_token();
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("username", "oauth_user"),
+        ("password", password),
+    ];
+    app.post_page(&format!("/oauth/login/{session}"), &fields)
+        .await
+        .see_other();
+    assert_eq!(app.open_page(&location).await.step(), "select_account");
+    let stored = app.database_bytes();
+    assert!(!stored.is_empty());
+    let found = stored
+        .windows(password.len())
+        .any(|window| window == password.as_bytes());
+    assert!(!found, "the password reached the database");
+}
