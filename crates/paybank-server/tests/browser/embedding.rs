@@ -154,6 +154,56 @@ async fn an_app_that_caught_the_oauth_window_returns_through_proceed_to_choose_a
 }
 
 #[tokio::test]
+async fn an_app_reading_messages_is_asked_to_open_the_bank_login_itself() {
+    let world = World::new().await;
+    let browser = Browser::start("oauth_notify", Screen::Phone).await;
+    let site = world.site.url.clone();
+    browser
+        .run(|browser| async move {
+            browser.goto(&format!("{site}/checkout?mode=notify")).await;
+            browser.click("#pay").await;
+            browser.enter_frame("[data-paybank=lightbox-frame]").await;
+            browser.click("button[data-bank-id=\"200005502\"]").await;
+            browser.wait_page("oauth").await;
+            browser.click("#oauth-open").await;
+            browser.find("#oauth-waiting:not([hidden])").await;
+            browser.leave_frames().await;
+            let script = "return window.__messages.filter(function (m) { return m.indexOf('PayWithMyBank.ExternalBrowserIntegration|') === 0; })[0] || null;";
+            let message = browser.wait_js(script).await;
+            let url = message.as_str().unwrap_or_default().split('|').nth(2).unwrap_or_default().to_owned();
+            assert!(url.contains("/oauth/login/"), "{message}");
+            assert_eq!(browser.client.windows().await.expect("windows").len(), 1, "no window opened");
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn in_an_external_browser_the_bank_login_happens_in_the_same_window() {
+    let world = World::new().await;
+    let browser = Browser::start("oauth_same_window", Screen::Phone).await;
+    let (url, _) = world
+        .lightbox_url_with(serde_json::json!({ "integrationContext": "ExternalBrowser" }))
+        .await;
+    let site = world.site.url.clone();
+    browser
+        .run(|browser| async move {
+            browser.goto(&url).await;
+            browser.click("button[data-bank-id=\"200005502\"]").await;
+            browser.wait_page("oauth").await;
+            browser.click("#oauth-open").await;
+            browser.wait_page("oauth_login").await;
+            assert_eq!(browser.client.windows().await.expect("windows").len(), 1);
+            browser.fill("#username", "external_user").await;
+            browser.fill("#password", "secret123").await;
+            browser.click("button[type=submit]").await;
+            browser.wait_page("select_account").await;
+            choose_account_and_confirm(&browser).await;
+            browser.wait_url(&format!("{site}/return?")).await;
+        })
+        .await;
+}
+
+#[tokio::test]
 async fn on_a_phone_the_overlay_fills_the_screen_and_no_page_scrolls_sideways() {
     let world = World::new().await;
     let browser = Browser::start("phone_viewport", Screen::Phone).await;

@@ -3,6 +3,9 @@
 //! button, the legacy script names, and the messages an in-app host reads.
 
 use paybank_core::signature::verify_redirect_url;
+use std::time::Duration;
+
+use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
 use serde_json::Value;
 
 use crate::harness::{Browser, Screen};
@@ -94,6 +97,11 @@ async fn the_panel_listener_sees_every_step_and_can_keep_the_consumer_on_the_pag
             browser.goto(&format!("{site}/checkout?mode=hash")).await;
             browser.click("#pay").await;
             browser.enter_frame("[data-paybank=lightbox-frame]").await;
+            browser.click("button[data-bank-id=\"200005502\"]").await;
+            browser.wait_page("oauth").await;
+            browser
+                .click("form[action$=\"/back\"] button[type=submit]")
+                .await;
             log_in_to_demo_bank(&browser).await;
             choose_account_and_confirm(&browser).await;
             browser.leave_frames().await;
@@ -109,6 +117,10 @@ async fn the_panel_listener_sees_every_step_and_can_keep_the_consumer_on_the_pag
             let events = strings(&browser.js("return window.__events;").await);
             let expected_prefixes = [
                 "open:",
+                "event:load:select_bank",
+                "event:bank_selected:select_bank:200005502",
+                "event:load:oauth",
+                "event:back:oauth",
                 "event:load:select_bank",
                 "event:bank_selected:select_bank:200005501",
                 "event:load:login",
@@ -177,6 +189,31 @@ async fn an_app_reading_messages_gets_the_result_instead_of_a_navigation() {
             let close_panel = close_panel.as_str().unwrap_or_default();
             assert!(close_panel.starts_with("PayWithMyBank.closePanel|testapp://return?transactionId="), "{close_panel}");
             assert!(browser.url().await.starts_with(&format!("{site}/checkout")));
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn the_options_hide_the_close_button_and_let_the_panel_be_dragged() {
+    let world = World::new().await;
+    let browser = Browser::start("sdk_options", Screen::Desktop).await;
+    let site = world.site.url.clone();
+    browser
+        .run(|browser| async move {
+            browser.goto(&format!("{site}/checkout?mode=overlay&close=0")).await;
+            browser.click("#pay").await;
+            browser.find("[data-paybank=lightbox-frame]").await;
+            let close = browser.js("return document.querySelector('[data-paybank=close]') === null;").await;
+            assert_eq!(close, Value::Bool(true), "closeButton: false hides it");
+            let bar = browser.find("[data-paybank=lightbox] > div > div").await;
+            let drag = MouseActions::new("mouse".to_owned())
+                .then(PointerAction::MoveToElement { element: bar, duration: None, x: -100, y: 0 })
+                .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+                .then(PointerAction::MoveBy { duration: Some(Duration::from_millis(100)), x: -200, y: 60 })
+                .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+            browser.client.perform_actions(drag).await.expect("drag the panel");
+            let moved = browser.js("return document.querySelector('[data-paybank=lightbox] > div').style.transform;").await;
+            assert_eq!(moved, Value::from("translate(-200px, 60px)"));
         })
         .await;
 }

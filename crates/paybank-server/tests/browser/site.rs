@@ -66,7 +66,7 @@ impl Drop for Site {
     }
 }
 
-/// `/checkout?mode=overlay|widget|hash|notify[&script=pwmb.js&global=PayWithMyBank]`.
+/// `/checkout?mode=overlay|widget|hash|notify[&script=pwmb.js&global=PayWithMyBank][&close=0]`.
 async fn checkout(
     State(shop): State<Arc<Shop>>,
     Query(params): Query<HashMap<String, String>>,
@@ -84,9 +84,11 @@ async fn checkout(
     let order = shop.orders.fetch_add(1, Ordering::Relaxed);
     let mut data = establish_data(&shop, merchant, mode, order);
     sign_establish(&mut data, &merchant.access_key);
+    // An option no SDK knows rides along every time: unknown options must be ignored.
+    let close_button = params.get("close").map(String::as_str) != Some("0");
     let call = match mode {
-        "widget" => "sdk.selectBankWidget(establishData, { widgetContainerId: 'widget' });",
-        _ => "document.getElementById('pay').addEventListener('click', function () { sdk.establish(establishData, { closeButton: true, dragAndDrop: true }); });",
+        "widget" => "sdk.selectBankWidget(establishData, { widgetContainerId: 'widget', sparkles: 3 });".to_owned(),
+        _ => format!("document.getElementById('pay').addEventListener('click', function () {{ sdk.establish(establishData, {{ closeButton: {close_button}, dragAndDrop: true, sparkles: 3 }}); }});"),
     };
     Html(format!(
         r#"<!DOCTYPE html>

@@ -46,8 +46,14 @@ impl World {
     /// Establishes through the API, returning to the site; gives the Lightbox URL to open
     /// as a plain page and the transaction id.
     pub async fn lightbox_url(&self) -> (String, String) {
+        self.lightbox_url_with(json!({})).await
+    }
+
+    /// Like [`World::lightbox_url`], with this `metadata` in the establish data.
+    pub async fn lightbox_url_with(&self, metadata: serde_json::Value) -> (String, String) {
         let reference = format!("page-{}", unique_suffix());
         let mut data = self.app.establish_data(&self.merchant, &reference, "12.34");
+        data["metadata"] = metadata;
         data["returnUrl"] = json!(format!("{}/return", self.site.url));
         data["cancelUrl"] = json!(format!("{}/cancel", self.site.url));
         sign_establish(&mut data, &self.merchant.access_key);
