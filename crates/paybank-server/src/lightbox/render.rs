@@ -14,7 +14,19 @@ use crate::presentation::{IntegrationContext, Presentation};
 pub const STYLESHEET: &str = include_str!("../../templates/lightbox/lightbox.css");
 pub const SCRIPT: &str = include_str!("../../assets/lightbox.js");
 
-const TEMPLATES: [(&str, &str); 14] = [
+const TEMPLATES: [(&str, &str); 17] = [
+    (
+        "head.html",
+        include_str!("../../templates/lightbox/head.html"),
+    ),
+    (
+        "credentials.html",
+        include_str!("../../templates/lightbox/credentials.html"),
+    ),
+    (
+        "bank_search.html",
+        include_str!("../../templates/lightbox/bank_search.html"),
+    ),
     (
         "layout.html",
         include_str!("../../templates/lightbox/layout.html"),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::harness::{Browser, Screen};
 use crate::helpers::TestApp;
-use crate::sdk::{choose_account_and_confirm, log_in_to_demo_bank};
+use crate::steps::{choose_account_and_confirm, log_in, log_in_to_demo_bank};
 
 /// The demo needs its event notifications delivered, so the workers run.
 async fn demo_app() -> TestApp {
@@ -79,11 +79,7 @@ async fn the_demo_shop_widget_opens_the_lightbox_on_the_chosen_bank() {
             browser.leave_frames().await;
             browser.enter_frame("[data-paybank=lightbox-frame]").await;
             browser.wait_page("login").await;
-            browser.fill("#username", "demo_widget").await;
-            browser.fill("#password", "secret123").await;
-            browser
-                .click("form[action$=\"/login\"] button[type=submit]")
-                .await;
+            log_in(&browser, "demo_widget", "secret123").await;
             browser.wait_page("select_account").await;
             choose_account_and_confirm(&browser).await;
             browser.wait_url(&format!("{url}/demo/return?")).await;

@@ -7,8 +7,11 @@ use fantoccini::wd::WindowHandle;
 use serde_json::Value;
 
 use crate::harness::{Browser, Screen};
-use crate::sdk::choose_account_and_confirm;
 use crate::site::Site;
+use crate::steps::{
+    choose_account_and_confirm, choose_bank, finish_in_overlay, log_in, open_overlay,
+    OAUTH_DEMO_BANK,
+};
 use crate::world::World;
 
 #[tokio::test]
@@ -29,11 +32,7 @@ async fn the_widget_opens_the_lightbox_on_the_chosen_bank() {
             browser.leave_frames().await;
             browser.enter_frame("[data-paybank=lightbox-frame]").await;
             browser.wait_page("login").await;
-            browser.fill("#username", "widget_user").await;
-            browser.fill("#password", "secret123").await;
-            browser
-                .click("form[action$=\"/login\"] button[type=submit]")
-                .await;
+            log_in(&browser, "widget_user", "secret123").await;
             browser.wait_page("select_account").await;
             choose_account_and_confirm(&browser).await;
             let landed = browser.wait_url(&format!("{site}/return?")).await;
@@ -65,8 +64,7 @@ async fn oauth_demo_bank_logs_in_in_a_pop_up_and_the_lightbox_continues() {
             let checkout = browser.client.window().await.expect("window");
             browser.click("#pay").await;
             browser.enter_frame("[data-paybank=lightbox-frame]").await;
-            browser.click("button[data-bank-id=\"200005502\"]").await;
-            browser.wait_page("oauth").await;
+            choose_bank(&browser, OAUTH_DEMO_BANK, "oauth").await;
             browser.click("#oauth-open").await;
             let popup = new_window(&browser, &checkout).await;
             browser
@@ -77,9 +75,7 @@ async fn oauth_demo_bank_logs_in_in_a_pop_up_and_the_lightbox_continues() {
             browser.wait_page("oauth_login").await;
             assert!(browser.url().await.contains("/oauth/login/"));
             browser.screenshot_for_docs("popup-oauth-login").await;
-            browser.fill("#username", "oauth_user").await;
-            browser.fill("#password", "2FA").await;
-            browser.click("button[type=submit]").await;
+            log_in(&browser, "oauth_user", "2FA").await;
             browser.fill("#answer", "123456").await;
             browser.click("button[type=submit]").await;
             // The pop-up hands back to the Lightbox and closes itself.
@@ -95,10 +91,7 @@ async fn oauth_demo_bank_logs_in_in_a_pop_up_and_the_lightbox_continues() {
                 .switch_to_window(checkout)
                 .await
                 .expect("back");
-            browser.enter_frame("[data-paybank=lightbox-frame]").await;
-            browser.wait_page("select_account").await;
-            choose_account_and_confirm(&browser).await;
-            browser.wait_url(&format!("{site}/return?")).await;
+            finish_in_overlay(&browser, &site).await;
         })
         .await;
 }
@@ -114,8 +107,7 @@ async fn an_app_that_caught_the_oauth_window_returns_through_proceed_to_choose_a
             let checkout = browser.client.window().await.expect("window");
             browser.click("#pay").await;
             browser.enter_frame("[data-paybank=lightbox-frame]").await;
-            browser.click("button[data-bank-id=\"200005502\"]").await;
-            browser.wait_page("oauth").await;
+            choose_bank(&browser, OAUTH_DEMO_BANK, "oauth").await;
             let oauth_url = browser
                 .find("#oauth-open")
                 .await
@@ -133,9 +125,7 @@ async fn an_app_that_caught_the_oauth_window_returns_through_proceed_to_choose_a
                 .await
                 .expect("switch");
             browser.goto(&oauth_url).await;
-            browser.fill("#username", "app_user").await;
-            browser.fill("#password", "secret123").await;
-            browser.click("button[type=submit]").await;
+            log_in(&browser, "app_user", "secret123").await;
             // Without an opener the bank's window goes on to the Lightbox itself.
             browser.wait_page("select_account").await;
             browser.client.close_window().await.expect("close the tab");
@@ -145,10 +135,7 @@ async fn an_app_that_caught_the_oauth_window_returns_through_proceed_to_choose_a
                 .await
                 .expect("back");
             browser.js("window.Trustly.proceedToChooseAccount();").await;
-            browser.enter_frame("[data-paybank=lightbox-frame]").await;
-            browser.wait_page("select_account").await;
-            choose_account_and_confirm(&browser).await;
-            browser.wait_url(&format!("{site}/return?")).await;
+            finish_in_overlay(&browser, &site).await;
         })
         .await;
 }
@@ -160,11 +147,8 @@ async fn an_app_reading_messages_is_asked_to_open_the_bank_login_itself() {
     let site = world.site.url.clone();
     browser
         .run(|browser| async move {
-            browser.goto(&format!("{site}/checkout?mode=notify")).await;
-            browser.click("#pay").await;
-            browser.enter_frame("[data-paybank=lightbox-frame]").await;
-            browser.click("button[data-bank-id=\"200005502\"]").await;
-            browser.wait_page("oauth").await;
+            open_overlay(&browser, &site, "mode=notify").await;
+            choose_bank(&browser, OAUTH_DEMO_BANK, "oauth").await;
             browser.click("#oauth-open").await;
             browser.find("#oauth-waiting:not([hidden])").await;
             browser.leave_frames().await;
@@ -188,14 +172,11 @@ async fn in_an_external_browser_the_bank_login_happens_in_the_same_window() {
     browser
         .run(|browser| async move {
             browser.goto(&url).await;
-            browser.click("button[data-bank-id=\"200005502\"]").await;
-            browser.wait_page("oauth").await;
+            choose_bank(&browser, OAUTH_DEMO_BANK, "oauth").await;
             browser.click("#oauth-open").await;
             browser.wait_page("oauth_login").await;
             assert_eq!(browser.client.windows().await.expect("windows").len(), 1);
-            browser.fill("#username", "external_user").await;
-            browser.fill("#password", "secret123").await;
-            browser.click("button[type=submit]").await;
+            log_in(&browser, "external_user", "secret123").await;
             browser.wait_page("select_account").await;
             choose_account_and_confirm(&browser).await;
             browser.wait_url(&format!("{site}/return?")).await;
@@ -226,9 +207,7 @@ async fn on_a_phone_the_overlay_fills_the_screen_and_no_page_scrolls_sideways() 
                 assert_eq!(browser.js(fits).await, Value::Bool(true), "{page} scrolls sideways");
                 browser.screenshot_for_docs(&format!("phone-{page}")).await;
                 if page == "login" {
-                    browser.fill("#username", "phone_user").await;
-                    browser.fill("#password", "secret123").await;
-                    browser.click("form[action$=\"/login\"] button[type=submit]").await;
+                    log_in(&browser, "phone_user", "secret123").await;
                 } else if !action.is_empty() {
                     browser.click(action).await;
                 }

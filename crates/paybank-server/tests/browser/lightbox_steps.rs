@@ -5,22 +5,12 @@
 use serde_json::Value;
 
 use crate::harness::{Browser, Screen};
-use crate::sdk::log_in_to_demo_bank;
+use crate::steps::{choose_bank, log_in, log_in_to_demo_bank, DEMO_BANK};
 use crate::world::World;
-
-/// Logs in to Demo Bank with `password` from the login page.
-async fn log_in_with(browser: &Browser, password: &str) {
-    browser.fill("#username", "browser_test02").await;
-    browser.fill("#password", password).await;
-    browser
-        .click("form[action$=\"/login\"] button[type=submit]")
-        .await;
-}
 
 async fn open_login(browser: &Browser, url: &str) {
     browser.goto(url).await;
-    browser.click("button[data-bank-id=\"200005501\"]").await;
-    browser.wait_page("login").await;
+    choose_bank(browser, DEMO_BANK, "login").await;
 }
 
 /// Cancels with the footer button and returns the cancel URL the browser landed on.
@@ -47,11 +37,10 @@ async fn cancel_from_each_step_lands_on_the_cancel_url_with_that_steps_code() {
                 browser.goto(url).await;
                 browser.wait_page("select_bank").await;
                 if step >= 1 {
-                    browser.click("button[data-bank-id=\"200005501\"]").await;
-                    browser.wait_page("login").await;
+                    choose_bank(&browser, DEMO_BANK, "login").await;
                 }
                 if step >= 2 {
-                    log_in_with(&browser, "2FA").await;
+                    log_in(&browser, "browser_test02", "2FA").await;
                     browser.wait_page("mfa").await;
                 }
                 if step >= 3 {
@@ -87,7 +76,7 @@ async fn a_wrong_security_code_is_refused_and_the_right_one_accepted() {
     browser
         .run(|browser| async move {
             open_login(&browser, &url).await;
-            log_in_with(&browser, "2fa").await;
+            log_in(&browser, "browser_test02", "2fa").await;
             browser.wait_page("mfa").await;
             browser.fill("#answer", "error").await;
             browser
@@ -132,7 +121,7 @@ async fn each_error_keyphrase_shows_its_error() {
         .run(|browser| async move {
             for ((phrase, message), url) in cases.iter().zip(&urls) {
                 open_login(&browser, url).await;
-                log_in_with(&browser, phrase).await;
+                log_in(&browser, "browser_test02", phrase).await;
                 let shown = browser.text("[role=alert]").await;
                 assert!(shown.contains(message), "{phrase}: {shown}");
             }

@@ -16,6 +16,7 @@ mod receiver;
 
 mod harness;
 mod site;
+mod steps;
 mod world;
 
 mod demo_shop;

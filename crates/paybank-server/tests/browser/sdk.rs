@@ -9,31 +9,11 @@ use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON
 use serde_json::Value;
 
 use crate::harness::{Browser, Screen};
+use crate::steps::{
+    choose_account_and_confirm, choose_bank, log_in, log_in_to_demo_bank, open_overlay, DEMO_BANK,
+    OAUTH_DEMO_BANK,
+};
 use crate::world::World;
-
-/// Picks Demo Bank and logs in as an ordinary user; leaves the browser on account selection.
-pub async fn log_in_to_demo_bank(browser: &Browser) {
-    browser.wait_page("select_bank").await;
-    browser.click("button[data-bank-id=\"200005501\"]").await;
-    browser.wait_page("login").await;
-    browser.fill("#username", "browser_test01").await;
-    browser.fill("#password", "secret123").await;
-    browser
-        .click("form[action$=\"/login\"] button[type=submit]")
-        .await;
-    browser.wait_page("select_account").await;
-}
-
-/// From account selection: keeps the first account and authorizes.
-pub async fn choose_account_and_confirm(browser: &Browser) {
-    browser
-        .click("form[action$=\"/account\"] button[type=submit]")
-        .await;
-    browser.wait_page("confirm").await;
-    browser
-        .click("form[action$=\"/confirm\"] button[type=submit]")
-        .await;
-}
 
 fn strings(value: &Value) -> Vec<String> {
     value
@@ -60,14 +40,9 @@ async fn the_overlay_takes_the_consumer_from_bank_selection_to_the_signed_return
             browser.enter_frame("[data-paybank=lightbox-frame]").await;
             browser.wait_page("select_bank").await;
             browser.screenshot_for_docs("desktop-select_bank").await;
-            browser.click("button[data-bank-id=\"200005501\"]").await;
-            browser.wait_page("login").await;
+            choose_bank(&browser, DEMO_BANK, "login").await;
             browser.screenshot_for_docs("desktop-login").await;
-            browser.fill("#username", "browser_test01").await;
-            browser.fill("#password", "secret123").await;
-            browser
-                .click("form[action$=\"/login\"] button[type=submit]")
-                .await;
+            log_in(&browser, "browser_test01", "secret123").await;
             browser.wait_page("select_account").await;
             browser.screenshot_for_docs("desktop-select_account").await;
             browser
@@ -94,11 +69,8 @@ async fn the_panel_listener_sees_every_step_and_can_keep_the_consumer_on_the_pag
     let site = world.site.url.clone();
     browser
         .run(|browser| async move {
-            browser.goto(&format!("{site}/checkout?mode=hash")).await;
-            browser.click("#pay").await;
-            browser.enter_frame("[data-paybank=lightbox-frame]").await;
-            browser.click("button[data-bank-id=\"200005502\"]").await;
-            browser.wait_page("oauth").await;
+            open_overlay(&browser, &site, "mode=hash").await;
+            choose_bank(&browser, OAUTH_DEMO_BANK, "oauth").await;
             browser
                 .click("form[action$=\"/back\"] button[type=submit]")
                 .await;
@@ -178,9 +150,7 @@ async fn an_app_reading_messages_gets_the_result_instead_of_a_navigation() {
     let site = world.site.url.clone();
     browser
         .run(|browser| async move {
-            browser.goto(&format!("{site}/checkout?mode=notify")).await;
-            browser.click("#pay").await;
-            browser.enter_frame("[data-paybank=lightbox-frame]").await;
+            open_overlay(&browser, &site, "mode=notify").await;
             log_in_to_demo_bank(&browser).await;
             choose_account_and_confirm(&browser).await;
             browser.leave_frames().await;
