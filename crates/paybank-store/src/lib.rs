@@ -131,6 +131,8 @@ impl EventState {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TransactionQuery {
     pub merchant_reference: Option<String>,
+    /// Children of this transaction: an authorization's captures, a capture's refunds.
+    pub original_transaction_id: Option<TransactionId>,
     pub transaction_types: Vec<u8>,
     pub statuses: Vec<u8>,
     pub created_from: Option<TimestampMs>,

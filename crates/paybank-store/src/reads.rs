@@ -336,6 +336,13 @@ fn transaction_query_sql(merchant_id: MerchantId, query: &TransactionQuery) -> (
             Bind::Text(reference.clone()),
         );
     }
+    if let Some(original) = query.original_transaction_id {
+        push(
+            &mut sql,
+            " AND original_transaction_id = ?",
+            Bind::Number(sql_id(original.0)),
+        );
+    }
     for (column, codes) in [
         ("transaction_type", &query.transaction_types),
         ("status", &query.statuses),

@@ -173,6 +173,12 @@ fn parse_list_query(raw: &str) -> Result<TransactionQuery, ApiError> {
             "merchantReference" | "payment.merchantReference" => {
                 query.merchant_reference = Some(value.to_string())
             }
+            "originalTransactionId" => {
+                let id = value.parse().map_err(|_| {
+                    ApiError::invalid(&key, "originalTransactionId must be a transaction id")
+                })?;
+                query.original_transaction_id = Some(id);
+            }
             "transactionType" => query.transaction_types.push(small_code(&key, &value)?),
             "transactionStatus" | "status" => query.statuses.push(small_code(&key, &value)?),
             "createdAt.start" => query.created_from = Some(number()?),

@@ -32,6 +32,26 @@ impl<'a> MerchantApi<'a> {
         self.send(self.http.get(url)).await
     }
 
+    /// `GET /transactions?originalTransactionId={id}&transactionType=3`: an authorization's
+    /// latest captures, oldest first.
+    pub(super) async fn captures_of(
+        &self,
+        id: &str,
+        count: usize,
+    ) -> Result<Vec<Value>, DemoError> {
+        let url = format!(
+            "{}/transactions?originalTransactionId={id}&transactionType=3&count={count}",
+            self.base_url
+        );
+        let listed = self.send_json(self.http.get(url)).await?;
+        let mut captures = listed["transactions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        captures.reverse();
+        Ok(captures)
+    }
+
     /// `POST /transactions/{id}/capture`, form-encoded as merchants send it; the split token
     /// is percent-encoded because it contains `+`, `/` and `=`.
     pub(super) async fn capture(
@@ -73,6 +93,15 @@ impl<'a> MerchantApi<'a> {
 
     /// Sends a call and reads `{"transaction": …}`, or the error envelope as [`DemoError::Api`].
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, DemoError> {
+        let answer = self.send_json(request).await?;
+        match answer.get("transaction") {
+            Some(transaction) if transaction.is_object() => Ok(transaction.clone()),
+            _ => Err(anyhow::anyhow!("the merchant API's answer has no transaction").into()),
+        }
+    }
+
+    /// Sends a call and reads its JSON answer, or the error envelope as [`DemoError::Api`].
+    async fn send_json(&self, request: reqwest::RequestBuilder) -> Result<Value, DemoError> {
         let merchant = self.merchant;
         let response = request
             .basic_auth(&merchant.access_id, Some(&merchant.access_key))
@@ -89,10 +118,7 @@ impl<'a> MerchantApi<'a> {
         if !status.is_success() {
             return Err(api_error(status, &answer));
         }
-        match answer.get("transaction") {
-            Some(transaction) if transaction.is_object() => Ok(transaction.clone()),
-            _ => Err(anyhow::anyhow!("the merchant API's answer has no transaction").into()),
-        }
+        Ok(answer)
     }
 }
 

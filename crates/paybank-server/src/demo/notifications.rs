@@ -88,19 +88,6 @@ impl NotificationLog {
             .find_map(|event| event.split_token.clone())
     }
 
-    /// The ids of the transactions of `transaction_type` made under `parent_id`, first seen first.
-    pub(super) fn children_of(&self, parent_id: &str, transaction_type: &str) -> Vec<String> {
-        let mut children: Vec<String> = Vec::new();
-        for event in &self.events {
-            let is_child = event.parent_object_id.as_deref() == Some(parent_id)
-                && event.transaction_type == transaction_type;
-            if is_child && !children.contains(&event.transaction_id) {
-                children.push(event.transaction_id.clone());
-            }
-        }
-        children
-    }
-
     /// The latest event of each of the last `count` authorizations, newest first.
     pub(super) fn recent_orders(&self, count: usize) -> Vec<ReceivedEvent> {
         let mut seen: Vec<ReceivedEvent> = Vec::new();
@@ -220,7 +207,6 @@ mod tests {
         // A forgotten event may come back: the de-duplication window is the log itself.
         log.record(event("e1", "t1", None));
         assert_eq!(kept_e1(&log), 1);
-        assert_eq!(log.children_of("t1", "3"), ["t2"]);
         assert_eq!(log.about(&["t1".to_owned()]).len(), NOTIFICATIONS_MAX);
     }
 }

@@ -2,7 +2,7 @@
 //! order page (read through the merchant API, with the notifications received), and capture
 //! and refund, each answered with a 303 back to the order and a one-line notice.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use axum::extract::{Form, OriginalUri, Path, Query, State};
 use axum::http::header::LOCATION;
@@ -21,14 +21,10 @@ use super::{demo_merchant, lock, refuse_cross_site, DemoError};
 use crate::app::AppState;
 use crate::random::random_alphanumeric;
 
-/// How many orders' capture ids the shop remembers; the oldest are forgotten first.
-const ORDERS_MAX: usize = 1000;
 /// How many notices wait for their page; a notice is read right after its 303.
 const NOTICES_MAX: usize = 256;
 /// The most captures an order page reads from the API, the latest ones.
 const CAPTURES_SHOWN_MAX: usize = 10;
-/// The transactionType of a capture.
-const CAPTURE_TYPE: &str = "3";
 /// Transaction statuses the shop tells apart: a capture that failed, or was denied or voided,
 /// is never what a refund is meant for.
 const STATUS_FAILED: u64 = 5;
@@ -40,38 +36,11 @@ const TRANSACTION_ID_LENGTH_MAX: usize = 19;
 /// What the shop keeps about its orders besides the notifications.
 #[derive(Default)]
 pub(super) struct OrderBook {
-    /// Capture ids per authorization, as the capture API answered them.
-    captures: HashMap<String, Vec<String>>,
-    /// The keys of `captures` in the order they were added, to forget the oldest first.
-    captured_orders: VecDeque<String>,
     /// One-line notices by token, for the page the browser opens after a 303.
     notices: VecDeque<(String, String)>,
 }
 
 impl OrderBook {
-    fn record_capture(&mut self, authorization_id: &str, capture_id: String) {
-        if !self.captures.contains_key(authorization_id) {
-            self.captured_orders.push_back(authorization_id.to_owned());
-        }
-        let captures = self
-            .captures
-            .entry(authorization_id.to_owned())
-            .or_default();
-        captures.push(capture_id);
-        if self.captured_orders.len() > ORDERS_MAX {
-            if let Some(oldest) = self.captured_orders.pop_front() {
-                self.captures.remove(&oldest);
-            }
-        }
-    }
-
-    fn captures_of(&self, authorization_id: &str) -> Vec<String> {
-        self.captures
-            .get(authorization_id)
-            .cloned()
-            .unwrap_or_default()
-    }
-
     /// Keeps a notice and returns the token its page is opened with.
     fn remember_notice(&mut self, notice: String) -> String {
         let token = random_alphanumeric(16);
@@ -262,11 +231,7 @@ async fn capture(
         .capture(&id, &reference, amount, split_token.as_deref())
         .await
     {
-        Ok(capture) => {
-            let capture_id = text(&capture["transactionId"]);
-            lock(&state.demo.orders).record_capture(&id, capture_id);
-            capture_notice(&capture)
-        }
+        Ok(capture) => capture_notice(&capture),
         Err(error) => format!("Capture failed: {}", error.public_message()),
     };
     Ok(back_to_order(state, &id, notice))
@@ -310,7 +275,7 @@ async fn refund(
     let id = order_id(transaction_id)?;
     let (merchant, _) = demo_merchant(state).await?;
     let api = MerchantApi::new(state, &merchant);
-    let notice = match refund_latest_capture(state, &api, &id, amount).await {
+    let notice = match refund_latest_capture(&api, &id, amount).await {
         Ok(notice) => notice,
         Err(error) => format!("Refund failed: {}", error.public_message()),
     };
@@ -318,12 +283,11 @@ async fn refund(
 }
 
 async fn refund_latest_capture(
-    state: &AppState,
     api: &MerchantApi<'_>,
     id: &str,
     amount: &str,
 ) -> Result<String, DemoError> {
-    let captures = load_captures(state, api, id).await?;
+    let captures = load_captures(api, id).await?;
     let Some(capture) = refund_target(&captures) else {
         return Err(DemoError::refused(
             StatusCode::BAD_REQUEST,
@@ -355,7 +319,7 @@ async fn load_order(
 ) -> Result<OrderView, DemoError> {
     let api = MerchantApi::new(state, merchant);
     let transaction = api.transaction(id).await?;
-    let captures = load_captures(state, &api, id).await?;
+    let captures = load_captures(&api, id).await?;
     let mut family = vec![id.to_owned()];
     family.extend(captures.iter().map(|capture| capture.id.clone()));
     let (events, split_token) = {
@@ -380,34 +344,20 @@ async fn load_order(
 
 /// The order's captures, oldest first: those the shop made and those its notifications
 /// mention, each read through the API for its current status.
-async fn load_captures(
-    state: &AppState,
-    api: &MerchantApi<'_>,
-    id: &str,
-) -> Result<Vec<CaptureView>, DemoError> {
-    let mut capture_ids = lock(&state.demo.orders).captures_of(id);
-    let notified = lock(&state.demo.notifications).children_of(id, CAPTURE_TYPE);
-    for capture_id in notified {
-        if !capture_ids.contains(&capture_id) {
-            capture_ids.push(capture_id);
-        }
-    }
-    let first_shown = capture_ids.len().saturating_sub(CAPTURES_SHOWN_MAX);
-    let mut captures = Vec::with_capacity(capture_ids.len() - first_shown);
-    for capture_id in &capture_ids[first_shown..] {
-        let capture = api.transaction(capture_id).await?;
-        captures.push(CaptureView {
-            id: capture_id.clone(),
-            status: status_label(&capture),
+async fn load_captures(api: &MerchantApi<'_>, id: &str) -> Result<Vec<CaptureView>, DemoError> {
+    let captures = api.captures_of(id, CAPTURES_SHOWN_MAX).await?;
+    Ok(captures
+        .iter()
+        .map(|capture| CaptureView {
+            id: text(&capture["transactionId"]),
+            status: status_label(capture),
             status_code: capture["status"].as_u64().unwrap_or_default(),
             amount: text(&capture["amount"]),
             refunded: text(&capture["refunded"]),
-            refundable: refundable_amount(&capture),
+            refundable: refundable_amount(capture),
             created_at: capture["createdAt"].as_i64().unwrap_or_default(),
-        });
-    }
-    captures.sort_by_key(|capture| capture.created_at);
-    Ok(captures)
+        })
+        .collect())
 }
 
 /// A completed capture can be refunded up to its balance; before it is paid the balance is

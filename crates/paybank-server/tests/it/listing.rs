@@ -61,7 +61,7 @@ fn references(transactions: &[Value]) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn transactions_filter_by_reference_type_status_and_creation_time() {
+async fn transactions_filter_by_reference_parent_type_status_and_creation_time() {
     // Each filter narrows the list to exactly the matching transactions.
     let (app, [at_a, at_b, _]) = five_transactions().await;
     let merchant = &app.merchant;
@@ -88,6 +88,19 @@ async fn transactions_filter_by_reference_type_status_and_creation_time() {
     assert_eq!(references(&list(&app, merchant, &only_b).await), ["list-b"]);
     let nothing = list(&app, merchant, "merchantReference=none").await;
     assert!(nothing.is_empty());
+    let authorization_id =
+        text(&list(&app, merchant, "merchantReference=list-c").await[0]["transactionId"]);
+    let children = list(
+        &app,
+        merchant,
+        &format!("originalTransactionId={authorization_id}"),
+    )
+    .await;
+    assert_eq!(references(&children), ["list-c-1", "list-c-2"]);
+    let bad = app
+        .list_transactions(merchant, "originalTransactionId=abc")
+        .await;
+    bad.assert_error(400, 200, Some("originalTransactionId"));
     let bad = app
         .list_transactions(merchant, "transactionType=capture")
         .await;

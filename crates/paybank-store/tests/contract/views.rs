@@ -187,6 +187,13 @@ async fn check_filters(store: &Arc<dyn Store>, id: MerchantId, all: &[Transactio
     };
     let keep = |txn: &Transaction| txn.merchant_reference == "LIST-1";
     expect_listing(store, id, by_reference, all, keep).await;
+    let authorization = all[0].transaction_id;
+    let children = TransactionQuery {
+        original_transaction_id: Some(authorization),
+        ..query()
+    };
+    let keep = |txn: &Transaction| txn.original_transaction_id == Some(authorization);
+    expect_listing(store, id, children, all, keep).await;
     let captures = TransactionQuery {
         transaction_types: vec![3, 10],
         ..query()
