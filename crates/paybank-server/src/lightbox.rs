@@ -6,11 +6,12 @@
 use axum::extract::{Form, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use paybank_core::demo_bank;
 use paybank_core::lightbox::{Input, LightboxSession, Step};
+use paybank_core::model::Merchant;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -25,7 +26,7 @@ use crate::origins::{csp_source, frame_ancestors};
 mod oauth;
 mod render;
 
-pub use render::{bank_list, error_page, templates, with_page_headers};
+pub use render::{bank_list, error_page, html_page, templates, with_page_headers};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -70,22 +71,9 @@ async fn start_from_form(
 /// Establishes from establish data sent by a browser or an app and answers 302 Found into the
 /// Lightbox (the Android SDK reads `Location` with redirects off), or with an error page.
 pub async fn start_lightbox(state: &AppState, body: RequestBody, ip: &str) -> Response {
-    let merchant = match body.present("accessId") {
-        Some(access_id) => state
-            .store
-            .merchant_by_access_id(&access_id)
-            .await
-            .ok()
-            .flatten(),
-        None => None,
-    };
-    let Some(merchant) = merchant else {
-        return render::error_page(
-            state,
-            StatusCode::UNAUTHORIZED,
-            "Unknown merchant",
-            "The accessId is missing or unknown.",
-        );
+    let merchant = match merchant_of_page(state, body.present("accessId").as_deref()).await {
+        Ok(merchant) => merchant,
+        Err(page) => return page,
     };
     let established = match establish_authorization(state, &merchant, &body, ip).await {
         Ok(established) => established,
@@ -147,13 +135,8 @@ async fn submit_step(
         Ok(flow) => flow,
         Err(error) => return flow_error_page(&state, error),
     };
-    if !csrf_matches(&flow.session, fields.get("csrf_token")) {
-        return render::error_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            "Page expired",
-            "This form is out of date. Reload the page and try again.",
-        );
+    if let Some(page) = csrf_refusal(&state, &flow.session, &fields) {
+        return page;
     }
     let Some(input) = input_of(&action, &fields) else {
         return render::error_page(&state, StatusCode::NOT_FOUND, "Not found", "No such step.");
@@ -195,7 +178,24 @@ fn input_of(action: &str, fields: &HashMap<String, String>) -> Option<Input> {
     })
 }
 
-pub fn csrf_matches(session: &LightboxSession, provided: Option<&String>) -> bool {
+/// A form of a session's pages must carry the session's CSRF token: the 403 page when it
+/// does not.
+pub fn csrf_refusal(
+    state: &AppState,
+    session: &LightboxSession,
+    fields: &HashMap<String, String>,
+) -> Option<Response> {
+    (!csrf_matches(session, fields.get("csrf_token"))).then(|| {
+        render::error_page(
+            state,
+            StatusCode::FORBIDDEN,
+            "Page expired",
+            "This form is out of date. Reload the page and try again.",
+        )
+    })
+}
+
+fn csrf_matches(session: &LightboxSession, provided: Option<&String>) -> bool {
     let expected = session.csrf_token.as_bytes();
     provided.is_some_and(|provided| {
         let provided = provided.as_bytes();
@@ -205,6 +205,31 @@ pub fn csrf_matches(session: &LightboxSession, provided: Option<&String>) -> boo
                 .zip(expected)
                 .fold(0u8, |acc, (a, b)| acc | (a ^ b))
                 == 0
+    })
+}
+
+/// The merchant a hosted page is opened for, by the `accessId` it was given; a 401 error page
+/// when that is missing or unknown.
+pub async fn merchant_of_page(
+    state: &AppState,
+    access_id: Option<&str>,
+) -> Result<Merchant, Response> {
+    let merchant = match access_id {
+        Some(access_id) => state
+            .store
+            .merchant_by_access_id(access_id)
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    merchant.ok_or_else(|| {
+        render::error_page(
+            state,
+            StatusCode::UNAUTHORIZED,
+            "Unknown merchant",
+            "The accessId is missing or unknown.",
+        )
     })
 }
 
@@ -227,21 +252,13 @@ fn page_response(
     flow: &FlowState,
     html: Result<String, minijinja::Error>,
 ) -> Response {
-    let Ok(html) = html else {
-        return render::error_page(
-            state,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong",
-            "Please try again.",
-        );
-    };
     let payment = &flow.chain.payment;
     let form_targets: Vec<String> = [&payment.return_url, &payment.cancel_url]
         .into_iter()
         .filter_map(|url| csp_source(url))
         .collect();
     let ancestors = frame_ancestors(&flow.merchant);
-    render::with_page_headers(Html(html).into_response(), Some(&ancestors), &form_targets)
+    render::html_page(state, html, Some(&ancestors), &form_targets)
 }
 
 pub fn flow_error_page(state: &AppState, error: FlowError) -> Response {

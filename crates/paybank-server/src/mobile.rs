@@ -2,8 +2,7 @@
 //! (client-flows §8): settings, the bank-selection widget, and establish from a signed token.
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -15,7 +14,7 @@ use crate::api::body::RequestBody;
 use crate::api::error::ApiError;
 use crate::api::ClientIp;
 use crate::app::AppState;
-use crate::lightbox::{bank_list, error_page, start_lightbox, with_page_headers};
+use crate::lightbox::{bank_list, error_page, html_page, merchant_of_page, start_lightbox};
 use crate::origins::frame_ancestors;
 
 /// Longest settings or establish token accepted, in characters.
@@ -95,22 +94,9 @@ async fn widget(
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
     };
-    let merchant = match param("accessId") {
-        Some(access_id) => state
-            .store
-            .merchant_by_access_id(access_id)
-            .await
-            .ok()
-            .flatten(),
-        None => None,
-    };
-    let Some(merchant) = merchant else {
-        return error_page(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            "Unknown merchant",
-            "The accessId is missing or unknown.",
-        );
+    let merchant = match merchant_of_page(&state, param("accessId")).await {
+        Ok(merchant) => merchant,
+        Err(page) => return page,
     };
     let kept: Vec<(&str, &str)> = params
         .iter()
@@ -127,19 +113,6 @@ async fn widget(
         .templates
         .get_template("widget.html")
         .and_then(|template| template.render(context));
-    match html {
-        Ok(html) => {
-            let ancestors = frame_ancestors(&merchant);
-            with_page_headers(Html(html).into_response(), Some(&ancestors), &[])
-        }
-        Err(error) => {
-            tracing::error!(%error, "rendering the widget failed");
-            error_page(
-                &state,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Please try again.",
-            )
-        }
-    }
+    let ancestors = frame_ancestors(&merchant);
+    html_page(&state, html, Some(&ancestors), &[])
 }

@@ -83,7 +83,11 @@ impl Presentation {
     /// Reads `metadata.integrationContext` and `metadata.urlScheme` from the stored establish
     /// data (already validated at establish).
     pub fn of_establish_json(establish_json: &str) -> Presentation {
-        let echo: Value = serde_json::from_str(establish_json).unwrap_or_default();
+        Presentation::of_echo(&serde_json::from_str(establish_json).unwrap_or_default())
+    }
+
+    /// The same, from the establish data already parsed.
+    pub fn of_echo(echo: &Value) -> Presentation {
         let text = |pointer: &str| {
             echo.pointer(pointer)
                 .and_then(Value::as_str)

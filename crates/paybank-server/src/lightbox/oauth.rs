@@ -6,13 +6,13 @@ use std::collections::HashMap;
 
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use minijinja::context;
 use paybank_core::lightbox::{session_bank, Input, Step};
 
-use super::{csrf_matches, flow_error_page, redirect_to, render};
+use super::{csrf_refusal, flow_error_page, redirect_to, render};
 use crate::app::AppState;
 use crate::lightbox_flow::{expire_if_due, lightbox_input, load_flow, FlowError, FlowState};
 use crate::presentation::Presentation;
@@ -46,7 +46,6 @@ async fn show(State(state): State<AppState>, Path(session_id): Path<String>) -> 
         bank => session_bank(session).map(|bank| context! { id => bank.id, name => bank.name }),
         merchant_name => flow.merchant.name,
         session_path => format!("/oauth/login/{}", session.session_id),
-        lightbox_path => lightbox_path,
         after_oauth_url => presentation.after_oauth_url(&lightbox_path),
         csrf_token => session.csrf_token,
         error => session.error.map(|error| error.message()),
@@ -56,19 +55,8 @@ async fn show(State(state): State<AppState>, Path(session_id): Path<String>) -> 
         .templates
         .get_template(template)
         .and_then(|template| template.render(context));
-    match html {
-        // The bank's login page is never framed, and its forms post only to itself.
-        Ok(html) => render::with_page_headers(Html(html).into_response(), Some(&[]), &[]),
-        Err(error) => {
-            tracing::error!(%error, "rendering the bank login window failed");
-            render::error_page(
-                &state,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Please try again.",
-            )
-        }
-    }
+    // The bank's login page is never framed, and its forms post only to itself.
+    render::html_page(&state, html, Some(&[]), &[])
 }
 
 async fn submit_login(
@@ -105,13 +93,8 @@ async fn submit(
         Ok(flow) => flow,
         Err(response) => return response,
     };
-    if !csrf_matches(&flow.session, fields.get("csrf_token")) {
-        return render::error_page(
-            state,
-            StatusCode::FORBIDDEN,
-            "Page expired",
-            "This form is out of date. Reload the page and try again.",
-        );
+    if let Some(page) = csrf_refusal(state, &flow.session, fields) {
+        return page;
     }
     match lightbox_input(state, session_id, input).await {
         // A stale form shows the window's current state again.

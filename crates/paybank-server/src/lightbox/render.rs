@@ -118,7 +118,7 @@ pub fn step_page(
         .get("displayAmount")
         .and_then(|v| v.as_str().map(str::to_owned))
         .or_else(|| (!payment.amount.is_zero()).then(|| payment.amount.to_display()));
-    let presentation = Presentation::of_establish_json(&payment.establish_json);
+    let presentation = Presentation::of_echo(&echo);
     let common = context! {
         page => page_name(flow),
         session_path => format!("/lightbox/{}", session.session_id),
@@ -254,6 +254,28 @@ pub fn error_page(state: &AppState, status: StatusCode, title: &str, message: &s
     // No merchant is known on an error page, so framing stays open: it shows nothing to steal,
     // and the SDK's overlay must be able to show why a payment could not start.
     with_page_headers((status, Html(html)).into_response(), None, &[])
+}
+
+/// A rendered hosted page with its security headers (see [`with_page_headers`]), or the 500
+/// error page if the template failed.
+pub fn html_page(
+    state: &AppState,
+    html: Result<String, minijinja::Error>,
+    frame_ancestors: Option<&[String]>,
+    form_targets: &[String],
+) -> Response {
+    match html {
+        Ok(html) => with_page_headers(Html(html).into_response(), frame_ancestors, form_targets),
+        Err(error) => {
+            tracing::error!(%error, "rendering a hosted page failed");
+            error_page(
+                state,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Please try again.",
+            )
+        }
+    }
 }
 
 /// The security headers of every hosted page: a strict Content-Security-Policy and no caching.
