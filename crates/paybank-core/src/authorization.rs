@@ -77,6 +77,9 @@ pub fn establish(ctx: &mut Ctx<'_>, request: EstablishRequest) -> Change {
         )],
         timers_done: Vec::new(),
         reference_claims: Vec::new(),
+        ach_entries: Vec::new(),
+        rail_jobs: Vec::new(),
+        balance_floors: Vec::new(),
     };
     ctx.emit(
         &mut change,
@@ -187,6 +190,7 @@ pub fn complete_authorization(
         ..EventExtras::default()
     };
     ctx.emit(&mut change, &authorization, EventType::Authorize, extras);
+    crate::autocapture::on_authorized(ctx, &mut change, &authorization);
     change.put(authorization);
     Ok(change)
 }

@@ -5,10 +5,12 @@ use crate::change::{Change, ReferenceClaim, Timer, TimerKind};
 use crate::codes::{PaymentType, TransactionStatus, TransactionType};
 use crate::events::{EventExtras, EventType};
 use crate::ids::TransactionId;
+use crate::ledger::{transfer, LedgerAccount};
 use crate::model::{PaymentChain, ProviderStatus, Transaction};
 use crate::money::Amount;
+use crate::rails::{instant_rail, is_pull, Rail};
 use crate::rules::{Ctx, RuleError, AMOUNT_MIN};
-use crate::settlement::next_cutoff;
+use crate::settlement::{moves_money, next_cutoff};
 
 /// A validated capture request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +19,8 @@ pub struct CaptureRequest {
     pub amount: Option<Amount>,
     pub split_token: Option<String>,
     pub ip: String,
+    /// `instantPayoutRequest` on a deposit: try RTP or FedNow, fall back to ACH.
+    pub instant_payout_requested: bool,
 }
 
 /// A validated preauthorization request.
@@ -120,7 +124,7 @@ fn child_amount(
 }
 
 /// A new child transaction of the authorization, Authorized, holding `amount` as pending.
-fn new_child(
+pub(crate) fn new_child(
     ctx: &mut Ctx<'_>,
     parent: &Transaction,
     transaction_type: TransactionType,
@@ -153,7 +157,7 @@ fn new_child(
     }
 }
 
-fn claim(txn: &Transaction) -> ReferenceClaim {
+pub(crate) fn claim(txn: &Transaction) -> ReferenceClaim {
     ReferenceClaim {
         merchant_id: txn.merchant_id,
         transaction_type: txn.transaction_type.code(),
@@ -210,19 +214,53 @@ pub fn capture(
         fail_child(ctx, &mut change, txn, 390, provider);
         return Ok(change);
     }
-    accept_child(ctx, &mut change, txn);
+    accept_child(ctx, &mut change, txn, Rail::Ach);
     Ok(change)
 }
 
-/// Claims the reference, schedules submission at the next cut-off, and emits Authorize.
-fn accept_child(ctx: &mut Ctx<'_>, change: &mut Change, txn: Transaction) {
+/// Claims the reference, reserves a payout's money, schedules submission (the next ACH
+/// cut-off, or at once on an instant rail), and emits Authorize.
+pub(crate) fn accept_child(ctx: &mut Ctx<'_>, change: &mut Change, txn: Transaction, rail: Rail) {
     change.reference_claims.push(claim(&txn));
-    let due_at = next_cutoff(ctx.now, ctx.policy);
-    change
-        .timers
-        .push(Timer::new(TimerKind::Submit, &txn, due_at));
+    if !is_pull(&txn) {
+        reserve_payout(ctx, change, &txn);
+    }
+    let timer = match rail {
+        Rail::Ach => Timer::new(TimerKind::Submit, &txn, next_cutoff(ctx.now, ctx.policy)),
+        Rail::Rtp => Timer::new(TimerKind::SubmitRtp, &txn, ctx.now),
+        Rail::FedNow => Timer::new(TimerKind::SubmitFedNow, &txn, ctx.now),
+    };
+    change.timers.push(timer);
     ctx.emit(change, &txn, EventType::Authorize, EventExtras::default());
     change.put(txn);
+}
+
+/// A payout draws on the merchant's settled funds from the moment it is accepted; a merchant
+/// configured for settled-only payouts may not take them below zero (the store checks).
+fn reserve_payout(ctx: &Ctx<'_>, change: &mut Change, txn: &Transaction) {
+    let merchant_id = txn.merchant_id;
+    change.postings.extend(transfer(
+        txn.transaction_id,
+        LedgerAccount::MerchantSettled(merchant_id),
+        LedgerAccount::PayoutClearing(merchant_id),
+        txn.amount,
+    ));
+    if ctx.merchant.payouts_from_settled_only {
+        change
+            .balance_floors
+            .push(LedgerAccount::MerchantSettled(merchant_id));
+    }
+}
+
+/// Gives a voided payout's reservation back to the merchant's settled funds.
+fn release_payout(change: &mut Change, txn: &Transaction) {
+    let merchant_id = txn.merchant_id;
+    change.postings.extend(transfer(
+        txn.transaction_id,
+        LedgerAccount::PayoutClearing(merchant_id),
+        LedgerAccount::MerchantSettled(merchant_id),
+        txn.amount,
+    ));
 }
 
 fn active_preauthorization(chain: &PaymentChain, now: i64) -> bool {
@@ -300,7 +338,11 @@ pub fn deposit(
     let Some(txn) = split_token_checked(ctx, chain, &mut change, txn, provided) else {
         return Ok(change);
     };
-    accept_child(ctx, &mut change, txn);
+    let rail = match request.instant_payout_requested {
+        true => instant_rail(chain, amount, ctx.policy).unwrap_or(Rail::Ach),
+        false => Rail::Ach,
+    };
+    accept_child(ctx, &mut change, txn, rail);
     Ok(change)
 }
 
@@ -342,6 +384,7 @@ pub fn refund(
         false => TransactionStatus::PartiallyRefunded,
     };
     original.set_status(status, ctx.now);
+    reserve_payout(ctx, &mut change, &refund);
     let due_at = next_cutoff(ctx.now, ctx.policy);
     change
         .timers
@@ -406,11 +449,16 @@ pub fn cancel(
     if txn.transaction_type == TransactionType::Refund {
         restore_refunded(chain, &mut change, &txn, ctx.now)?;
     }
+    if txn.status == TransactionStatus::Authorized && moves_money(&txn) && !is_pull(&txn) {
+        release_payout(&mut change, &txn);
+    }
     txn.set_status(status, ctx.now);
     txn.pending = Amount::ZERO;
     txn.provider = ProviderStatus::new("SW013", "Canceled");
     for kind in [
         TimerKind::Submit,
+        TimerKind::SubmitRtp,
+        TimerKind::SubmitFedNow,
         TimerKind::ExpireSession,
         TimerKind::ExpirePreauthorization,
     ] {

@@ -2,8 +2,9 @@
 
 use crate::events::OutboxEvent;
 use crate::ids::{MerchantId, PaymentId, TransactionId};
-use crate::ledger::{is_balanced, Posting};
+use crate::ledger::{is_balanced, LedgerAccount, Posting};
 use crate::model::{Payment, PaymentChain, TimestampMs, Transaction};
+use crate::rails::{AchEntry, RailJob};
 
 /// Something to do later, picked up by a worker once the clock passes `due_at`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,12 +19,14 @@ pub struct Timer {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimerKind {
-    /// The next ACH cut-off: Authorized → Processed.
+    /// The next ACH cut-off: Authorized → Processed, queued for the cut-off's file.
     Submit,
-    /// Settlement after the banking days of the rail: Processed → Completed.
+    /// An instant payout over RTP, sent at once: Authorized → Processed.
+    SubmitRtp,
+    /// An instant payout over FedNow, sent at once: Authorized → Processed.
+    SubmitFedNow,
+    /// Completion after the banking days of the rail: Processed → Completed.
     Settle,
-    /// The receiving bank returns the entry (insufficient funds): Processed → Denied.
-    Return,
     /// The Lightbox session ran out: New/Pending → Expired.
     ExpireSession,
     /// A preauthorization's period ended.
@@ -31,10 +34,11 @@ pub enum TimerKind {
 }
 
 impl TimerKind {
-    pub const ALL: [TimerKind; 5] = [
+    pub const ALL: [TimerKind; 6] = [
         Self::Submit,
+        Self::SubmitRtp,
+        Self::SubmitFedNow,
         Self::Settle,
-        Self::Return,
         Self::ExpireSession,
         Self::ExpirePreauthorization,
     ];
@@ -42,8 +46,9 @@ impl TimerKind {
     pub fn name(self) -> &'static str {
         match self {
             Self::Submit => "submit",
+            Self::SubmitRtp => "submit-rtp",
+            Self::SubmitFedNow => "submit-fednow",
             Self::Settle => "settle",
-            Self::Return => "return",
             Self::ExpireSession => "expire-session",
             Self::ExpirePreauthorization => "expire-preauthorization",
         }
@@ -88,6 +93,12 @@ pub struct Change {
     pub timers: Vec<Timer>,
     pub timers_done: Vec<String>,
     pub reference_claims: Vec<ReferenceClaim>,
+    /// Entries queued for the ACH file of their cut-off.
+    pub ach_entries: Vec<AchEntry>,
+    /// Network work this change schedules (a cut-off's files, an instant payment's message).
+    pub rail_jobs: Vec<RailJob>,
+    /// Ledger accounts whose balance must not end below zero once the postings are applied.
+    pub balance_floors: Vec<LedgerAccount>,
 }
 
 impl Change {
@@ -105,6 +116,9 @@ impl Change {
             timers: Vec::new(),
             timers_done: Vec::new(),
             reference_claims: Vec::new(),
+            ach_entries: Vec::new(),
+            rail_jobs: Vec::new(),
+            balance_floors: Vec::new(),
         }
     }
 

@@ -14,6 +14,12 @@ pub struct BankInfo {
     /// The bank's login opens in its own window (a pop-up or in-app browser), not in the
     /// Lightbox; the Lightbox continues with `proceedToChooseAccount` once it closes.
     pub oauth: bool,
+    /// Takes part in The Clearing House's RTP network.
+    pub rtp: bool,
+    /// Takes part in the Federal Reserve's FedNow service.
+    pub fednow: bool,
+    /// The most this bank accepts in one instant payment (its participant limit).
+    pub instant_limit: Amount,
 }
 
 /// Every simulated bank follows Demo Bank's keyphrases, so any of them works in tests.
@@ -24,6 +30,9 @@ pub const BANKS: &[BankInfo] = &[
         subtitle: "Sandbox bank: any username works",
         routing_number: "310000004",
         oauth: false,
+        rtp: true,
+        fednow: true,
+        instant_limit: Amount::from_minor(10_000_000),
     },
     BankInfo {
         id: "200005502",
@@ -31,6 +40,9 @@ pub const BANKS: &[BankInfo] = &[
         subtitle: "Sandbox bank with OAuth login",
         routing_number: "310000017",
         oauth: true,
+        rtp: true,
+        fednow: true,
+        instant_limit: Amount::from_minor(10_000_000),
     },
     BankInfo {
         id: "200005503",
@@ -38,6 +50,9 @@ pub const BANKS: &[BankInfo] = &[
         subtitle: "Simulated",
         routing_number: "310000020",
         oauth: false,
+        rtp: false,
+        fednow: true,
+        instant_limit: Amount::from_minor(2_500_000),
     },
     BankInfo {
         id: "200005504",
@@ -45,6 +60,9 @@ pub const BANKS: &[BankInfo] = &[
         subtitle: "Simulated",
         routing_number: "310000033",
         oauth: false,
+        rtp: false,
+        fednow: false,
+        instant_limit: Amount::from_minor(0),
     },
     BankInfo {
         id: "200005505",
@@ -52,8 +70,18 @@ pub const BANKS: &[BankInfo] = &[
         subtitle: "Simulated",
         routing_number: "310000046",
         oauth: false,
+        rtp: true,
+        fednow: false,
+        instant_limit: Amount::from_minor(100_000_000),
     },
 ];
+
+/// The simulated bank that owns a routing number.
+pub fn bank_by_routing(routing_number: &str) -> Option<&'static BankInfo> {
+    BANKS
+        .iter()
+        .find(|bank| bank.routing_number == routing_number)
+}
 
 pub fn bank(bank_id: &str) -> Option<&'static BankInfo> {
     BANKS.iter().find(|bank| bank.id == bank_id)

@@ -23,6 +23,8 @@ pub struct Merchant {
     pub allowed_origins: Vec<String>,
     /// Guaranteed payments: a split token is issued at authorization and required afterwards.
     pub split_token_enabled: bool,
+    /// Deposits and refunds may draw only on settled funds; otherwise they are refused.
+    pub payouts_from_settled_only: bool,
     pub created_at: TimestampMs,
 }
 

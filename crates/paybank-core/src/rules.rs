@@ -1,5 +1,6 @@
 //! Shared pieces of the payment rules: the context every rule gets, the policy, and the errors.
 
+use crate::ach_schedule::AchSchedule;
 use crate::change::Change;
 use crate::events::{build_event, EventExtras, EventType};
 use crate::ids::IdSource;
@@ -12,12 +13,14 @@ pub const AMOUNT_MIN: Amount = Amount::from_minor(99);
 /// The settings the rules depend on; the server fills it from configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
-    /// ACH cut-off, minutes after midnight UTC, on banking days.
-    pub ach_cutoff_minute_utc: u32,
+    /// paybank's ACH file windows (cut-offs) and when their entries settle.
+    pub ach: AchSchedule,
     /// Banking days from submission to Completed.
     pub settlement_banking_days: u32,
-    /// Banking days from submission until an insufficient-funds return arrives.
-    pub return_banking_days: u32,
+    /// RTP's per-payment network limit.
+    pub rtp_limit: Amount,
+    /// FedNow's per-payment network limit.
+    pub fednow_limit: Amount,
     pub split_token_ttl_ms: i64,
     pub lightbox_session_ttl_ms: i64,
 }
@@ -25,9 +28,10 @@ pub struct Policy {
 impl Default for Policy {
     fn default() -> Policy {
         Policy {
-            ach_cutoff_minute_utc: 20 * 60,
+            ach: AchSchedule::default(),
             settlement_banking_days: 3,
-            return_banking_days: 2,
+            rtp_limit: Amount::from_minor(1_000_000_000),
+            fednow_limit: Amount::from_minor(1_000_000_000),
             split_token_ttl_ms: 90 * 24 * 3600 * 1000,
             lightbox_session_ttl_ms: 30 * 60 * 1000,
         }

@@ -1,29 +1,27 @@
-//! Settlement on the simple ACH schedule: cut-offs, completion after banking days, NSF returns.
+//! Settlement steps of a transaction on the rails: submission at a cut-off (ACH) or at once
+//! (instant), completion, and what a receiving bank's return or notification of change does.
 //!
-//! Each step runs from a timer when the clock passes its due time. A step that finds the
-//! transaction already moved on (canceled, say) only retires its timer, so steps may run twice.
+//! Each step runs from a timer or a network job when the clock passes its due time. A step that
+//! finds the transaction already moved on (canceled, say) only retires its timer, so steps may
+//! run twice.
 
 use time::{Date, OffsetDateTime, Time};
 
+use crate::ach_schedule::{next_window, settlement_for};
 use crate::authorization::expire_authorization;
-use crate::calendar::{add_banking_days, is_banking_day, next_banking_day};
+use crate::calendar::add_banking_days;
 use crate::change::{Change, Timer, TimerKind};
-use crate::codes::{TransactionStatus, TransactionType};
+use crate::codes::{PaymentType, TransactionStatus, TransactionType};
 use crate::events::{EventExtras, EventType};
 use crate::ledger::{transfer, LedgerAccount};
-use crate::model::{PaymentChain, ProviderStatus, TimestampMs, Transaction};
+use crate::model::{PaymentChain, TimestampMs, Transaction};
 use crate::money::Amount;
+use crate::rails::{is_pull, AchEntry, Direction, Rail, RailJob, RailJobKind};
 use crate::rules::{Ctx, Policy};
 
-/// The first ACH cut-off strictly after `now`, on a banking day.
+/// The first ACH cut-off strictly after `now`: the next window of paybank's ACH schedule.
 pub fn next_cutoff(now: TimestampMs, policy: &Policy) -> TimestampMs {
-    let cutoff_ms = i64::from(policy.ach_cutoff_minute_utc) * 60_000;
-    let today = date_of(now);
-    let today_cutoff = start_of(today) + cutoff_ms;
-    if is_banking_day(today) && now < today_cutoff {
-        return today_cutoff;
-    }
-    start_of(next_banking_day(today)) + cutoff_ms
+    next_window(now, &policy.ach).map_or(TimestampMs::MAX, |window| window.cutoff_at)
 }
 
 /// The same time of day `days` banking days after `from`.
@@ -61,14 +59,16 @@ fn step(
     txn: Transaction,
     kind: TimerKind,
 ) -> Option<Change> {
+    use TransactionStatus::{Authorized, New, Pending, Processed};
     match (kind, txn.status) {
-        (TimerKind::Submit, TransactionStatus::Authorized) => Some(submit(ctx, chain, txn)),
-        (TimerKind::Settle, TransactionStatus::Processed) => Some(settle(ctx, chain, txn)),
-        (TimerKind::Return, TransactionStatus::Processed) => Some(return_unpaid(ctx, chain, txn)),
-        (TimerKind::ExpireSession, TransactionStatus::New | TransactionStatus::Pending) => {
-            expire_authorization(ctx, chain).ok()
+        (TimerKind::Submit, Authorized) => submit_ach(ctx, chain, txn),
+        (TimerKind::SubmitRtp, Authorized) => Some(submit_instant(ctx, chain, txn, Rail::Rtp)),
+        (TimerKind::SubmitFedNow, Authorized) => {
+            Some(submit_instant(ctx, chain, txn, Rail::FedNow))
         }
-        (TimerKind::ExpirePreauthorization, TransactionStatus::Authorized) => Some(close(
+        (TimerKind::Settle, Processed) => Some(complete(ctx, chain, txn)),
+        (TimerKind::ExpireSession, New | Pending) => expire_authorization(ctx, chain).ok(),
+        (TimerKind::ExpirePreauthorization, Authorized) => Some(close(
             ctx,
             chain,
             txn,
@@ -79,93 +79,127 @@ fn step(
     }
 }
 
-/// Where the money of a transaction goes when it is submitted and when it settles.
-fn legs(chain: &PaymentChain, txn: &Transaction) -> (LedgerAccount, LedgerAccount, LedgerAccount) {
-    let consumer = LedgerAccount::Consumer(
+/// The consumer's side of the ledger for this chain's account.
+fn consumer(chain: &PaymentChain) -> LedgerAccount {
+    LedgerAccount::Consumer(
         chain
             .payment
             .account
             .as_ref()
             .map(|account| account.token.clone())
             .unwrap_or_default(),
-    );
-    let merchant_id = txn.merchant_id;
-    match txn.transaction_type {
-        TransactionType::Refund | TransactionType::Deposit => (
-            LedgerAccount::MerchantSettled(merchant_id),
-            LedgerAccount::PayoutClearing(merchant_id),
-            consumer,
-        ),
-        _ => (
-            consumer,
-            LedgerAccount::MerchantUnsettled(merchant_id),
-            LedgerAccount::MerchantSettled(merchant_id),
-        ),
-    }
-}
-
-fn is_pull(txn: &Transaction) -> bool {
-    matches!(
-        txn.transaction_type,
-        TransactionType::Capture | TransactionType::Pay
     )
 }
 
-/// Cut-off: Authorized → Processed. The simulated bank decides now whether a pull is covered;
-/// an uncovered one is returned (R01) a little before it would have completed.
-fn submit(ctx: &mut Ctx<'_>, chain: &PaymentChain, mut txn: Transaction) -> Change {
-    let mut change = Change::for_chain(chain, ctx.now);
-    let (source, in_flight, _) = legs(chain, &txn);
-    change
-        .postings
-        .extend(transfer(txn.transaction_id, source, in_flight, txn.amount));
+/// Where a transaction's money sits while it is on the network, and where it ends up.
+/// Pulls: consumer → merchant unsettled → merchant settled. Payouts were reserved from the
+/// merchant's settled funds when created: payout clearing → consumer.
+fn in_flight_and_destination(
+    chain: &PaymentChain,
+    txn: &Transaction,
+) -> (LedgerAccount, LedgerAccount) {
+    let merchant_id = txn.merchant_id;
+    match is_pull(txn) {
+        true => (
+            LedgerAccount::MerchantUnsettled(merchant_id),
+            LedgerAccount::MerchantSettled(merchant_id),
+        ),
+        false => (LedgerAccount::PayoutClearing(merchant_id), consumer(chain)),
+    }
+}
+
+/// Moves a transaction to Processed with a Process event; pulls leave the consumer's account.
+fn mark_processed(
+    ctx: &mut Ctx<'_>,
+    chain: &PaymentChain,
+    change: &mut Change,
+    txn: &mut Transaction,
+) {
+    if is_pull(txn) {
+        let (in_flight, _) = in_flight_and_destination(chain, txn);
+        change.postings.extend(transfer(
+            txn.transaction_id,
+            consumer(chain),
+            in_flight,
+            txn.amount,
+        ));
+    }
     txn.set_status(TransactionStatus::Processed, ctx.now);
     txn.processed_at = Some(ctx.now);
-    let covered = cover_pull(&mut change, &txn);
-    let (kind, days) = match covered {
-        true => (TimerKind::Settle, ctx.policy.settlement_banking_days),
-        false => (TimerKind::Return, ctx.policy.return_banking_days),
-    };
+    ctx.emit(change, txn, EventType::Process, EventExtras::default());
+}
+
+/// ACH cut-off: Authorized → Processed, queued for this cut-off's file, completion scheduled.
+fn submit_ach(ctx: &mut Ctx<'_>, chain: &PaymentChain, mut txn: Transaction) -> Option<Change> {
+    let entry = ach_entry(ctx, chain, &txn)?;
+    let mut change = Change::for_chain(chain, ctx.now);
+    mark_processed(ctx, chain, &mut change, &mut txn);
+    let completes_at = banking_days_later(ctx.now, ctx.policy.settlement_banking_days);
     change
         .timers
-        .push(Timer::new(kind, &txn, banking_days_later(ctx.now, days)));
-    ctx.emit(
-        &mut change,
-        &txn,
-        EventType::Process,
-        EventExtras::default(),
-    );
+        .push(Timer::new(TimerKind::Settle, &txn, completes_at));
+    change.rail_jobs.push(RailJob::new(
+        RailJobKind::AchCutoff,
+        entry.cutoff_at.to_string(),
+        entry.cutoff_at,
+    ));
+    change.ach_entries.push(entry);
+    change.put(txn);
+    Some(change)
+}
+
+/// The entry this transaction puts in the ACH file of the cut-off running now.
+fn ach_entry(ctx: &Ctx<'_>, chain: &PaymentChain, txn: &Transaction) -> Option<AchEntry> {
+    let account = chain.payment.account.as_ref()?;
+    // The timer runs at its cut-off, so the window is the one ending now.
+    let window = next_window(ctx.now - 1, &ctx.policy.ach)?;
+    let settlement = settlement_for(&window, txn.amount.minor(), &ctx.policy.ach);
+    Some(AchEntry {
+        transaction_id: txn.transaction_id,
+        payment_id: txn.payment_id,
+        merchant_id: txn.merchant_id,
+        direction: Direction::of(txn),
+        amount: txn.amount,
+        routing_number: account.routing_number.clone(),
+        account_number: account.account_number.clone(),
+        account_type: account.account_type,
+        individual_name: account.name_on_account.clone(),
+        individual_id: txn.merchant_reference.clone(),
+        recurring: chain.payment.payment_type == PaymentType::Recurring,
+        cutoff_at: window.cutoff_at,
+        same_day: settlement.effective_entry_date == date_of_eastern(window.cutoff_at),
+        effective_date: settlement.effective_entry_date,
+        settlement_date: settlement.settlement_date,
+        settles_at: settlement.settles_at,
+    })
+}
+
+fn date_of_eastern(at: TimestampMs) -> Date {
+    crate::eastern::eastern_date(at)
+}
+
+/// Instant rails run around the clock: Processed now, the payment message goes out at once.
+fn submit_instant(
+    ctx: &mut Ctx<'_>,
+    chain: &PaymentChain,
+    mut txn: Transaction,
+    rail: Rail,
+) -> Change {
+    let mut change = Change::for_chain(chain, ctx.now);
+    mark_processed(ctx, chain, &mut change, &mut txn);
+    change.rail_jobs.push(RailJob::new(
+        RailJobKind::InstantSend,
+        format!("{}:{}", rail.name(), txn.transaction_id),
+        ctx.now,
+    ));
     change.put(txn);
     change
 }
 
-/// Debits the consumer's simulated available balance for a pull; false if it cannot cover it.
-fn cover_pull(change: &mut Change, txn: &Transaction) -> bool {
-    if !is_pull(txn) {
-        if let Some(account) = change.payment.account.as_mut() {
-            account.available = account
-                .available
-                .checked_add(txn.amount)
-                .unwrap_or(account.available);
-        }
-        return true;
-    }
-    match change.payment.account.as_mut() {
-        Some(account) if account.available >= txn.amount => {
-            account.available = account
-                .available
-                .checked_sub(txn.amount)
-                .unwrap_or(Amount::ZERO);
-            true
-        }
-        _ => false,
-    }
-}
-
-/// Settlement: Processed → Completed; the money lands.
-fn settle(ctx: &mut Ctx<'_>, chain: &PaymentChain, mut txn: Transaction) -> Change {
+/// Processed → Completed: the money lands where it was going.
+pub fn complete(ctx: &mut Ctx<'_>, chain: &PaymentChain, mut txn: Transaction) -> Change {
     let mut change = Change::for_chain(chain, ctx.now);
-    let (_, in_flight, destination) = legs(chain, &txn);
+    let (in_flight, destination) = in_flight_and_destination(chain, &txn);
     change.postings.extend(transfer(
         txn.transaction_id,
         in_flight,
@@ -176,31 +210,15 @@ fn settle(ctx: &mut Ctx<'_>, chain: &PaymentChain, mut txn: Transaction) -> Chan
     txn.completed_at = Some(ctx.now);
     txn.paid = txn.amount;
     txn.pending = Amount::ZERO;
+    change
+        .timers_done
+        .push(Timer::new(TimerKind::Settle, &txn, 0).timer_id);
     ctx.emit(
         &mut change,
         &txn,
         EventType::Complete,
         EventExtras::default(),
     );
-    change.put(txn);
-    change
-}
-
-/// The receiving bank returned the pull for insufficient funds: Denied, money back.
-fn return_unpaid(ctx: &mut Ctx<'_>, chain: &PaymentChain, mut txn: Transaction) -> Change {
-    let mut change = Change::for_chain(chain, ctx.now);
-    let (source, in_flight, _) = legs(chain, &txn);
-    change
-        .postings
-        .extend(transfer(txn.transaction_id, in_flight, source, txn.amount));
-    txn.set_status(TransactionStatus::Denied, ctx.now);
-    txn.pending = Amount::ZERO;
-    txn.error_code = Some(331);
-    txn.provider = ProviderStatus {
-        reason_code: Some("R01".to_owned()),
-        ..ProviderStatus::new("SW021", "Insufficient funds")
-    };
-    ctx.emit(&mut change, &txn, EventType::Deny, EventExtras::default());
     change.put(txn);
     change
 }
@@ -217,4 +235,13 @@ fn close(
     ctx.emit(&mut change, &txn, event_type, EventExtras::default());
     change.put(txn);
     change
+}
+
+/// Whether a transaction type moves money over the rails (and so can be returned).
+pub fn moves_money(txn: &Transaction) -> bool {
+    use TransactionType::{Capture, Deposit, Pay, Refund, Representment};
+    matches!(
+        txn.transaction_type,
+        Capture | Deposit | Pay | Refund | Representment
+    )
 }

@@ -293,6 +293,7 @@ impl Sim {
             amount,
             split_token: split_token.clone(),
             ip: "203.0.113.7".into(),
+            instant_payout_requested: false,
         };
         let expected = expected_capture(&chain, amount);
         let result = self.ctx_change(&chain, |ctx| capture::capture(ctx, &chain, request));

@@ -3,7 +3,10 @@
 pub mod body;
 pub mod error;
 pub mod events;
+pub mod forcing;
+pub mod rails;
 pub mod sandbox;
+pub mod settlement_report;
 pub mod transactions;
 pub mod wire;
 
@@ -58,9 +61,10 @@ pub fn routes(config: &Config) -> Router<AppState> {
         .route(
             "/paybank/events/{event_id}/resend",
             post(events::resend_event),
-        );
+        )
+        .merge(rails::paybank_routes());
     let api = match config.sandbox.enabled {
-        true => api.merge(sandbox::routes()),
+        true => api.merge(sandbox::routes()).merge(rails::sandbox_routes()),
         false => api,
     };
     Router::new().nest("/api/v1", api)

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
+use paybank_core::ach_schedule::AchSchedule;
 use paybank_core::ids::permutation_key;
+use paybank_core::money::Amount;
 use paybank_core::rules::Policy;
 use paybank_store::Store;
 use tokio::net::TcpListener;
@@ -43,10 +45,15 @@ pub struct AppState {
 impl AppState {
     /// Builds the state over an open store: reads the clock, the id secret, the templates.
     pub async fn new(config: Config, store: Arc<dyn Store>) -> anyhow::Result<AppState> {
+        let seed = match config.clock.seed.is_empty() {
+            true => random_token(32),
+            false => config.clock.seed.clone(),
+        };
         let secret = store
-            .setting_or_insert("id_permutation_secret", &random_token(32))
+            .setting_or_insert("id_permutation_secret", &seed)
             .await?;
         let offset_ms = store.clock_offset().await?;
+        let clock = Clock::from_config(&config.clock, offset_ms)?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(config.webhooks.timeout_ms))
             .connect_timeout(Duration::from_millis(config.webhooks.timeout_ms))
@@ -54,9 +61,14 @@ impl AppState {
             .user_agent(concat!("paybank/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let policy = Policy {
-            ach_cutoff_minute_utc: config.settlement.ach_cutoff_minute_utc,
+            ach: AchSchedule {
+                same_day_enabled: config.ach.same_day_enabled,
+                same_day_entry_limit_cents: config.ach.same_day_entry_limit_cents,
+                ..AchSchedule::default()
+            },
             settlement_banking_days: config.settlement.settlement_banking_days,
-            return_banking_days: config.settlement.return_banking_days,
+            rtp_limit: Amount::from_minor(config.instant.rtp_limit_cents),
+            fednow_limit: Amount::from_minor(config.instant.fednow_limit_cents),
             split_token_ttl_ms: (config.lightbox.split_token_ttl_s * 1000) as i64,
             lightbox_session_ttl_ms: (config.lightbox.session_ttl_s * 1000) as i64,
         };
@@ -65,7 +77,7 @@ impl AppState {
             delivery_limits: Arc::new(DeliveryLimits::new(&config.webhooks)),
             config: Arc::new(config),
             store,
-            clock: Arc::new(Clock::new(offset_ms)),
+            clock: Arc::new(clock),
             ids: Arc::new(IdAllocator::new(permutation_key(secret.as_bytes()))),
             policy: Arc::new(policy),
             templates: Arc::new(lightbox::templates()),
@@ -83,10 +95,12 @@ impl AppState {
         &self,
         write: paybank_store::WriteSet,
     ) -> Result<(), paybank_store::StoreError> {
-        let queues_work = write
-            .change
+        let queues_work = write.change.as_ref().is_some_and(|change| {
+            !change.events.is_empty() || !change.timers.is_empty() || !change.rail_jobs.is_empty()
+        }) || write
+            .rail
             .as_ref()
-            .is_some_and(|change| !change.events.is_empty() || !change.timers.is_empty());
+            .is_some_and(|rail| !rail.jobs.is_empty());
         self.store.commit(write).await?;
         if queues_work {
             self.work_ready.notify_one();

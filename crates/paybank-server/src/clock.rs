@@ -4,22 +4,49 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use anyhow::Context;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::config::ClockConfig;
+
 /// Simulated "now" in epoch milliseconds. The offset is cached here and refreshed from the
 /// store by the workers, so other nodes see an advance within one poll interval.
 #[derive(Debug, Default)]
 pub struct Clock {
     offset_ms: AtomicI64,
+    /// A frozen starting point (`clock.start`) used instead of wall time: time then moves only
+    /// when advanced, so a run can be repeated exactly.
+    fixed_start_ms: Option<i64>,
 }
 
 impl Clock {
     pub fn new(offset_ms: i64) -> Clock {
         Clock {
             offset_ms: AtomicI64::new(offset_ms),
+            fixed_start_ms: None,
         }
     }
 
+    /// The clock `clock.start` asks for: wall time when empty, frozen at that instant otherwise.
+    pub fn from_config(config: &ClockConfig, offset_ms: i64) -> anyhow::Result<Clock> {
+        let fixed_start_ms = match config.start.trim() {
+            "" => None,
+            text => {
+                let start = OffsetDateTime::parse(text, &Rfc3339)
+                    .with_context(|| format!("clock.start {text:?} is not an RFC 3339 time"))?;
+                Some(start.unix_timestamp() * 1000 + i64::from(start.millisecond()))
+            }
+        };
+        Ok(Clock {
+            offset_ms: AtomicI64::new(offset_ms),
+            fixed_start_ms,
+        })
+    }
+
     pub fn now(&self) -> i64 {
-        wall_time_ms() + self.offset_ms.load(Ordering::Relaxed)
+        let base = self.fixed_start_ms.unwrap_or_else(wall_time_ms);
+        base + self.offset_ms.load(Ordering::Relaxed)
     }
 
     pub fn offset_ms(&self) -> i64 {

@@ -15,6 +15,9 @@ pub struct Config {
     pub server: ServerConfig,
     pub sandbox: SandboxConfig,
     pub settlement: SettlementConfig,
+    pub ach: AchConfig,
+    pub instant: InstantConfig,
+    pub clock: ClockConfig,
     pub lightbox: LightboxConfig,
     pub webhooks: WebhookConfig,
     pub workers: WorkerConfig,
@@ -41,9 +44,35 @@ pub struct SandboxConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettlementConfig {
-    pub ach_cutoff_minute_utc: u32,
     pub settlement_banking_days: u32,
-    pub return_banking_days: u32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AchConfig {
+    pub odfi_routing: String,
+    pub odfi_name: String,
+    pub operator_routing: String,
+    pub operator_name: String,
+    pub same_day_enabled: bool,
+    pub same_day_entry_limit_cents: i64,
+    pub files_per_page_max: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstantConfig {
+    pub rtp_limit_cents: i64,
+    pub fednow_limit_cents: i64,
+    pub response_ms: i64,
+    pub timeout_ms: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockConfig {
+    pub start: String,
+    pub seed: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]

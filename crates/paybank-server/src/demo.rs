@@ -123,6 +123,7 @@ async fn find_or_create_demo_merchant(state: &AppState) -> anyhow::Result<(Merch
         notification_url: Some(format!("{public_url}/demo/notifications")),
         allowed_origins,
         split_token_enabled: true,
+        payouts_from_settled_only: false,
     };
     Ok((create_merchant(state, new).await?, true))
 }

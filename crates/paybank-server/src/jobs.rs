@@ -35,7 +35,11 @@ pub async fn run_pending_jobs(state: &AppState) -> anyhow::Result<Round> {
 async fn run_due(state: &AppState) -> anyhow::Result<Round> {
     let mut total = Round::default();
     loop {
-        let timers = timers::run_due_timers(state).await?;
+        // Chain timers first: a cut-off's submissions must be queued before its files are written.
+        let mut timers = timers::run_due_timers(state).await?;
+        if timers == 0 {
+            timers = crate::rails::run_due_rail_jobs(state).await?;
+        }
         let events = delivery::deliver_due_events(state).await?;
         total.timers += timers;
         total.events += events;

@@ -18,6 +18,7 @@ pub mod merchants;
 pub mod mobile;
 pub mod origins;
 pub mod presentation;
+pub mod rails;
 pub mod random;
 pub mod redirect;
 pub mod sdk;

@@ -91,6 +91,7 @@ pub async fn lightbox_input(
             session.redirect_url = Some(redirect::final_url(&flow.merchant, &chain));
         }
         let write = WriteSet {
+            rail: crate::rails::banks::account_opening(change.as_ref()),
             change,
             session: Some(session.clone()),
             ..WriteSet::default()

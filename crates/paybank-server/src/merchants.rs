@@ -15,6 +15,8 @@ pub struct NewMerchant {
     pub notification_url: Option<String>,
     pub allowed_origins: Vec<String>,
     pub split_token_enabled: bool,
+    /// Refuse deposits and refunds the merchant's settled funds cannot cover.
+    pub payouts_from_settled_only: bool,
 }
 
 /// Creates a merchant with a fresh merchantId, accessId and accessKey.
@@ -43,6 +45,7 @@ pub async fn create_merchant(state: &AppState, new: NewMerchant) -> anyhow::Resu
         notification_url: new.notification_url,
         allowed_origins: new.allowed_origins,
         split_token_enabled: new.split_token_enabled,
+        payouts_from_settled_only: new.payouts_from_settled_only,
         created_at: state.clock.now(),
     };
     let write = WriteSet {

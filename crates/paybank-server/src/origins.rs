@@ -128,6 +128,7 @@ mod tests {
             notification_url: Some("https://hooks.shop.test/trustly".into()),
             allowed_origins: vec!["https://shop.test".into(), "http://localhost:3000/".into()],
             split_token_enabled: true,
+            payouts_from_settled_only: false,
             created_at: 0,
         }
     }

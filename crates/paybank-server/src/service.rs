@@ -2,8 +2,8 @@
 //! chain, run a core rule on it, commit the change; reload and retry when the chain moved.
 
 use paybank_core::change::Change;
-use paybank_core::ids::TransactionId;
-use paybank_core::model::{Merchant, PaymentChain};
+use paybank_core::ids::{PaymentId, TransactionId};
+use paybank_core::model::{Merchant, PaymentChain, TimestampMs};
 use paybank_core::rules::{Ctx, RuleError};
 use paybank_store::{StoreError, WriteSet};
 
@@ -95,4 +95,46 @@ pub async fn chain_merchant(
         .merchant(chain.payment.merchant_id)
         .await?
         .ok_or(ServiceError::NotFound)
+}
+
+/// Runs `rule` on a payment chain at `now` on the workers' behalf and commits its change,
+/// retrying on conflict. Returns the committed change, or None when the rule had nothing to do.
+pub async fn change_chain_at<F>(
+    state: &AppState,
+    payment_id: PaymentId,
+    now: TimestampMs,
+    mut rule: F,
+) -> Result<Option<Change>, ServiceError>
+where
+    F: FnMut(&mut Ctx<'_>, &PaymentChain) -> Option<Change>,
+{
+    for _ in 0..CONFLICT_RETRIES_MAX {
+        let Some(chain) = state.store.chain(payment_id).await? else {
+            return Ok(None);
+        };
+        let merchant = chain_merchant(state, &chain).await?;
+        let mut ids = state
+            .ids
+            .reserve(state.store.as_ref(), IDS_PER_COMMAND)
+            .await?;
+        let mut ctx = Ctx {
+            merchant: &merchant,
+            policy: &state.policy,
+            ids: &mut ids,
+            now,
+        };
+        let Some(change) = rule(&mut ctx, &chain) else {
+            return Ok(None);
+        };
+        let write = WriteSet {
+            change: Some(change.clone()),
+            ..WriteSet::default()
+        };
+        match state.commit(write).await {
+            Ok(()) => return Ok(Some(change)),
+            Err(StoreError::Conflict) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(ServiceError::Store(StoreError::Conflict))
 }

@@ -16,11 +16,11 @@ use sqlx::Row;
 
 use crate::{EventAttempt, EventState, StoreError, StoreResult, StoredEvent};
 
-fn corrupt(what: &str) -> StoreError {
+pub(crate) fn corrupt(what: &str) -> StoreError {
     StoreError::Database(format!("unreadable {what} in the database"))
 }
 
-fn id(row: &AnyRow, column: &str) -> StoreResult<u64> {
+pub(crate) fn id(row: &AnyRow, column: &str) -> StoreResult<u64> {
     let value: i64 = row.try_get(column)?;
     u64::try_from(value).map_err(|_| corrupt(column))
 }
@@ -55,6 +55,7 @@ pub(crate) fn merchant(row: &AnyRow) -> StoreResult<Merchant> {
         notification_url: row.try_get("notification_url")?,
         allowed_origins: origins.lines().map(str::to_owned).collect(),
         split_token_enabled: row.try_get::<i64, _>("split_token_enabled")? != 0,
+        payouts_from_settled_only: row.try_get::<i64, _>("payouts_from_settled_only")? != 0,
         created_at: row.try_get("created_at")?,
     })
 }

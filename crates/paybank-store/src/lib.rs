@@ -7,6 +7,8 @@
 //! one fsync, each command in its own savepoint so one failure leaves the others untouched.
 
 mod codec;
+mod rails;
+mod rails_reads;
 mod reads;
 pub mod sql;
 mod writer;
@@ -21,6 +23,9 @@ use paybank_core::ids::{EventId, MerchantId, PaymentId, TransactionId};
 use paybank_core::ledger::Posting;
 use paybank_core::lightbox::LightboxSession;
 use paybank_core::model::{Merchant, PaymentChain, TimestampMs, Transaction};
+use paybank_core::rails::{ForcedOutcome, RailJob};
+
+pub use rails::{BankAccountRecord, EntryState, InstantMessage, RailFile, RailWrite, StoredEntry};
 
 /// What can go wrong in the store, as the layers above need to tell it apart.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +41,9 @@ pub enum StoreError {
     /// A change broke an invariant (unbalanced ledger, negative money); nothing was written.
     #[error("invariant violated: {0}")]
     Invariant(&'static str),
+    /// A ledger account that must not go below zero would have; nothing was written.
+    #[error("insufficient funds in {0}")]
+    InsufficientFunds(String),
     #[error("database error: {0}")]
     Database(String),
 }
@@ -63,6 +71,8 @@ pub struct WriteSet {
     pub delivery: Option<DeliveryRecord>,
     /// Puts a delivered or failed event back in the queue, due at the given time.
     pub resend: Option<(EventId, TimestampMs)>,
+    /// What a network job writes: files, messages, bank accounts, entry states, jobs.
+    pub rail: Option<RailWrite>,
 }
 
 /// The outcome of one delivery attempt, and what happens to the event next.
@@ -224,6 +234,60 @@ pub trait Store: Send + Sync + 'static {
     async fn postings(&self, transaction_id: TransactionId) -> StoreResult<Vec<Posting>>;
     /// Every ledger account's balance, by name.
     async fn ledger_balances(&self) -> StoreResult<Vec<(String, i64)>>;
+    /// One ledger account's postings created in `[from, to)`, oldest first:
+    /// (transaction, amount in cents, created at).
+    async fn account_postings(
+        &self,
+        account: &str,
+        from: TimestampMs,
+        to: TimestampMs,
+    ) -> StoreResult<Vec<(TransactionId, i64, TimestampMs)>>;
+
+    /// Leases the network's jobs due at `now` for `lease_ms`.
+    async fn claim_due_rail_jobs(
+        &self,
+        now: TimestampMs,
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<RailJob>>;
+    /// Takes `count` consecutive values of a named counter; returns the first.
+    async fn reserve_counter(&self, name: &str, count: i64) -> StoreResult<i64>;
+    /// Entries waiting for a file whose cut-off is at or before `cutoff_at`, oldest first.
+    async fn queued_entries(
+        &self,
+        cutoff_at: TimestampMs,
+        limit: i64,
+    ) -> StoreResult<Vec<StoredEntry>>;
+    async fn entries_in_file(&self, file_name: &str) -> StoreResult<Vec<StoredEntry>>;
+    async fn entry_by_trace(&self, trace_number: &str) -> StoreResult<Option<StoredEntry>>;
+    async fn entry_of_transaction(
+        &self,
+        transaction_id: TransactionId,
+    ) -> StoreResult<Option<StoredEntry>>;
+    async fn rail_file(&self, name: &str) -> StoreResult<Option<RailFile>>;
+    /// Files, newest first; only one merchant's when given (inbound files included).
+    async fn list_rail_files(
+        &self,
+        merchant_id: Option<MerchantId>,
+        limit: i64,
+    ) -> StoreResult<Vec<RailFile>>;
+    /// Instant messages, newest first; only one merchant's or one transaction's when given.
+    async fn list_instant_messages(
+        &self,
+        merchant_id: Option<MerchantId>,
+        transaction_id: Option<TransactionId>,
+        limit: i64,
+    ) -> StoreResult<Vec<InstantMessage>>;
+    async fn instant_message(&self, message_id: &str) -> StoreResult<Option<InstantMessage>>;
+    async fn bank_account(
+        &self,
+        routing_number: &str,
+        account_number: &str,
+    ) -> StoreResult<Option<BankAccountRecord>>;
+    async fn forced_outcome(
+        &self,
+        transaction_id: TransactionId,
+    ) -> StoreResult<Option<ForcedOutcome>>;
 }
 
 /// Opens the store named by a `sqlite://…` or `postgres://…` URL and applies migrations.

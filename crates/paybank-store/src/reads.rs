@@ -11,9 +11,13 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, Row};
 
+use paybank_core::rails::{ForcedOutcome, RailJob};
+
 use crate::codec::{self, sql_id};
+use crate::rails_reads;
 use crate::sql::{Backend, SqlStore};
 use crate::writer::{Command, Reply};
+use crate::{BankAccountRecord, InstantMessage, RailFile, StoredEntry};
 use crate::{
     EventAttempt, EventQuery, OrderBy, Store, StoreError, StoreResult, StoredEvent,
     TransactionQuery, WriteSet,
@@ -73,17 +77,15 @@ impl Store for SqlStore {
     }
 
     async fn next_due_at(&self) -> StoreResult<Option<TimestampMs>> {
-        let row: (Option<i64>, Option<i64>) = sqlx::query_as(
+        let row: (Option<i64>, Option<i64>, Option<i64>) = sqlx::query_as(
             "SELECT (SELECT MIN(CASE WHEN lease_until > due_at THEN lease_until ELSE due_at END) FROM timers), \
              (SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END) \
-             FROM outbox_events WHERE state = 'pending')",
+             FROM outbox_events WHERE state = 'pending'), \
+             (SELECT MIN(CASE WHEN lease_until > due_at THEN lease_until ELSE due_at END) FROM rail_jobs)",
         )
         .fetch_one(&self.reads)
         .await?;
-        Ok(match row {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        })
+        Ok([row.0, row.1, row.2].into_iter().flatten().min())
     }
 
     async fn advance_clock(&self, delta_ms: i64) -> StoreResult<i64> {
@@ -279,6 +281,91 @@ impl Store for SqlStore {
                 .fetch_all(&self.reads)
                 .await?;
         Ok(rows)
+    }
+
+    async fn account_postings(
+        &self,
+        account: &str,
+        from: TimestampMs,
+        to: TimestampMs,
+    ) -> StoreResult<Vec<(TransactionId, i64, TimestampMs)>> {
+        rails_reads::account_postings(self, account, from, to).await
+    }
+
+    async fn claim_due_rail_jobs(
+        &self,
+        now: TimestampMs,
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<RailJob>> {
+        rails_reads::claim_due_rail_jobs(self, now, lease_ms, limit).await
+    }
+
+    async fn reserve_counter(&self, name: &str, count: i64) -> StoreResult<i64> {
+        rails_reads::reserve_counter(self, name, count).await
+    }
+
+    async fn queued_entries(
+        &self,
+        cutoff_at: TimestampMs,
+        limit: i64,
+    ) -> StoreResult<Vec<StoredEntry>> {
+        rails_reads::queued_entries(self, cutoff_at, limit).await
+    }
+
+    async fn entries_in_file(&self, file_name: &str) -> StoreResult<Vec<StoredEntry>> {
+        rails_reads::entries_in_file(self, file_name).await
+    }
+
+    async fn entry_by_trace(&self, trace_number: &str) -> StoreResult<Option<StoredEntry>> {
+        rails_reads::entry_by_trace(self, trace_number).await
+    }
+
+    async fn entry_of_transaction(
+        &self,
+        transaction_id: TransactionId,
+    ) -> StoreResult<Option<StoredEntry>> {
+        rails_reads::entry_of_transaction(self, transaction_id).await
+    }
+
+    async fn rail_file(&self, name: &str) -> StoreResult<Option<RailFile>> {
+        rails_reads::rail_file(self, name).await
+    }
+
+    async fn list_rail_files(
+        &self,
+        merchant_id: Option<MerchantId>,
+        limit: i64,
+    ) -> StoreResult<Vec<RailFile>> {
+        rails_reads::list_rail_files(self, merchant_id, limit).await
+    }
+
+    async fn list_instant_messages(
+        &self,
+        merchant_id: Option<MerchantId>,
+        transaction_id: Option<TransactionId>,
+        limit: i64,
+    ) -> StoreResult<Vec<InstantMessage>> {
+        rails_reads::list_instant_messages(self, merchant_id, transaction_id, limit).await
+    }
+
+    async fn instant_message(&self, message_id: &str) -> StoreResult<Option<InstantMessage>> {
+        rails_reads::instant_message(self, message_id).await
+    }
+
+    async fn bank_account(
+        &self,
+        routing_number: &str,
+        account_number: &str,
+    ) -> StoreResult<Option<BankAccountRecord>> {
+        rails_reads::bank_account(self, routing_number, account_number).await
+    }
+
+    async fn forced_outcome(
+        &self,
+        transaction_id: TransactionId,
+    ) -> StoreResult<Option<ForcedOutcome>> {
+        rails_reads::forced_outcome(self, transaction_id).await
     }
 }
 

@@ -3,6 +3,7 @@
 //! commits once, and only then answers each caller. One fsync serves the whole batch.
 
 use paybank_core::change::Timer;
+use paybank_core::rails::RailJob;
 use sqlx::{AnyConnection, Connection};
 use tokio::sync::{mpsc, oneshot};
 
@@ -18,6 +19,8 @@ pub(crate) enum Command {
     AdvanceClock { delta_ms: i64 },
     ReserveIds { count: u64 },
     SettingOrInsert { key: String, value: String },
+    ClaimRailJobs { now: i64, lease_ms: i64, limit: i64 },
+    ReserveCounter { name: String, count: i64 },
 }
 
 /// The writer's answer to a command.
@@ -26,6 +29,7 @@ pub(crate) enum Reply {
     Done,
     Timers(Vec<Timer>),
     Events(Vec<StoredEvent>),
+    RailJobs(Vec<RailJob>),
     Number(i64),
     Text(String),
 }

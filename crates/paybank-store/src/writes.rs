@@ -50,6 +50,12 @@ pub(crate) async fn apply(
             Ok(Reply::Number(row.0))
         }
         Command::SettingOrInsert { key, value } => setting_or_insert(tx, key, value).await,
+        Command::ClaimRailJobs {
+            now,
+            lease_ms,
+            limit,
+        } => claim_rail_jobs(tx, backend, *now, *lease_ms, *limit).await,
+        Command::ReserveCounter { name, count } => reserve_counter(tx, name, *count).await,
     }
 }
 
@@ -66,6 +72,9 @@ async fn commit(tx: &mut Tx<'_>, write: &WriteSet) -> StoreResult<()> {
     }
     if let Some(session) = &write.session {
         upsert_session(tx, session).await?;
+    }
+    if let Some(rail) = &write.rail {
+        crate::rails::write(tx, rail).await?;
     }
     if let Some(delivery) = &write.delivery {
         record_delivery(tx, delivery).await?;
@@ -84,7 +93,8 @@ async fn commit(tx: &mut Tx<'_>, write: &WriteSet) -> StoreResult<()> {
 async fn insert_merchant(tx: &mut Tx<'_>, merchant: &Merchant) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO merchants (merchant_id, name, access_id, access_key, notification_url, \
-         allowed_origins, split_token_enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         allowed_origins, split_token_enabled, created_at, payouts_from_settled_only) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(sql_id(merchant.merchant_id.0))
     .bind(&merchant.name)
@@ -94,6 +104,7 @@ async fn insert_merchant(tx: &mut Tx<'_>, merchant: &Merchant) -> StoreResult<()
     .bind(merchant.allowed_origins.join("\n"))
     .bind(i64::from(merchant.split_token_enabled))
     .bind(merchant.created_at)
+    .bind(i64::from(merchant.payouts_from_settled_only))
     .execute(conn(tx))
     .await?;
     Ok(())
@@ -130,6 +141,14 @@ async fn write_change(tx: &mut Tx<'_>, change: &Change) -> StoreResult<()> {
             other => other,
         })?;
     }
+    crate::rails::insert_entries(tx, &change.ach_entries).await?;
+    crate::rails::insert_jobs(tx, &change.rail_jobs).await?;
+    let floors: Vec<String> = change
+        .balance_floors
+        .iter()
+        .map(|account| account.name())
+        .collect();
+    crate::rails::check_floors(tx, &floors).await?;
     write_events_and_timers(tx, change).await
 }
 
@@ -424,6 +443,48 @@ async fn claim_events(
         )
     });
     Ok(Reply::Events(events))
+}
+
+async fn claim_rail_jobs(
+    tx: &mut Tx<'_>,
+    backend: Backend,
+    now: i64,
+    lease_ms: i64,
+    limit: i64,
+) -> StoreResult<Reply> {
+    let sql = claim_sql(
+        "rail_jobs",
+        "job_id",
+        "due_at",
+        "",
+        "due_at, job_id",
+        backend,
+    );
+    let rows = claim_rows(tx, &sql, now, lease_ms, limit).await?;
+    let mut jobs = rows
+        .iter()
+        .map(crate::rails::rail_job)
+        .collect::<StoreResult<Vec<_>>>()?;
+    jobs.sort_by(|a, b| (a.due_at, &a.job_id).cmp(&(b.due_at, &b.job_id)));
+    Ok(Reply::RailJobs(jobs))
+}
+
+/// Takes `count` values of a named counter (trace numbers, file id modifiers); returns the first.
+async fn reserve_counter(tx: &mut Tx<'_>, name: &str, count: i64) -> StoreResult<Reply> {
+    sqlx::query(
+        "INSERT INTO rail_counters (name, next_value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .execute(conn(tx))
+    .await?;
+    let row: (i64,) = sqlx::query_as(
+        "UPDATE rail_counters SET next_value = next_value + $1 WHERE name = $2 RETURNING next_value - $1",
+    )
+    .bind(count)
+    .bind(name)
+    .fetch_one(conn(tx))
+    .await?;
+    Ok(Reply::Number(row.0))
 }
 
 async fn setting_or_insert(tx: &mut Tx<'_>, key: &str, value: &str) -> StoreResult<Reply> {

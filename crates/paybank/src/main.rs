@@ -70,6 +70,9 @@ enum MerchantCommand {
         /// Do not issue split tokens (captures then need none).
         #[arg(long)]
         no_split_token: bool,
+        /// Deposits and refunds may draw only on settled funds; others are refused.
+        #[arg(long)]
+        payouts_from_settled_only: bool,
         /// Print one JSON object with merchantId, accessId and accessKey.
         #[arg(long)]
         json: bool,
@@ -199,6 +202,7 @@ async fn merchant(config: Config, command: MerchantCommand) -> anyhow::Result<()
             notification_url,
             allowed_origins,
             no_split_token,
+            payouts_from_settled_only,
             json,
         } => {
             let new = NewMerchant {
@@ -206,6 +210,7 @@ async fn merchant(config: Config, command: MerchantCommand) -> anyhow::Result<()
                 notification_url,
                 allowed_origins,
                 split_token_enabled: !no_split_token,
+                payouts_from_settled_only,
             };
             let merchant = create_merchant(&state, new).await?;
             if json {

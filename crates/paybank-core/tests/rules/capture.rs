@@ -107,7 +107,7 @@ fn an_accepted_capture_is_authorized_pending_and_due_at_the_cutoff() {
     );
     assert_eq!(
         change.timers,
-        [Timer::new(TimerKind::Submit, txn, at(2025, 6, 2, 20, 0))]
+        [Timer::new(TimerKind::Submit, txn, at(2025, 6, 2, 14, 15))]
     );
     assert_eq!(
         change

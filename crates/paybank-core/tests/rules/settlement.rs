@@ -1,30 +1,38 @@
-//! The settlement steps run by timers: cut-offs, submission, completion, NSF returns, stale timers.
+//! The settlement steps run by timers and the bank's answers: ACH cut-offs and windows,
+//! submission with its queued entry, completion, returns before and after completion, NOCs,
+//! instant answers, and stale timers.
 
 use paybank_core::change::{Timer, TimerKind};
-use paybank_core::codes::TransactionStatus as S;
+use paybank_core::codes::{TransactionStatus as S, TransactionType};
 use paybank_core::ids::TransactionId;
 use paybank_core::ledger::LedgerAccount;
 use paybank_core::model::TimestampMs;
+use paybank_core::rails::{Direction, RailJobKind};
+use paybank_core::returns::{
+    apply_instant_answer, apply_notice_of_change, apply_return, InstantAnswer,
+};
 use paybank_core::rules::Policy;
 use paybank_core::settlement::{next_cutoff, run_timer};
+use time::macros::date;
 
 use super::event_summary;
 use crate::support::*;
 
-// The next ACH cut-off is today's if it is still ahead on a banking day, else the next banking
-// day's, skipping weekends and Fed holidays.
+// paybank's ACH windows are 10:15, 14:30 and 16:30 ET (same day) and 20:00 ET (next day) on
+// banking days: the next cut-off skips past windows, weekends and Fed holidays, and follows
+// daylight saving time (EDT = UTC-4 in June, EST = UTC-5 in December).
 #[test]
-fn next_cutoff_skips_past_cutoffs_weekends_and_holidays() {
+fn next_cutoff_walks_the_windows_of_banking_days() {
     let cases: [(TimestampMs, TimestampMs); 9] = [
-        (at(2025, 6, 2, 12, 0), at(2025, 6, 2, 20, 0)),
-        (at(2025, 6, 2, 19, 59), at(2025, 6, 2, 20, 0)),
-        (at(2025, 6, 2, 20, 0), at(2025, 6, 3, 20, 0)),
-        (at(2025, 6, 2, 23, 30), at(2025, 6, 3, 20, 0)),
-        (at(2025, 6, 6, 21, 0), at(2025, 6, 9, 20, 0)),
-        (at(2025, 6, 7, 10, 0), at(2025, 6, 9, 20, 0)),
-        (at(2025, 5, 23, 21, 0), at(2025, 5, 27, 20, 0)),
-        (at(2025, 5, 26, 10, 0), at(2025, 5, 27, 20, 0)),
-        (at(2025, 12, 24, 20, 30), at(2025, 12, 26, 20, 0)),
+        (at(2025, 6, 2, 12, 0), at(2025, 6, 2, 14, 15)),
+        (at(2025, 6, 2, 14, 15), at(2025, 6, 2, 18, 30)),
+        (at(2025, 6, 2, 19, 0), at(2025, 6, 2, 20, 30)),
+        (at(2025, 6, 2, 21, 0), at(2025, 6, 3, 0, 0)),
+        (at(2025, 6, 7, 10, 0), at(2025, 6, 9, 14, 15)),
+        (at(2025, 5, 24, 10, 0), at(2025, 5, 27, 14, 15)),
+        (at(2025, 12, 24, 12, 0), at(2025, 12, 24, 15, 15)),
+        (at(2025, 12, 25, 12, 0), at(2025, 12, 26, 15, 15)),
+        (at(2026, 7, 3, 12, 0), at(2026, 7, 3, 14, 15)),
     ];
     let policy = Policy::default();
     for (now, expected) in cases {
@@ -32,8 +40,9 @@ fn next_cutoff_skips_past_cutoffs_weekends_and_holidays() {
     }
 }
 
-// At the cut-off a capture is submitted (Processed, consumer → merchant unsettled, Settle due
-// three banking days later); at settlement it completes (paid = amount, unsettled → settled).
+// At the cut-off a capture is submitted (Processed, consumer → merchant unsettled, its WEB debit
+// entry queued for the window's file with same-day settlement, completion due three banking days
+// later); at completion the money is settled (unsettled → settled).
 #[test]
 fn submission_then_settlement_move_the_money_in_two_balanced_steps() {
     let mut bench = Bench::authorized(cents(10_000));
@@ -46,7 +55,7 @@ fn submission_then_settlement_move_the_money_in_two_balanced_steps() {
     let steps = [
         (
             "submit",
-            at(2025, 6, 2, 20, 0),
+            at(2025, 6, 2, 14, 15),
             S::Processed,
             "Process",
             [
@@ -56,7 +65,7 @@ fn submission_then_settlement_move_the_money_in_two_balanced_steps() {
         ),
         (
             "settle",
-            at(2025, 6, 5, 20, 0),
+            at(2025, 6, 5, 14, 15),
             S::Completed,
             "Complete",
             [
@@ -74,6 +83,27 @@ fn submission_then_settlement_move_the_money_in_two_balanced_steps() {
             &chain,
             &timer,
         );
+        if kind == "submit" {
+            let entry = &change.ach_entries[0];
+            assert_eq!(
+                (entry.direction, entry.amount, entry.same_day),
+                (Direction::Debit, cents(2_500), true)
+            );
+            assert_eq!(
+                (
+                    entry.effective_date,
+                    entry.settlement_date,
+                    entry.settles_at
+                ),
+                (
+                    date!(2025 - 06 - 02),
+                    date!(2025 - 06 - 02),
+                    at(2025, 6, 2, 17, 0)
+                )
+            );
+            assert_eq!(change.rail_jobs[0].kind, RailJobKind::AchCutoff);
+            assert_eq!(change.rail_jobs[0].due_at, due_at);
+        }
         bench.commit(&change);
         let moved: Vec<(LedgerAccount, i64)> = change
             .postings
@@ -89,39 +119,31 @@ fn submission_then_settlement_move_the_money_in_two_balanced_steps() {
         (completed.paid, completed.pending, completed.balance()),
         (cents(2_500), cents(0), cents(2_500))
     );
-    assert_eq!(
-        (completed.processed_at, completed.completed_at),
-        (Some(at(2025, 6, 2, 20, 0)), Some(at(2025, 6, 5, 20, 0)))
-    );
-    let available = bench
-        .chain()
-        .payment
-        .account
-        .map(|account| account.available);
-    assert_eq!(available, Some(cents(1_000_000 - 2_500)));
     assert!(bench.store.timers.is_empty());
     bench.store.check_invariants("settled");
 }
 
-// A pull the account cannot cover is submitted, then returned after the return window: Denied
-// (8) with 331, SW021 and R01, and the money posted back to the consumer.
+// A return before completion: Denied (8) with 331, SW021 and the R-code, the money back with
+// the consumer and the completion timer retired.
 #[test]
-fn an_uncovered_capture_is_returned_as_denied_for_insufficient_funds() {
-    let mut bench = Bench::authorized_with(cents(10_000), grant(cents(1_000), Some(SPLIT_TOKEN)));
+fn a_return_before_completion_denies_the_capture() {
+    let mut bench = Bench::authorized(cents(10_000));
     let capture = bench
         .capture(Some(cents(1_001)))
         .expect("a capture")
         .transaction_id;
     bench.advance(8 * HOUR_MS);
     assert_eq!(bench.txn(capture).status, S::Processed);
-    let due: Vec<(TimerKind, TimestampMs)> = bench
-        .store
-        .timers
-        .values()
-        .map(|timer| (timer.kind, timer.due_at))
-        .collect();
-    assert_eq!(due, [(TimerKind::Return, at(2025, 6, 4, 20, 0))]);
-    bench.advance(3 * DAY_MS);
+    let chain = bench.chain();
+    let change = apply_return(
+        &mut bench.world.ctx(),
+        &chain,
+        capture,
+        "R01",
+        "Insufficient funds",
+    )
+    .expect("a return");
+    bench.commit(&change);
     let denied = bench.txn(capture);
     assert_eq!(
         (
@@ -156,6 +178,114 @@ fn an_uncovered_capture_is_returned_as_denied_for_insufficient_funds() {
     ] {
         assert_eq!(bench.store.balance(&account), 0, "{account:?}");
     }
+    assert!(bench.store.timers.is_empty());
+    let chain = bench.chain();
+    let again = apply_return(&mut bench.world.ctx(), &chain, capture, "R01", "again");
+    assert!(again.is_none(), "a second return changes nothing");
+}
+
+// A return after completion (R10, unauthorized): the capture is Reversed (10) with `reversed`
+// and `balance` updated, a Reverse transaction (type 5) records the money going back, with a
+// Reverse event, and the merchant's settled funds pay it.
+#[test]
+fn a_return_after_completion_reverses_the_capture() {
+    let mut bench = Bench::authorized(cents(10_000));
+    let capture = bench.completed_capture(cents(4_000)).transaction_id;
+    let chain = bench.chain();
+    let change = apply_return(
+        &mut bench.world.ctx(),
+        &chain,
+        capture,
+        "R10",
+        "Unauthorized",
+    )
+    .expect("a return");
+    bench.commit(&change);
+    let reversed = bench.txn(capture);
+    assert_eq!(
+        (reversed.status, reversed.reversed, reversed.balance()),
+        (S::Reversed, cents(4_000), cents(0))
+    );
+    let reverse = bench
+        .chain()
+        .transactions
+        .into_iter()
+        .find(|txn| txn.transaction_type == TransactionType::Reverse)
+        .expect("a Reverse transaction");
+    assert_eq!(
+        (
+            reverse.original_transaction_id,
+            reverse.amount,
+            reverse.provider.reason_code.as_deref()
+        ),
+        (Some(capture), cents(4_000), Some("R10"))
+    );
+    assert_eq!(
+        event_summary(&change),
+        [("Reverse", reverse.transaction_id), ("Update", capture)]
+    );
+    let merchant_id = reversed.merchant_id;
+    assert_eq!(
+        bench
+            .store
+            .balance(&LedgerAccount::MerchantSettled(merchant_id)),
+        0
+    );
+    assert_eq!(
+        bench
+            .store
+            .balance(&LedgerAccount::Consumer("acct-token".into())),
+        0
+    );
+    bench.store.check_invariants("reversed");
+}
+
+// A notification of change corrects the stored account for later entries; one that corrects
+// nothing paybank keeps changes nothing.
+#[test]
+fn a_notice_of_change_corrects_the_account() {
+    let mut bench = Bench::authorized(cents(10_000));
+    let chain = bench.chain();
+    let change = apply_notice_of_change(&bench.world.ctx(), &chain, "C01", "99887766")
+        .expect("a correction");
+    bench.commit(&change);
+    let account = bench.chain().payment.account.expect("an account");
+    assert_eq!(account.account_number, "99887766");
+    let chain = bench.chain();
+    assert!(apply_notice_of_change(&bench.world.ctx(), &chain, "C01", "99887766").is_none());
+    assert!(apply_notice_of_change(&bench.world.ctx(), &chain, "C09", "X").is_none());
+}
+
+// An instant payment's answer only moves a Processed transaction: ACSC completes it, RJCT
+// denies it with the ISO reason.
+#[test]
+fn instant_answers_complete_or_deny() {
+    let mut bench = Bench::authorized(cents(10_000));
+    let capture = bench
+        .capture(Some(cents(1_000)))
+        .expect("a capture")
+        .transaction_id;
+    let chain = bench.chain();
+    let early = apply_instant_answer(
+        &mut bench.world.ctx(),
+        &chain,
+        capture,
+        &InstantAnswer::Settled,
+    );
+    assert!(early.is_none(), "not yet sent");
+    bench.advance(8 * HOUR_MS);
+    let chain = bench.chain();
+    let rejected = InstantAnswer::Rejected {
+        reason: "AC03".to_owned(),
+    };
+    let change = apply_instant_answer(&mut bench.world.ctx(), &chain, capture, &rejected)
+        .expect("a rejection");
+    bench.commit(&change);
+    let denied = bench.txn(capture);
+    assert_eq!(
+        (denied.status, denied.provider.reason_code.as_deref()),
+        (S::Denied, Some("AC03"))
+    );
 }
 
 // A timer whose transaction has moved on (or does not exist) writes nothing but its own
@@ -175,8 +305,8 @@ fn a_timer_for_a_transaction_that_moved_on_only_retires_itself() {
     let cases = [
         (TimerKind::Submit, voided.transaction_id),
         (TimerKind::Submit, completed),
+        (TimerKind::SubmitRtp, completed),
         (TimerKind::Settle, completed),
-        (TimerKind::Return, completed),
         (TimerKind::ExpireSession, bench.authorization_id()),
         (TimerKind::ExpirePreauthorization, preauthorization),
         (TimerKind::Submit, TransactionId(7)),
@@ -203,23 +333,4 @@ fn a_timer_for_a_transaction_that_moved_on_only_retires_itself() {
         );
         assert_eq!(change.timers_done, std::slice::from_ref(&timer.timer_id));
     }
-}
-
-// The simulated bank covers a pull up to exactly the available balance, and draws it down, so a
-// second pull it can no longer cover is returned.
-#[test]
-fn the_available_balance_covers_pulls_up_to_exactly_its_amount() {
-    let mut bench = Bench::authorized_with(cents(0), grant(cents(1_000), Some(SPLIT_TOKEN)));
-    let exact = bench.capture(Some(cents(1_000))).expect("a capture");
-    bench.advance(DAY_MS);
-    let after_exact = bench
-        .chain()
-        .payment
-        .account
-        .map(|account| account.available);
-    assert_eq!(after_exact, Some(cents(0)));
-    let next = bench.capture(Some(cents(99))).expect("a capture");
-    bench.advance(10 * DAY_MS);
-    assert_eq!(bench.txn(exact.transaction_id).status, S::Completed);
-    assert_eq!(bench.txn(next.transaction_id).status, S::Denied);
 }

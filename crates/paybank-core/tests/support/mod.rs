@@ -47,6 +47,7 @@ pub fn merchant(merchant_id: u64, split_token_enabled: bool) -> Merchant {
         notification_url: Some(format!("https://m{merchant_id}.example/notify")),
         allowed_origins: vec![format!("https://m{merchant_id}.example")],
         split_token_enabled,
+        payouts_from_settled_only: false,
         created_at: 0,
     }
 }
@@ -147,6 +148,7 @@ pub fn capture_request(
         amount,
         split_token: token.map(str::to_owned),
         ip: "203.0.113.7".to_owned(),
+        instant_payout_requested: false,
     }
 }
 

@@ -178,8 +178,7 @@ impl Store {
             let needed: &[TimerKind] = match (txn.transaction_type, txn.status) {
                 (T::Authorize, New | Pending) => &[TimerKind::ExpireSession],
                 (T::Capture | T::Refund, Authorized) => &[TimerKind::Submit],
-                (T::Capture, Processed) => &[TimerKind::Settle, TimerKind::Return],
-                (T::Refund, Processed) => &[TimerKind::Settle],
+                (T::Capture | T::Refund, Processed) => &[TimerKind::Settle],
                 (T::Preauthorization, Authorized) => &[TimerKind::ExpirePreauthorization],
                 _ => continue,
             };
@@ -211,16 +210,20 @@ impl Store {
                 .sum()
         };
         use TransactionStatus::*;
-        let paid_in = sum(
-            TransactionType::Capture,
-            &[Completed, PartiallyRefunded, Refunded],
-            |txn| txn.paid,
-        );
-        let refunds_out = sum(TransactionType::Refund, &[Processed, Completed], |txn| {
-            txn.amount
-        });
-        let in_flight = sum(TransactionType::Capture, &[Processed], |txn| txn.amount);
-        let refunds_in_flight = sum(TransactionType::Refund, &[Processed], |txn| txn.amount);
+        // Money in: captures, and the Pay an Instant payment makes by itself.
+        let pulls = |statuses: &[TransactionStatus], money: fn(&Transaction) -> Amount| {
+            sum(TransactionType::Capture, statuses, money)
+                + sum(TransactionType::Pay, statuses, money)
+        };
+        let paid_in = pulls(&[Completed, PartiallyRefunded, Refunded], |txn| txn.paid);
+        // A payout (refund or deposit) draws on settled funds from the moment it is accepted.
+        let payouts = |statuses: &[TransactionStatus]| {
+            sum(TransactionType::Refund, statuses, |txn| txn.amount)
+                + sum(TransactionType::Deposit, statuses, |txn| txn.amount)
+        };
+        let refunds_out = payouts(&[Authorized, Processed, Completed]);
+        let in_flight = pulls(&[Processed], |txn| txn.amount);
+        let refunds_in_flight = payouts(&[Authorized, Processed]);
         let settled = self.balance(&LedgerAccount::MerchantSettled(merchant_id));
         let unsettled = self.balance(&LedgerAccount::MerchantUnsettled(merchant_id));
         let clearing = self.balance(&LedgerAccount::PayoutClearing(merchant_id));
@@ -307,7 +310,10 @@ fn check_transitions(chain: &PaymentChain, change: &Change) {
             (
                 Completed | PartiallyRefunded | Refunded,
                 PartiallyRefunded | Refunded | Completed,
-            ) => txn.transaction_type == TransactionType::Capture,
+            ) => matches!(
+                txn.transaction_type,
+                TransactionType::Capture | TransactionType::Pay
+            ),
             (from, _) => !is_final(from),
         };
         assert!(

@@ -19,6 +19,10 @@ pub const CODE_DUPLICATE: u16 = 210;
 pub const CODE_WRONG_STATUS: u16 = 220;
 /// The amount exceeds what the authorization or capture still allows (paybank).
 pub const CODE_AMOUNT_UNAVAILABLE: u16 = 230;
+/// The merchant's settled funds cannot cover this payout (paybank, settled-only merchants).
+pub const CODE_INSUFFICIENT_SETTLED_FUNDS: u16 = 231;
+/// The receiving bank's time frame for this return or notice is over (paybank, sandbox).
+pub const CODE_RETURN_WINDOW_CLOSED: u16 = 232;
 /// Bank login refused: wrong credentials (paybank, headless authorization).
 pub const CODE_BANK_LOGIN_FAILED: u16 = 240;
 /// Bank login refused: the online banking account is locked (paybank).
@@ -203,6 +207,12 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound => ApiError::transaction_not_found(),
             ServiceError::Rule(rule) => rule.into(),
             ServiceError::Duplicate(_) => ApiError::duplicate(),
+            ServiceError::Store(paybank_store::StoreError::InsufficientFunds(_)) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                CODE_INSUFFICIENT_SETTLED_FUNDS,
+                Some("amount"),
+                "The merchant's settled funds do not cover this payout",
+            ),
             ServiceError::Store(store) => {
                 tracing::error!(error = %store, "store failure");
                 ApiError::internal()

@@ -251,7 +251,20 @@ fn money_request(body: &RequestBody, ip: String) -> Result<CaptureRequest, ApiEr
         amount: amount_field(body)?,
         split_token: body.present("splitToken"),
         ip,
+        instant_payout_requested: instant_payout_field(body)?,
     })
+}
+
+/// `instantPayoutRequest`: a JSON boolean or the text `true`/`false` of a form post.
+fn instant_payout_field(body: &RequestBody) -> Result<bool, ApiError> {
+    match body.text("instantPayoutRequest").as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::invalid(
+            "instantPayoutRequest",
+            "instantPayoutRequest must be true or false",
+        )),
+    }
 }
 
 /// `POST /transactions/{id}/capture`.

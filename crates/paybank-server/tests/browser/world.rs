@@ -29,6 +29,7 @@ impl World {
             notification_url: Some(app.receiver.notify_url()),
             allowed_origins: vec![site.url.clone(), app.receiver.url.clone()],
             split_token_enabled: true,
+            payouts_from_settled_only: false,
         };
         let merchant = create_merchant(&app.state, new)
             .await

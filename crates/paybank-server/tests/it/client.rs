@@ -368,23 +368,23 @@ impl TestApp {
         reply.ok().json["clock"]["now"].as_i64().expect("now")
     }
 
-    /// Moves the clock to five hours before a banking day's ACH cut-off, chosen so that a
-    /// capture made now is submitted within a day and settled (or returned) within six, even
-    /// across weekends and holidays. Call before creating anything.
+    /// Moves the clock to 09:00 Eastern on a banking day, before the first same-day ACH window,
+    /// chosen so that a capture made now is submitted within a day and completed (or returned)
+    /// within six, even across weekends and holidays. Call before creating anything.
     pub async fn align_clock(&self, merchant: &Merchant) {
         const HOUR: i64 = 3_600_000;
         const DAY: i64 = 24 * HOUR;
         let now = self.clock_now(merchant).await;
         let policy = self.state.policy.as_ref();
-        let cutoff_of_day = i64::from(policy.ach_cutoff_minute_utc) * 60_000;
-        let days = policy
-            .settlement_banking_days
-            .max(policy.return_banking_days);
+        let today = paybank_core::eastern::eastern_date(now);
+        let nine = time::Time::from_hms(9, 0, 0).expect("09:00");
         let target = (1..60)
-            .map(|day| now - now.rem_euclid(DAY) + day * DAY + cutoff_of_day - 5 * HOUR)
+            .filter_map(|day| today.checked_add(time::Duration::days(day)))
+            .map(|date| paybank_core::eastern::eastern_to_utc_ms(date, nine))
             .find(|&at| {
                 let cutoff = next_cutoff(at, policy);
-                cutoff - at < DAY && banking_days_later(cutoff, days) < at + 6 * DAY - HOUR
+                let completes = banking_days_later(cutoff, policy.settlement_banking_days);
+                cutoff - at < DAY && completes < at + 6 * DAY - HOUR
             })
             .expect("a quiet banking day within two months");
         self.advance(merchant, (target - now) / 1000 + 1).await;

@@ -122,6 +122,7 @@ async fn new_merchant(
         notification_url: Some(receiver.notify_url()),
         allowed_origins: vec![app_url.to_owned(), receiver.url.clone()],
         split_token_enabled,
+        payouts_from_settled_only: false,
     };
     let merchant = create_merchant(state, new).await.expect("create merchant");
     receiver.trust(&merchant.access_id, &merchant.access_key);

@@ -149,6 +149,7 @@ pub async fn optimistic_concurrency(store: Arc<dyn Store>) {
         amount: Some(Amount::from_minor(1_000)),
         split_token: Some("split-secret".to_owned()),
         ip: "203.0.113.7".to_owned(),
+        instant_payout_requested: false,
     };
     let captured = capture::capture(&mut world.ctx(T0 + 4_000), &loaded, request).expect("capture");
     let canceled = capture::cancel(
@@ -258,6 +259,7 @@ pub async fn capture_lifecycle(store: Arc<dyn Store>) {
         amount: Some(amount),
         split_token: None,
         ip: "203.0.113.7".to_owned(),
+        instant_payout_requested: false,
     };
     let captured =
         capture::capture(&mut world.ctx(T0 + 10_000), &loaded, request).expect("capture");
@@ -429,6 +431,7 @@ pub async fn consistent_chain_reads(store: Arc<dyn Store>) {
             amount: Some(Amount::from_minor(100)),
             split_token: None,
             ip: "203.0.113.7".to_owned(),
+            instant_payout_requested: false,
         };
         let now = T0 + 100 + i64::try_from(idx).expect("small index");
         let captured = capture::capture(&mut world.ctx(now), &current, request).expect("capture");

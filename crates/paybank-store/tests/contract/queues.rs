@@ -33,7 +33,7 @@ pub async fn timers(store: Arc<dyn Store>) {
     let timer = |kind, offset| Timer::new(kind, &authorization, T0 + offset);
     let late = timer(TimerKind::Settle, 3_000);
     let early = timer(TimerKind::Submit, 1_000);
-    let middle = timer(TimerKind::Return, 2_000);
+    let middle = timer(TimerKind::SubmitRtp, 2_000);
     let session = change.timers[0].clone();
     change.timers = vec![late.clone(), session.clone(), early.clone(), middle.clone()];
     put(&store, &change).await.expect("commit");

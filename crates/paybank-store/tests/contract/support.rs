@@ -105,6 +105,7 @@ pub fn merchant(id: u64, split_token_enabled: bool) -> Merchant {
             "http://localhost:8080".to_owned(),
         ],
         split_token_enabled,
+        payouts_from_settled_only: false,
         created_at: T0 + i64::try_from(id).expect("small id"),
     }
 }

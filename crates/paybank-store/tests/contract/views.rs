@@ -94,6 +94,7 @@ async fn listing_payments(store: &Arc<dyn Store>, world: &mut World) -> Vec<Tran
         amount: None,
         split_token: None,
         ip: "203.0.113.9".to_owned(),
+        instant_payout_requested: false,
     };
     let captured =
         capture::capture(&mut world.ctx(T0 + 20_000), &loaded, request).expect("capture");

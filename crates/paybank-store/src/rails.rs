@@ -1,0 +1,424 @@
+//! The simulated bank network's rows: ACH entries and files, instant payment messages, the
+//! network's jobs, the receiving banks' accounts, sandbox-forced outcomes and rail counters.
+
+use paybank_core::ids::{MerchantId, PaymentId, TransactionId};
+use paybank_core::model::TimestampMs;
+use paybank_core::money::Amount;
+use paybank_core::rails::{AchEntry, Direction, ForcedOutcome, Rail, RailJob, RailJobKind};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, Row, Transaction as DbTransaction};
+use time::Date;
+
+use crate::codec::{corrupt, id, sql_id};
+use crate::{StoreError, StoreResult};
+
+type Tx<'a> = DbTransaction<'a, Any>;
+
+fn conn<'a>(tx: &'a mut Tx<'_>) -> &'a mut AnyConnection {
+    &mut *tx
+}
+
+/// Where an ACH entry is in its life on the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryState {
+    /// Waiting for its cut-off's file.
+    Queued,
+    /// In a file sent to the network.
+    Filed,
+    /// Posted by the receiving bank.
+    Posted,
+    /// Returned by the receiving bank.
+    Returned,
+}
+
+impl EntryState {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Filed => "filed",
+            Self::Posted => "posted",
+            Self::Returned => "returned",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<EntryState> {
+        [Self::Queued, Self::Filed, Self::Posted, Self::Returned]
+            .into_iter()
+            .find(|state| state.name() == name)
+    }
+}
+
+/// An ACH entry as the store keeps it: the queued entry plus what filing and the bank added.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEntry {
+    pub entry: AchEntry,
+    pub state: EntryState,
+    pub file_name: Option<String>,
+    pub trace_number: Option<String>,
+    pub return_code: Option<String>,
+}
+
+/// An ACH file paybank sent or received, with its summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RailFile {
+    pub name: String,
+    pub merchant_id: Option<MerchantId>,
+    /// `outbound` (paybank to the network) or `inbound`.
+    pub direction: String,
+    /// `entries`, `returns` or `notices`.
+    pub kind: String,
+    pub created_at: TimestampMs,
+    pub entry_count: i64,
+    pub debit_total: i64,
+    pub credit_total: i64,
+    pub content: String,
+}
+
+/// An ISO 20022 message paybank sent or received on an instant rail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstantMessage {
+    pub message_id: String,
+    pub transaction_id: TransactionId,
+    pub merchant_id: MerchantId,
+    pub network: Rail,
+    /// `sent` or `received`.
+    pub direction: String,
+    /// `pacs.008.001.08` or `pacs.002.001.10`.
+    pub message_type: String,
+    /// A pacs.002's transaction status (ACSC, RJCT, ACWP).
+    pub status: Option<String>,
+    pub amount: Amount,
+    pub created_at: TimestampMs,
+    pub content: String,
+}
+
+/// A consumer's account at a simulated receiving bank.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BankAccountRecord {
+    pub routing_number: String,
+    pub account_number: String,
+    pub holder_name: String,
+    pub account_type: u8,
+    pub balance: Amount,
+    /// `open`, `closed` or `frozen`.
+    pub status: String,
+}
+
+/// Everything one network job writes, atomically.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RailWrite {
+    pub files: Vec<RailFile>,
+    /// Entries put in a file: (transaction, file name, trace number).
+    pub filed: Vec<(TransactionId, String, String)>,
+    pub entry_states: Vec<(TransactionId, EntryState, Option<String>)>,
+    pub messages: Vec<InstantMessage>,
+    /// Accounts written as given (created or replaced).
+    pub accounts: Vec<BankAccountRecord>,
+    /// Accounts created only if the bank does not hold them yet.
+    pub new_accounts: Vec<BankAccountRecord>,
+    pub jobs: Vec<RailJob>,
+    pub jobs_done: Vec<String>,
+    pub forced: Vec<(TransactionId, ForcedOutcome)>,
+    pub forced_done: Vec<TransactionId>,
+}
+
+pub(crate) async fn write(tx: &mut Tx<'_>, write: &RailWrite) -> StoreResult<()> {
+    for file in &write.files {
+        insert_file(tx, file).await?;
+    }
+    for (transaction_id, file_name, trace) in &write.filed {
+        sqlx::query("UPDATE ach_entries SET state = 'filed', file_name = $1, trace_number = $2 WHERE transaction_id = $3")
+            .bind(file_name)
+            .bind(trace)
+            .bind(sql_id(transaction_id.0))
+            .execute(conn(tx))
+            .await?;
+    }
+    for (transaction_id, state, code) in &write.entry_states {
+        sqlx::query("UPDATE ach_entries SET state = $1, return_code = COALESCE($2, return_code) WHERE transaction_id = $3")
+            .bind(state.name())
+            .bind(code)
+            .bind(sql_id(transaction_id.0))
+            .execute(conn(tx))
+            .await?;
+    }
+    for message in &write.messages {
+        insert_message(tx, message).await?;
+    }
+    write_accounts(tx, write).await?;
+    insert_jobs(tx, &write.jobs).await?;
+    for job_id in &write.jobs_done {
+        sqlx::query("DELETE FROM rail_jobs WHERE job_id = $1")
+            .bind(job_id)
+            .execute(conn(tx))
+            .await?;
+    }
+    write_forced(tx, write).await
+}
+
+async fn insert_file(tx: &mut Tx<'_>, file: &RailFile) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO rail_files (name, merchant_id, direction, kind, created_at, entry_count, debit_total, \
+         credit_total, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&file.name)
+    .bind(file.merchant_id.map(|merchant_id| sql_id(merchant_id.0)))
+    .bind(&file.direction)
+    .bind(&file.kind)
+    .bind(file.created_at)
+    .bind(file.entry_count)
+    .bind(file.debit_total)
+    .bind(file.credit_total)
+    .bind(&file.content)
+    .execute(conn(tx))
+    .await?;
+    Ok(())
+}
+
+async fn insert_message(tx: &mut Tx<'_>, message: &InstantMessage) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO instant_messages (message_id, transaction_id, merchant_id, network, direction, \
+         message_type, status, amount, created_at, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&message.message_id)
+    .bind(sql_id(message.transaction_id.0))
+    .bind(sql_id(message.merchant_id.0))
+    .bind(message.network.name())
+    .bind(&message.direction)
+    .bind(&message.message_type)
+    .bind(&message.status)
+    .bind(message.amount.minor())
+    .bind(message.created_at)
+    .bind(&message.content)
+    .execute(conn(tx))
+    .await?;
+    Ok(())
+}
+
+async fn write_accounts(tx: &mut Tx<'_>, write: &RailWrite) -> StoreResult<()> {
+    let replace = write.accounts.iter().map(|account| (account, "UPDATE SET holder_name = excluded.holder_name, account_type = excluded.account_type, balance = excluded.balance, status = excluded.status"));
+    let create = write
+        .new_accounts
+        .iter()
+        .map(|account| (account, "NOTHING"));
+    for (account, on_conflict) in replace.chain(create) {
+        let sql = format!(
+            "INSERT INTO bank_accounts (routing_number, account_number, holder_name, account_type, balance, status) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (routing_number, account_number) DO {on_conflict}"
+        );
+        sqlx::query(&sql)
+            .bind(&account.routing_number)
+            .bind(&account.account_number)
+            .bind(&account.holder_name)
+            .bind(i64::from(account.account_type))
+            .bind(account.balance.minor())
+            .bind(&account.status)
+            .execute(conn(tx))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Schedules network jobs; scheduling one that is already queued changes nothing.
+pub(crate) async fn insert_jobs(tx: &mut Tx<'_>, jobs: &[RailJob]) -> StoreResult<()> {
+    for job in jobs {
+        sqlx::query(
+            "INSERT INTO rail_jobs (job_id, kind, subject, due_at, lease_until) VALUES ($1, $2, $3, $4, 0) \
+             ON CONFLICT (job_id) DO NOTHING",
+        )
+        .bind(&job.job_id)
+        .bind(job.kind.name())
+        .bind(&job.subject)
+        .bind(job.due_at)
+        .execute(conn(tx))
+        .await?;
+    }
+    Ok(())
+}
+
+async fn write_forced(tx: &mut Tx<'_>, write: &RailWrite) -> StoreResult<()> {
+    for (transaction_id, outcome) in &write.forced {
+        let (kind, code, detail) = forced_columns(outcome);
+        sqlx::query(
+            "INSERT INTO forced_outcomes (transaction_id, kind, code, detail) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (transaction_id) DO UPDATE SET kind = excluded.kind, code = excluded.code, detail = excluded.detail",
+        )
+        .bind(sql_id(transaction_id.0))
+        .bind(kind)
+        .bind(code)
+        .bind(detail)
+        .execute(conn(tx))
+        .await?;
+    }
+    for transaction_id in &write.forced_done {
+        sqlx::query("DELETE FROM forced_outcomes WHERE transaction_id = $1")
+            .bind(sql_id(transaction_id.0))
+            .execute(conn(tx))
+            .await?;
+    }
+    Ok(())
+}
+
+fn forced_columns(outcome: &ForcedOutcome) -> (&'static str, &str, &str) {
+    match outcome {
+        ForcedOutcome::Return { code } => ("return", code, ""),
+        ForcedOutcome::NoticeOfChange { code, corrected } => ("notice", code, corrected),
+        ForcedOutcome::InstantReject { reason } => ("instant-reject", reason, ""),
+        ForcedOutcome::InstantAcceptWithoutPosting => ("instant-acwp", "ACWP", ""),
+    }
+}
+
+pub(crate) fn forced_outcome(row: &AnyRow) -> StoreResult<ForcedOutcome> {
+    let kind: String = row.try_get("kind")?;
+    let code: String = row.try_get("code")?;
+    let detail: String = row.try_get("detail")?;
+    Ok(match kind.as_str() {
+        "return" => ForcedOutcome::Return { code },
+        "notice" => ForcedOutcome::NoticeOfChange {
+            code,
+            corrected: detail,
+        },
+        "instant-reject" => ForcedOutcome::InstantReject { reason: code },
+        "instant-acwp" => ForcedOutcome::InstantAcceptWithoutPosting,
+        _ => return Err(corrupt("forced outcome")),
+    })
+}
+
+/// Queues the entries a change submitted.
+pub(crate) async fn insert_entries(tx: &mut Tx<'_>, entries: &[AchEntry]) -> StoreResult<()> {
+    for entry in entries {
+        sqlx::query(
+            "INSERT INTO ach_entries (transaction_id, payment_id, merchant_id, direction, amount, routing_number, \
+             account_number, account_type, individual_name, individual_id, recurring, cutoff_at, same_day, \
+             effective_date, settlement_date, settles_at, state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'queued')",
+        )
+        .bind(sql_id(entry.transaction_id.0))
+        .bind(sql_id(entry.payment_id.0))
+        .bind(sql_id(entry.merchant_id.0))
+        .bind(entry.direction.name())
+        .bind(entry.amount.minor())
+        .bind(&entry.routing_number)
+        .bind(&entry.account_number)
+        .bind(i64::from(entry.account_type))
+        .bind(&entry.individual_name)
+        .bind(&entry.individual_id)
+        .bind(i64::from(entry.recurring))
+        .bind(entry.cutoff_at)
+        .bind(i64::from(entry.same_day))
+        .bind(entry.effective_date.to_string())
+        .bind(entry.settlement_date.to_string())
+        .bind(entry.settles_at)
+        .execute(conn(tx))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Refuses the change if any of these ledger accounts would end below zero.
+pub(crate) async fn check_floors(tx: &mut Tx<'_>, accounts: &[String]) -> StoreResult<()> {
+    for account in accounts {
+        let row: (Option<i64>,) = sqlx::query_as(
+            "SELECT CAST(SUM(amount) AS BIGINT) FROM ledger_postings WHERE account = $1",
+        )
+        .bind(account)
+        .fetch_one(conn(tx))
+        .await?;
+        if row.0.unwrap_or(0) < 0 {
+            return Err(StoreError::InsufficientFunds(account.clone()));
+        }
+    }
+    Ok(())
+}
+
+fn parse_date(text: &str) -> StoreResult<Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(text, &format).map_err(|_| corrupt("date"))
+}
+
+pub(crate) fn stored_entry(row: &AnyRow) -> StoreResult<StoredEntry> {
+    let direction: String = row.try_get("direction")?;
+    let state: String = row.try_get("state")?;
+    let entry = AchEntry {
+        transaction_id: TransactionId(id(row, "transaction_id")?),
+        payment_id: PaymentId(id(row, "payment_id")?),
+        merchant_id: MerchantId(id(row, "merchant_id")?),
+        direction: Direction::from_name(&direction).ok_or_else(|| corrupt("direction"))?,
+        amount: Amount::from_minor(row.try_get("amount")?),
+        routing_number: row.try_get("routing_number")?,
+        account_number: row.try_get("account_number")?,
+        account_type: u8::try_from(row.try_get::<i64, _>("account_type")?)
+            .map_err(|_| corrupt("account type"))?,
+        individual_name: row.try_get("individual_name")?,
+        individual_id: row.try_get("individual_id")?,
+        recurring: row.try_get::<i64, _>("recurring")? != 0,
+        cutoff_at: row.try_get("cutoff_at")?,
+        same_day: row.try_get::<i64, _>("same_day")? != 0,
+        effective_date: parse_date(&row.try_get::<String, _>("effective_date")?)?,
+        settlement_date: parse_date(&row.try_get::<String, _>("settlement_date")?)?,
+        settles_at: row.try_get("settles_at")?,
+    };
+    Ok(StoredEntry {
+        entry,
+        state: EntryState::from_name(&state).ok_or_else(|| corrupt("entry state"))?,
+        file_name: row.try_get("file_name")?,
+        trace_number: row.try_get("trace_number")?,
+        return_code: row.try_get("return_code")?,
+    })
+}
+
+pub(crate) fn rail_file(row: &AnyRow) -> StoreResult<RailFile> {
+    let merchant_id: Option<i64> = row.try_get("merchant_id")?;
+    Ok(RailFile {
+        name: row.try_get("name")?,
+        merchant_id: merchant_id
+            .map(|value| u64::try_from(value).map(MerchantId))
+            .transpose()
+            .map_err(|_| corrupt("merchant id"))?,
+        direction: row.try_get("direction")?,
+        kind: row.try_get("kind")?,
+        created_at: row.try_get("created_at")?,
+        entry_count: row.try_get("entry_count")?,
+        debit_total: row.try_get("debit_total")?,
+        credit_total: row.try_get("credit_total")?,
+        content: row.try_get("content")?,
+    })
+}
+
+pub(crate) fn instant_message(row: &AnyRow) -> StoreResult<InstantMessage> {
+    let network: String = row.try_get("network")?;
+    Ok(InstantMessage {
+        message_id: row.try_get("message_id")?,
+        transaction_id: TransactionId(id(row, "transaction_id")?),
+        merchant_id: MerchantId(id(row, "merchant_id")?),
+        network: Rail::from_name(&network).ok_or_else(|| corrupt("network"))?,
+        direction: row.try_get("direction")?,
+        message_type: row.try_get("message_type")?,
+        status: row.try_get("status")?,
+        amount: Amount::from_minor(row.try_get("amount")?),
+        created_at: row.try_get("created_at")?,
+        content: row.try_get("content")?,
+    })
+}
+
+pub(crate) fn bank_account(row: &AnyRow) -> StoreResult<BankAccountRecord> {
+    Ok(BankAccountRecord {
+        routing_number: row.try_get("routing_number")?,
+        account_number: row.try_get("account_number")?,
+        holder_name: row.try_get("holder_name")?,
+        account_type: u8::try_from(row.try_get::<i64, _>("account_type")?)
+            .map_err(|_| corrupt("account type"))?,
+        balance: Amount::from_minor(row.try_get("balance")?),
+        status: row.try_get("status")?,
+    })
+}
+
+pub(crate) fn rail_job(row: &AnyRow) -> StoreResult<RailJob> {
+    let kind: String = row.try_get("kind")?;
+    Ok(RailJob {
+        job_id: row.try_get("job_id")?,
+        kind: RailJobKind::from_name(&kind).ok_or_else(|| corrupt("rail job kind"))?,
+        subject: row.try_get("subject")?,
+        due_at: row.try_get("due_at")?,
+    })
+}
