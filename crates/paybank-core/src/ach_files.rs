@@ -78,7 +78,7 @@ fn file_header(parties: &FileParties, created_at: TimestampMs, modifier: char) -
 }
 
 fn transaction_code(direction: Direction, account_type: u8, returned: bool) -> TransactionCode {
-    let code = match (direction, account_type == 2, returned) {
+    match (direction, account_type == 2, returned) {
         (Direction::Debit, false, false) => TransactionCode::CHECKING_DEBIT,
         (Direction::Debit, true, false) => TransactionCode::SAVINGS_DEBIT,
         (Direction::Credit, false, false) => TransactionCode::CHECKING_CREDIT,
@@ -87,8 +87,7 @@ fn transaction_code(direction: Direction, account_type: u8, returned: bool) -> T
         (Direction::Debit, true, true) => TransactionCode::SAVINGS_RETURN_DEBIT,
         (Direction::Credit, false, true) => TransactionCode::CHECKING_RETURN_CREDIT,
         (Direction::Credit, true, true) => TransactionCode::SAVINGS_RETURN_CREDIT,
-    };
-    code
+    }
 }
 
 struct BatchSpec<'a> {

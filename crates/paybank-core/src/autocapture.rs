@@ -8,7 +8,7 @@ use crate::ids::PaymentId;
 use crate::model::{Payment, PaymentChain, TimestampMs, Transaction};
 use crate::money::Amount;
 use crate::rails::{Rail, RailJob, RailJobKind};
-use crate::recurrence::{next_occurrence_after, occurrence, parse_unit_type, Recurrence};
+use crate::recurrence::{next_occurrence_after, occurrence, parse_unit_type, validate, Recurrence};
 use crate::rules::{Ctx, RuleError, AMOUNT_MIN};
 
 /// Adds to an authorization's change what its payment type does by itself: an Instant payment's
@@ -56,36 +56,54 @@ pub fn automatic_schedule(payment: &Payment) -> Option<Recurrence> {
     recurrence.automatic_capture.then_some(recurrence)
 }
 
-/// Reads `recurrence` from the establish data as the merchant sent it (numbers may arrive as
-/// strings, form posts carry everything as text).
+/// Reads `recurrence` from the establish data as the merchant sent it.
 pub fn recurrence_of(payment: &Payment) -> Option<Recurrence> {
     let establish: serde_json::Value = serde_json::from_str(&payment.establish_json).ok()?;
-    let fields = establish.get("recurrence")?;
-    let number = |name: &str| -> Option<i64> {
-        match fields.get(name)? {
-            serde_json::Value::Number(n) => n.as_i64(),
-            serde_json::Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-    };
+    parse_recurrence(establish.get("recurrence")?, payment.amount).ok()
+}
+
+/// A `recurrence` object checked field by field (numbers may arrive as strings: form posts
+/// carry everything as text). The error names the offending field and says why.
+pub fn parse_recurrence(
+    fields: &serde_json::Value,
+    default_amount: Amount,
+) -> Result<Recurrence, (&'static str, String)> {
     let text = |name: &str| -> Option<String> {
         match fields.get(name)? {
-            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::String(s) => Some(s.trim().to_owned()),
+            serde_json::Value::Null => None,
             other => Some(other.to_string()),
         }
     };
-    let amount = text("recurringAmount")
-        .and_then(|raw| Amount::parse(&raw).ok())
-        .unwrap_or(payment.amount);
-    Some(Recurrence {
-        start_ms: number("startDate")?,
-        end_ms: number("endDate"),
-        frequency: number("frequency").unwrap_or(1).try_into().ok()?,
-        frequency_unit: number("frequencyUnit").unwrap_or(1).try_into().ok()?,
-        unit: parse_unit_type(&text("frequencyUnitType")?)?,
+    let number = |name: &'static str| -> Result<Option<i64>, (&'static str, String)> {
+        text(name)
+            .map(|raw| raw.parse::<i64>().map_err(|_| (name, format!("{name} must be a whole number"))))
+            .transpose()
+    };
+    let small = |name: &'static str| -> Result<u32, (&'static str, String)> {
+        let value = number(name)?.unwrap_or(1);
+        u32::try_from(value).map_err(|_| (name, format!("{name} must be positive")))
+    };
+    let unit_text = text("frequencyUnitType").ok_or(("recurrence.frequencyUnitType", "recurrence.frequencyUnitType is required".to_owned()))?;
+    let unit = parse_unit_type(&unit_text).ok_or((
+        "recurrence.frequencyUnitType",
+        "recurrence.frequencyUnitType must be Day, Week, Month or Year (1-4)".to_owned(),
+    ))?;
+    let amount = match text("recurringAmount") {
+        Some(raw) => Amount::parse(&raw).map_err(|error| ("recurrence.recurringAmount", format!("recurrence.recurringAmount {error}")))?,
+        None => default_amount,
+    };
+    let recurrence = Recurrence {
+        start_ms: number("startDate")?.ok_or(("recurrence.startDate", "recurrence.startDate is required".to_owned()))?,
+        end_ms: number("endDate")?,
+        frequency: small("frequency").map_err(|_| ("recurrence.frequency", "recurrence.frequency must be positive".to_owned()))?,
+        frequency_unit: small("frequencyUnit").map_err(|_| ("recurrence.frequencyUnit", "recurrence.frequencyUnit must be positive".to_owned()))?,
+        unit,
         amount_cents: amount.minor(),
         automatic_capture: text("automaticCapture").is_some_and(|raw| raw == "true"),
-    })
+    };
+    validate(&recurrence).map_err(|error| (error.field(), error.to_string()))?;
+    Ok(recurrence)
 }
 
 /// The `index`-th automatic capture of a Recurring payment, then the job for the next one.

@@ -3,6 +3,8 @@
 use sha2::{Digest, Sha256};
 
 use crate::money::Amount;
+#[cfg(test)]
+use crate::routing::routing_number_is_valid;
 
 /// A bank the Lightbox offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -278,25 +280,6 @@ pub fn account_token(routing_number: &str, account_number: &str) -> String {
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()
-}
-
-/// ABA routing number check digit: 3·(d1+d4+d7) + 7·(d2+d5+d8) + (d3+d6+d9) ≡ 0 (mod 10).
-pub fn routing_number_is_valid(routing_number: &str) -> bool {
-    let digits: Vec<u32> = routing_number
-        .chars()
-        .filter_map(|c| c.to_digit(10))
-        .collect();
-    if digits.len() != 9 || routing_number.len() != 9 {
-        return false;
-    }
-    let weights = [3, 7, 1, 3, 7, 1, 3, 7, 1];
-    digits
-        .iter()
-        .zip(weights)
-        .map(|(digit, weight)| digit * weight)
-        .sum::<u32>()
-        % 10
-        == 0
 }
 
 #[cfg(test)]

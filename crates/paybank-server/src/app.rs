@@ -54,6 +54,16 @@ impl AppState {
             .await?;
         let offset_ms = store.clock_offset().await?;
         let clock = Clock::from_config(&config.clock, offset_ms)?;
+        let test_bank = paybank_store::RailWrite {
+            new_accounts: crate::rails::banks::test_bank_accounts(),
+            ..paybank_store::RailWrite::default()
+        };
+        store
+            .commit(paybank_store::WriteSet {
+                rail: Some(test_bank),
+                ..paybank_store::WriteSet::default()
+            })
+            .await?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(config.webhooks.timeout_ms))
             .connect_timeout(Duration::from_millis(config.webhooks.timeout_ms))

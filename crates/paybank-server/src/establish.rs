@@ -6,7 +6,10 @@ use paybank_core::authorization::{establish, EstablishRequest};
 use paybank_core::codes::{PaymentType, TransactionType};
 use paybank_core::lightbox::{LightboxSession, Step};
 use paybank_core::model::{Merchant, PaymentChain};
+use paybank_core::autocapture::parse_recurrence;
 use paybank_core::money::Amount;
+use paybank_core::routing::routing_number_is_valid;
+use paybank_core::rules::AMOUNT_MIN;
 use paybank_core::rules::Ctx;
 use paybank_core::signature::{request_signature_message, verify};
 use paybank_store::WriteSet;
@@ -153,6 +156,7 @@ fn establish_request(
             .map_err(|error| ApiError::invalid("amount", format!("amount {error}")))?,
         None => Amount::ZERO,
     };
+    check_rail_fields(body, payment_type, amount)?;
     let merchant_reference = body.required("merchantReference")?;
     if merchant_reference.chars().count() > REFERENCE_LENGTH_MAX {
         return Err(ApiError::invalid(
@@ -183,6 +187,43 @@ fn establish_request(
         establish_json: establish_echo(body),
         ip: ip.to_owned(),
     })
+}
+
+/// What the bank rails need from the establish data: routing numbers that pass the ABA check
+/// digit, an amount for an Instant payment (its Pay is for exactly that), and a recurrence a
+/// schedule can be built from.
+fn check_rail_fields(
+    body: &RequestBody,
+    payment_type: PaymentType,
+    amount: Amount,
+) -> Result<(), ApiError> {
+    for field in [
+        "account.routingNumber",
+        "beneficiaryAccount.paymentProvider.routingNumber",
+    ] {
+        if let Some(routing) = body.present(field) {
+            if !routing_number_is_valid(routing.trim()) {
+                return Err(ApiError::invalid(
+                    field,
+                    format!("{field} must be a 9-digit ABA routing number with a valid check digit"),
+                ));
+            }
+        }
+    }
+    if payment_type == PaymentType::Instant && amount < AMOUNT_MIN {
+        return Err(ApiError::invalid(
+            "amount",
+            "an Instant payment needs an amount of at least 0.99",
+        ));
+    }
+    match body.0.get("recurrence") {
+        Some(fields) if payment_type == PaymentType::Recurring => {
+            parse_recurrence(fields, amount)
+                .map(|_| ())
+                .map_err(|(field, message)| ApiError::invalid(field, message))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn redirect_url(merchant: &Merchant, body: &RequestBody, field: &str) -> Result<String, ApiError> {

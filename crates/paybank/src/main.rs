@@ -1,4 +1,4 @@
-//! The `paybank` binary: `serve`, `merchant create|list`, `clock advance`, `migrate`, `config`.
+//! The `paybank` binary: `serve`, `merchant create|list`, `clock advance`, `ach files`, `migrate`, `config`.
 
 use std::path::PathBuf;
 
@@ -49,10 +49,29 @@ enum Command {
     /// Move simulated time (sandbox).
     #[command(subcommand)]
     Clock(ClockCommand),
+    /// ACH files paybank sent and received.
+    #[command(subcommand)]
+    Ach(AchCommand),
     /// Apply database migrations and exit.
     Migrate,
     /// Print the default configuration file.
     Config,
+}
+
+#[derive(Subcommand)]
+enum AchCommand {
+    /// List the ACH files, newest first, or print one file's content.
+    Files {
+        /// Only this merchant's files.
+        #[arg(long)]
+        merchant_id: Option<u64>,
+        /// Print this file's content exactly as sent or received.
+        #[arg(long)]
+        show: Option<String>,
+        /// Most files to list.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -114,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { .. } => serve(config).await,
         Command::Merchant(command) => merchant(config, command).await,
         Command::Clock(command) => clock(config, command).await,
+        Command::Ach(command) => ach(config, command).await,
         Command::Migrate => {
             open_state(config).await?;
             println!("migrations applied");
@@ -261,6 +281,40 @@ async fn clock(config: Config, command: ClockCommand) -> anyhow::Result<()> {
     }
     let now = state.clock.now();
     println!("simulated time: {now} ({})", format_time(now));
+    Ok(())
+}
+
+async fn ach(config: Config, command: AchCommand) -> anyhow::Result<()> {
+    let state = open_state(config).await?;
+    let AchCommand::Files {
+        merchant_id,
+        show,
+        limit,
+    } = command;
+    if let Some(name) = show {
+        let file = state
+            .store
+            .rail_file(&name)
+            .await?
+            .with_context(|| format!("no ACH file named {name:?}"))?;
+        print!("{}", file.content);
+        return Ok(());
+    }
+    let merchant_id = merchant_id.map(paybank_core::ids::MerchantId);
+    let files = state.store.list_rail_files(merchant_id, limit.clamp(1, 10_000)).await?;
+    println!("name\tdirection\tkind\tcreated\tentries\tdebits\tcredits");
+    for file in files {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            file.name,
+            file.direction,
+            file.kind,
+            format_time(file.created_at),
+            file.entry_count,
+            paybank_core::money::Amount::from_minor(file.debit_total),
+            paybank_core::money::Amount::from_minor(file.credit_total),
+        );
+    }
     Ok(())
 }
 

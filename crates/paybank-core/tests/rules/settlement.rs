@@ -84,25 +84,7 @@ fn submission_then_settlement_move_the_money_in_two_balanced_steps() {
             &timer,
         );
         if kind == "submit" {
-            let entry = &change.ach_entries[0];
-            assert_eq!(
-                (entry.direction, entry.amount, entry.same_day),
-                (Direction::Debit, cents(2_500), true)
-            );
-            assert_eq!(
-                (
-                    entry.effective_date,
-                    entry.settlement_date,
-                    entry.settles_at
-                ),
-                (
-                    date!(2025 - 06 - 02),
-                    date!(2025 - 06 - 02),
-                    at(2025, 6, 2, 17, 0)
-                )
-            );
-            assert_eq!(change.rail_jobs[0].kind, RailJobKind::AchCutoff);
-            assert_eq!(change.rail_jobs[0].due_at, due_at);
+            assert_same_day_entry(&change, due_at);
         }
         bench.commit(&change);
         let moved: Vec<(LedgerAccount, i64)> = change
@@ -121,6 +103,29 @@ fn submission_then_settlement_move_the_money_in_two_balanced_steps() {
     );
     assert!(bench.store.timers.is_empty());
     bench.store.check_invariants("settled");
+}
+
+/// The submission queued a same-day WEB debit for the 10:15 ET window, settling at 13:00 ET.
+fn assert_same_day_entry(change: &paybank_core::change::Change, cutoff: TimestampMs) {
+    let entry = &change.ach_entries[0];
+    assert_eq!(
+        (entry.direction, entry.amount, entry.same_day),
+        (Direction::Debit, cents(2_500), true)
+    );
+    assert_eq!(
+        (
+            entry.effective_date,
+            entry.settlement_date,
+            entry.settles_at
+        ),
+        (
+            date!(2025 - 06 - 02),
+            date!(2025 - 06 - 02),
+            at(2025, 6, 2, 17, 0)
+        )
+    );
+    assert_eq!(change.rail_jobs[0].kind, RailJobKind::AchCutoff);
+    assert_eq!(change.rail_jobs[0].due_at, cutoff);
 }
 
 // A return before completion: Denied (8) with 331, SW021 and the R-code, the money back with

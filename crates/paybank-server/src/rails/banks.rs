@@ -37,3 +37,37 @@ pub fn bank_name(routing_number: &str) -> String {
         .map(|bank| bank.name.to_owned())
         .unwrap_or_else(|| format!("BANK {routing_number}"))
 }
+
+/// The manual-entry test bank of contract §7.
+pub const TEST_BANK_ROUTING: &str = "124003116";
+
+/// The test bank's accounts, seeded on start (each created only if absent): scored accounts
+/// 1000000000–1000000010 and the representative third-party-score accounts are open and well
+/// funded; the error accounts stand for what their codes mean at a bank: 1001000000 is empty
+/// (debits return R01), 1002000000 does not exist (R03), 1003000000 and 1003750000 are closed
+/// (R02), 1003250000 is frozen (R16).
+pub fn test_bank_accounts() -> Vec<BankAccountRecord> {
+    const FUNDED: i64 = 100_000_000;
+    let scored = (0..=10).map(|score| (1_000_000_000 + score, FUNDED, "open"));
+    let third_party = [1_000_001_000, 1_000_001_600, 1_000_001_999, 1_000_001_015, 1_000_001_045]
+        .into_iter()
+        .map(|number| (number, FUNDED, "open"));
+    let errors = [
+        (1_001_000_000, 0, "open"),
+        (1_003_000_000, FUNDED, "closed"),
+        (1_003_750_000, FUNDED, "closed"),
+        (1_003_250_000, FUNDED, "frozen"),
+    ];
+    scored
+        .chain(third_party)
+        .chain(errors)
+        .map(|(number, balance, status)| BankAccountRecord {
+            routing_number: TEST_BANK_ROUTING.to_owned(),
+            account_number: number.to_string(),
+            holder_name: "TEST ACCOUNT".to_owned(),
+            account_type: 1,
+            balance: paybank_core::money::Amount::from_minor(balance),
+            status: status.to_owned(),
+        })
+        .collect()
+}
