@@ -77,31 +77,58 @@ pub fn parse_recurrence(
     };
     let number = |name: &'static str| -> Result<Option<i64>, (&'static str, String)> {
         text(name)
-            .map(|raw| raw.parse::<i64>().map_err(|_| (name, format!("{name} must be a whole number"))))
+            .map(|raw| {
+                raw.parse::<i64>()
+                    .map_err(|_| (name, format!("{name} must be a whole number")))
+            })
             .transpose()
     };
     let small = |name: &'static str| -> Result<u32, (&'static str, String)> {
         let value = number(name)?.unwrap_or(1);
         u32::try_from(value).map_err(|_| (name, format!("{name} must be positive")))
     };
-    let unit_text = text("frequencyUnitType").ok_or(("recurrence.frequencyUnitType", "recurrence.frequencyUnitType is required".to_owned()))?;
+    let unit_text = text("frequencyUnitType").ok_or((
+        "recurrence.frequencyUnitType",
+        "recurrence.frequencyUnitType is required".to_owned(),
+    ))?;
     let unit = parse_unit_type(&unit_text).ok_or((
         "recurrence.frequencyUnitType",
         "recurrence.frequencyUnitType must be Day, Week, Month or Year (1-4)".to_owned(),
     ))?;
     let amount = match text("recurringAmount") {
-        Some(raw) => Amount::parse(&raw).map_err(|error| ("recurrence.recurringAmount", format!("recurrence.recurringAmount {error}")))?,
+        Some(raw) => Amount::parse(&raw).map_err(|error| {
+            (
+                "recurrence.recurringAmount",
+                format!("recurrence.recurringAmount {error}"),
+            )
+        })?,
         None => default_amount,
     };
     let recurrence = Recurrence {
-        start_ms: number("startDate")?.ok_or(("recurrence.startDate", "recurrence.startDate is required".to_owned()))?,
+        start_ms: number("startDate")?.unwrap_or(0),
         end_ms: number("endDate")?,
-        frequency: small("frequency").map_err(|_| ("recurrence.frequency", "recurrence.frequency must be positive".to_owned()))?,
-        frequency_unit: small("frequencyUnit").map_err(|_| ("recurrence.frequencyUnit", "recurrence.frequencyUnit must be positive".to_owned()))?,
+        frequency: small("frequency").map_err(|_| {
+            (
+                "recurrence.frequency",
+                "recurrence.frequency must be positive".to_owned(),
+            )
+        })?,
+        frequency_unit: small("frequencyUnit").map_err(|_| {
+            (
+                "recurrence.frequencyUnit",
+                "recurrence.frequencyUnit must be positive".to_owned(),
+            )
+        })?,
         unit,
         amount_cents: amount.minor(),
         automatic_capture: text("automaticCapture").is_some_and(|raw| raw == "true"),
     };
+    if recurrence.automatic_capture && fields.get("startDate").is_none() {
+        return Err((
+            "recurrence.startDate",
+            "recurrence.startDate is required for automatic captures".to_owned(),
+        ));
+    }
     validate(&recurrence).map_err(|error| (error.field(), error.to_string()))?;
     Ok(recurrence)
 }

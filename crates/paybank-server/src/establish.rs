@@ -3,14 +3,14 @@
 
 use axum::http::StatusCode;
 use paybank_core::authorization::{establish, EstablishRequest};
+use paybank_core::autocapture::parse_recurrence;
 use paybank_core::codes::{PaymentType, TransactionType};
 use paybank_core::lightbox::{LightboxSession, Step};
 use paybank_core::model::{Merchant, PaymentChain};
-use paybank_core::autocapture::parse_recurrence;
 use paybank_core::money::Amount;
 use paybank_core::routing::routing_number_is_valid;
-use paybank_core::rules::AMOUNT_MIN;
 use paybank_core::rules::Ctx;
+use paybank_core::rules::AMOUNT_MIN;
 use paybank_core::signature::{request_signature_message, verify};
 use paybank_store::WriteSet;
 
@@ -205,7 +205,9 @@ fn check_rail_fields(
             if !routing_number_is_valid(routing.trim()) {
                 return Err(ApiError::invalid(
                     field,
-                    format!("{field} must be a 9-digit ABA routing number with a valid check digit"),
+                    format!(
+                        "{field} must be a 9-digit ABA routing number with a valid check digit"
+                    ),
                 ));
             }
         }
@@ -217,11 +219,9 @@ fn check_rail_fields(
         ));
     }
     match body.0.get("recurrence") {
-        Some(fields) if payment_type == PaymentType::Recurring => {
-            parse_recurrence(fields, amount)
-                .map(|_| ())
-                .map_err(|(field, message)| ApiError::invalid(field, message))
-        }
+        Some(fields) if payment_type == PaymentType::Recurring => parse_recurrence(fields, amount)
+            .map(|_| ())
+            .map_err(|(field, message)| ApiError::invalid(field, message)),
         _ => Ok(()),
     }
 }

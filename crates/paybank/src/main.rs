@@ -301,7 +301,10 @@ async fn ach(config: Config, command: AchCommand) -> anyhow::Result<()> {
         return Ok(());
     }
     let merchant_id = merchant_id.map(paybank_core::ids::MerchantId);
-    let files = state.store.list_rail_files(merchant_id, limit.clamp(1, 10_000)).await?;
+    let files = state
+        .store
+        .list_rail_files(merchant_id, limit.clamp(1, 10_000))
+        .await?;
     println!("name\tdirection\tkind\tcreated\tentries\tdebits\tcredits");
     for file in files {
         println!(

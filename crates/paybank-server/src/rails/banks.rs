@@ -49,9 +49,15 @@ pub const TEST_BANK_ROUTING: &str = "124003116";
 pub fn test_bank_accounts() -> Vec<BankAccountRecord> {
     const FUNDED: i64 = 100_000_000;
     let scored = (0..=10).map(|score| (1_000_000_000 + score, FUNDED, "open"));
-    let third_party = [1_000_001_000, 1_000_001_600, 1_000_001_999, 1_000_001_015, 1_000_001_045]
-        .into_iter()
-        .map(|number| (number, FUNDED, "open"));
+    let third_party = [
+        1_000_001_000,
+        1_000_001_600,
+        1_000_001_999,
+        1_000_001_015,
+        1_000_001_045,
+    ]
+    .into_iter()
+    .map(|number| (number, FUNDED, "open"));
     let errors = [
         (1_001_000_000, 0, "open"),
         (1_003_000_000, FUNDED, "closed"),

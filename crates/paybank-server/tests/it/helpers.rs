@@ -70,6 +70,12 @@ impl TestApp {
         let mut config = Config::defaults();
         config.workers.enabled = false;
         config.server.public_url = url.clone();
+        // Files the server writes (ACH file copies) land in the test's own directory.
+        config.server.data_dir = temp_dir.clone().unwrap_or_else(|| {
+            let dir = std::env::temp_dir().join(format!("paybank-it-{}", unique_suffix()));
+            std::fs::create_dir_all(&dir).expect("create the test directory");
+            dir
+        });
         configure(&mut config);
         let state = AppState::new(config, store).await.expect("app state");
         let (shutdown, stopped) = oneshot::channel::<()>();
