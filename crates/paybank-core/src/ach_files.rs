@@ -226,7 +226,8 @@ pub enum Answer {
 
 /// A receiving bank's file of returns or NOCs for one originator's entries: the bank is the
 /// origin, paybank's ODFI the destination; return entries keep the amount and swap the
-/// transaction code to x1/x6, NOCs carry zero.
+/// transaction code to x1/x6, NOCs carry zero. Returns keep the original's SEC code (WEB for
+/// debits, PPD for credits); NOCs go in a COR batch.
 pub fn answer_file(
     parties: &FileParties,
     company: &Company,
@@ -234,32 +235,46 @@ pub fn answer_file(
     modifier: char,
     answers: &[(TracedEntry, Answer, String)],
 ) -> NachaFile {
-    let notices = answers
-        .iter()
-        .any(|(_, answer, _)| matches!(answer, Answer::Notice { .. }));
     let settlement = eastern_date(created_at);
-    let spec = BatchSpec {
-        service_class: ServiceClass::Mixed,
-        company,
-        sec: match notices {
-            true => "COR",
-            false => "WEB",
-        },
-        description: match notices {
-            true => "NOTICE",
-            false => "RETURN",
-        },
-        effective_date: settlement,
-        settlement_date: Some(settlement),
-        odfi_routing: &parties.origin_routing,
-        batch_number: 1,
-    };
-    let entries = answers
-        .iter()
-        .map(|(traced, answer, trace)| answer_entry(parties, traced, answer, trace))
+    let mut groups: Vec<(&'static str, Vec<Entry>)> = Vec::new();
+    for (traced, answer, trace) in answers {
+        let sec = answer_sec(traced, answer);
+        let entry = answer_entry(parties, traced, answer, trace);
+        match groups.iter_mut().find(|(key, _)| *key == sec) {
+            Some((_, members)) => members.push(entry),
+            None => groups.push((sec, vec![entry])),
+        }
+    }
+    let batches = groups
+        .into_iter()
+        .enumerate()
+        .map(|(index, (sec, entries))| {
+            let spec = BatchSpec {
+                service_class: ServiceClass::Mixed,
+                company,
+                sec,
+                description: match sec {
+                    "COR" => "NOTICE",
+                    _ => "RETURN",
+                },
+                effective_date: settlement,
+                settlement_date: Some(settlement),
+                odfi_routing: &parties.origin_routing,
+                batch_number: index as u32 + 1,
+            };
+            Batch::new(batch_header(&spec), entries)
+        })
         .collect();
-    let batch = Batch::new(batch_header(&spec), entries);
-    NachaFile::new(file_header(parties, created_at, modifier), vec![batch])
+    NachaFile::new(file_header(parties, created_at, modifier), batches)
+}
+
+/// The SEC code of the batch an answer goes in.
+fn answer_sec(traced: &TracedEntry, answer: &Answer) -> &'static str {
+    match (answer, traced.entry.direction) {
+        (Answer::Notice { .. }, _) => "COR",
+        (Answer::Return { .. }, Direction::Debit) => "WEB",
+        (Answer::Return { .. }, Direction::Credit) => "PPD",
+    }
 }
 
 fn answer_entry(

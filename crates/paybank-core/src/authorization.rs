@@ -120,6 +120,7 @@ fn new_authorization(
         completed_at: None,
         expired_at: None,
         pre_authorized: false,
+        rail: None,
         record_version: 1,
     }
 }

@@ -152,6 +152,7 @@ pub(crate) fn new_child(
         completed_at: None,
         expired_at: None,
         pre_authorized: false,
+        rail: None,
         record_version: 1,
         ..parent.clone()
     }
@@ -220,7 +221,13 @@ pub fn capture(
 
 /// Claims the reference, reserves a payout's money, schedules submission (the next ACH
 /// cut-off, or at once on an instant rail), and emits Authorize.
-pub(crate) fn accept_child(ctx: &mut Ctx<'_>, change: &mut Change, txn: Transaction, rail: Rail) {
+pub(crate) fn accept_child(
+    ctx: &mut Ctx<'_>,
+    change: &mut Change,
+    mut txn: Transaction,
+    rail: Rail,
+) {
+    txn.rail = Some(rail);
     change.reference_claims.push(claim(&txn));
     if !is_pull(&txn) {
         reserve_payout(ctx, change, &txn);

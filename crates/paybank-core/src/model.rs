@@ -7,6 +7,7 @@
 use crate::codes::{PaymentType, TransactionStatus, TransactionType};
 use crate::ids::{MerchantId, PaymentId, TransactionId};
 use crate::money::Amount;
+use crate::rails::Rail;
 
 /// Milliseconds since the Unix epoch, the unit of every timestamp on the wire.
 pub type TimestampMs = i64;
@@ -129,6 +130,9 @@ pub struct Transaction {
     /// End of a preauthorization's period.
     pub expired_at: Option<TimestampMs>,
     pub pre_authorized: bool,
+    /// The network a money-moving child settles over, chosen when it is accepted; `None` for
+    /// payments, reverses, and rows written before paybank recorded it.
+    pub rail: Option<Rail>,
     pub record_version: i64,
 }
 

@@ -235,53 +235,71 @@ pub struct AccountCorrection {
 /// C06 account + transaction code, C07 routing + account + transaction code.
 pub fn account_correction(code: &str, corrected: &str) -> Option<AccountCorrection> {
     let text = corrected.trim_end();
-    let type_of = |tx_code: &str| match tx_code.trim() {
-        "22" | "23" | "27" | "28" => Some(1),
-        "32" | "33" | "37" | "38" => Some(2),
-        _ => None,
-    };
-    let split_tail = |text: &str| {
-        let cut = text.len().checked_sub(2)?;
-        let (head, tail) = text.split_at(cut);
-        Some((head.trim().to_owned(), type_of(tail)?))
-    };
     let correction = match code {
         "C01" => AccountCorrection {
-            account_number: Some(text.trim().to_owned()),
+            account_number: Some(account_number(text)?),
             ..AccountCorrection::default()
         },
         "C02" => AccountCorrection {
-            routing_number: Some(text.get(..9)?.to_owned()),
+            routing_number: Some(routing(text)?),
             ..AccountCorrection::default()
         },
         "C03" => AccountCorrection {
-            routing_number: Some(text.get(..9)?.to_owned()),
-            account_number: Some(text.get(9..)?.trim().to_owned()),
+            routing_number: Some(routing(text.get(..9)?)?),
+            account_number: Some(account_number(text.get(9..)?)?),
             ..AccountCorrection::default()
         },
         "C05" => AccountCorrection {
-            account_type: type_of(text),
+            account_type: Some(account_type_of(text)?),
             ..AccountCorrection::default()
         },
         "C06" => {
-            let (account, account_type) = split_tail(text)?;
+            let (account, account_type) = split_type_tail(text)?;
             AccountCorrection {
-                account_number: Some(account),
+                account_number: Some(account_number(account)?),
                 account_type: Some(account_type),
                 ..AccountCorrection::default()
             }
         }
         "C07" => {
-            let (rest, account_type) = split_tail(text)?;
+            let (rest, account_type) = split_type_tail(text)?;
             AccountCorrection {
-                routing_number: Some(rest.get(..9)?.to_owned()),
-                account_number: Some(rest.get(9..)?.trim().to_owned()),
+                routing_number: Some(routing(rest.get(..9)?)?),
+                account_number: Some(account_number(rest.get(9..)?)?),
                 account_type: Some(account_type),
             }
         }
         _ => return None,
     };
     Some(correction)
+}
+
+/// The account type a checking (2x) or savings (3x) transaction code stands for.
+fn account_type_of(tx_code: &str) -> Option<u8> {
+    match tx_code.trim() {
+        "22" | "23" | "27" | "28" => Some(1),
+        "32" | "33" | "37" | "38" => Some(2),
+        _ => None,
+    }
+}
+
+/// Corrected data ending in a transaction code: the text before it and the account type.
+fn split_type_tail(text: &str) -> Option<(&str, u8)> {
+    let cut = text.len().checked_sub(2)?;
+    let (head, tail) = (text.get(..cut)?, text.get(cut..)?);
+    Some((head, account_type_of(tail)?))
+}
+
+/// A corrected account number: 1 to 17 printable characters, as the entry detail holds.
+fn account_number(text: &str) -> Option<String> {
+    let number = text.trim();
+    let fits = (1..=17).contains(&number.len()) && number.chars().all(|c| c.is_ascii_graphic());
+    fits.then(|| number.to_owned())
+}
+
+/// A corrected routing number: nine digits with a valid check digit.
+fn routing(text: &str) -> Option<String> {
+    crate::routing::routing_number_is_valid(text).then(|| text.to_owned())
 }
 
 /// Applies a correction to the chain's stored account; returns whether anything changed.
@@ -421,10 +439,16 @@ mod tests {
         assert_eq!(c07.routing_number.as_deref(), Some("231380104"));
         assert_eq!(c07.account_type, Some(1));
         assert!(account_correction("C04", "JANE").is_none());
-        assert!(account_correction("C05", "99")
-            .unwrap()
-            .account_type
-            .is_none());
+        for (code, bad) in [
+            ("C05", "99"),
+            ("C01", "   "),
+            ("C02", "231380105"),
+            ("C03", "231380104"),
+            ("C06", "12345            99"),
+            ("C07", "123456789 12345   27"),
+        ] {
+            assert!(account_correction(code, bad).is_none(), "{code} {bad:?}");
+        }
     }
 
     #[test]

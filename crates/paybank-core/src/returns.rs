@@ -164,6 +164,7 @@ fn reverse_transaction(
         completed_at: Some(ctx.now),
         expired_at: None,
         pre_authorized: false,
+        rail: None,
         record_version: 1,
         ..original.clone()
     }

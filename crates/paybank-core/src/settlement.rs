@@ -5,13 +5,12 @@
 //! finds the transaction already moved on (canceled, say) only retires its timer, so steps may
 //! run twice.
 
-use time::{Date, OffsetDateTime, Time};
-
 use crate::ach_schedule::{next_window, settlement_for};
 use crate::authorization::expire_authorization;
 use crate::calendar::add_banking_days;
 use crate::change::{Change, Timer, TimerKind};
 use crate::codes::{PaymentType, TransactionStatus, TransactionType};
+use crate::eastern::{eastern_date, eastern_date_time, eastern_to_utc_ms};
 use crate::events::{EventExtras, EventType};
 use crate::ledger::{transfer, LedgerAccount};
 use crate::model::{PaymentChain, TimestampMs, Transaction};
@@ -24,22 +23,12 @@ pub fn next_cutoff(now: TimestampMs, policy: &Policy) -> TimestampMs {
     next_window(now, &policy.ach).map_or(TimestampMs::MAX, |window| window.cutoff_at)
 }
 
-/// The same time of day `days` banking days after `from`.
+/// The same Eastern wall time `days` banking days after `from`.
+///
+/// Banking days are Eastern dates: a cut-off at 20:00 ET is already the next day in UTC.
 pub fn banking_days_later(from: TimestampMs, days: u32) -> TimestampMs {
-    let date = date_of(from);
-    let time_of_day = from - start_of(date);
-    start_of(add_banking_days(date, days)) + time_of_day
-}
-
-fn date_of(at: TimestampMs) -> Date {
-    let seconds = at.div_euclid(1000);
-    OffsetDateTime::from_unix_timestamp(seconds)
-        .map(|moment| moment.date())
-        .unwrap_or(Date::MIN)
-}
-
-fn start_of(date: Date) -> TimestampMs {
-    date.with_time(Time::MIDNIGHT).assume_utc().unix_timestamp() * 1000
+    let local = eastern_date_time(from);
+    eastern_to_utc_ms(add_banking_days(local.date(), days), local.time())
 }
 
 /// Runs one due timer against its chain. Always retires the timer; returns the change to write.
@@ -167,15 +156,11 @@ fn ach_entry(ctx: &Ctx<'_>, chain: &PaymentChain, txn: &Transaction) -> Option<A
         individual_id: txn.merchant_reference.clone(),
         recurring: chain.payment.payment_type == PaymentType::Recurring,
         cutoff_at: window.cutoff_at,
-        same_day: settlement.effective_entry_date == date_of_eastern(window.cutoff_at),
+        same_day: settlement.effective_entry_date == eastern_date(window.cutoff_at),
         effective_date: settlement.effective_entry_date,
         settlement_date: settlement.settlement_date,
         settles_at: settlement.settles_at,
     })
-}
-
-fn date_of_eastern(at: TimestampMs) -> Date {
-    crate::eastern::eastern_date(at)
 }
 
 /// Instant rails run around the clock: Processed now, the payment message goes out at once.

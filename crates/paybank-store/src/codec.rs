@@ -10,6 +10,7 @@ use paybank_core::model::{
     BankAccount, Merchant, Payment, ProviderStatus, SplitToken, Transaction,
 };
 use paybank_core::money::Amount;
+use paybank_core::rails::Rail;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -177,8 +178,15 @@ pub(crate) fn transaction(row: &AnyRow) -> StoreResult<Transaction> {
         completed_at: row.try_get("completed_at")?,
         expired_at: row.try_get("expired_at")?,
         pre_authorized: row.try_get::<i64, _>("pre_authorized")? != 0,
+        rail: rail(row)?,
         record_version: row.try_get("record_version")?,
     })
+}
+
+fn rail(row: &AnyRow) -> StoreResult<Option<Rail>> {
+    row.try_get::<Option<String>, _>("rail")?
+        .map(|name| Rail::from_name(&name).ok_or_else(|| corrupt("rail")))
+        .transpose()
 }
 
 pub(crate) fn timer(row: &AnyRow) -> StoreResult<Timer> {

@@ -3,6 +3,7 @@
 use paybank_core::change::Change;
 use paybank_core::lightbox::LightboxSession;
 use paybank_core::model::{Merchant, Payment, Transaction};
+use paybank_core::rails::Rail;
 use paybank_core::signature::form_encode;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Transaction as DbTransaction};
@@ -277,8 +278,8 @@ async fn upsert_transaction(tx: &mut Tx<'_>, txn: &Transaction) -> StoreResult<(
         "INSERT INTO transactions (transaction_id, payment_id, merchant_id, transaction_type, original_transaction_id, \
          status, merchant_reference, currency, amount, pending, paid, refunded, reversed, provider_status, \
          provider_message, provider_reason_code, provider_extended_code, error_code, ip, created_at, updated_at, \
-         processed_at, completed_at, expired_at, pre_authorized, record_version) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-         $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) \
+         processed_at, completed_at, expired_at, pre_authorized, record_version, rail) VALUES ($1, $2, $3, $4, $5, $6, \
+         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) \
          ON CONFLICT (transaction_id) DO UPDATE SET status = excluded.status, pending = excluded.pending, \
          paid = excluded.paid, refunded = excluded.refunded, reversed = excluded.reversed, \
          provider_status = excluded.provider_status, provider_message = excluded.provider_message, \
@@ -313,6 +314,7 @@ async fn upsert_transaction(tx: &mut Tx<'_>, txn: &Transaction) -> StoreResult<(
     .bind(txn.expired_at)
     .bind(i64::from(txn.pre_authorized))
     .bind(txn.record_version)
+    .bind(txn.rail.map(Rail::name))
     .execute(conn(tx))
     .await?;
     Ok(())

@@ -11,7 +11,7 @@ use paybank_core::codes::{TransactionStatus, TransactionType};
 use paybank_core::ids::TransactionId;
 use paybank_core::model::Merchant;
 use paybank_core::nacha::{change_code_is_known, return_code_is_known};
-use paybank_core::rails::{account_correction, ForcedOutcome, RailJob, RailJobKind};
+use paybank_core::rails::{account_correction, ForcedOutcome, Rail, RailJob, RailJobKind};
 use paybank_core::routing::routing_number_is_valid;
 use paybank_store::{EntryState, RailWrite, StoredEntry, WriteSet};
 use serde_json::{json, Value};
@@ -120,6 +120,11 @@ async fn force_ach(
     let txn = chain
         .transaction(transaction_id)
         .ok_or_else(ApiError::transaction_not_found)?;
+    if txn.rail.is_some_and(Rail::is_instant) {
+        return Err(wrong_status(
+            "This payout moves over an instant rail, not ACH; force the receiving bank's answer with /api/v1/sandbox/instant/outcomes",
+        ));
+    }
     let entry = state.store.entry_of_transaction(transaction_id).await?;
     let now = state.clock.now();
     let (write, applies) = match entry {
@@ -264,9 +269,14 @@ pub async fn force_instant(
         txn.status,
         TransactionStatus::Authorized | TransactionStatus::Processed
     );
-    if txn.transaction_type != TransactionType::Deposit || !open || answered {
+    if !txn.rail.is_some_and(Rail::is_instant) {
         return Err(wrong_status(
-            "Only a deposit whose instant payment is not answered yet can be forced",
+            "This transaction does not move over an instant rail; force an ACH return or notice instead",
+        ));
+    }
+    if !open || answered {
+        return Err(wrong_status(
+            "Only an instant payout whose payment is not answered yet can be forced",
         ));
     }
     state

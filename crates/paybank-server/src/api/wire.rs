@@ -1,6 +1,7 @@
 //! Transaction and Payment objects as the provider serialises them (contract §4).
 
 use paybank_core::codes::TransactionStatus;
+use paybank_core::demo_bank::{bank, bank_by_routing};
 use paybank_core::model::{BankAccount, Merchant, PaymentChain, Transaction};
 use serde_json::{json, Map, Value};
 
@@ -150,11 +151,14 @@ fn auth_status(status: TransactionStatus) -> u8 {
 }
 
 fn provider_of(account: &BankAccount) -> Value {
+    // Looked up by bank id, then routing number: manual-entry accounts carry only the latter.
+    let bank = bank(&account.bank_id).or_else(|| bank_by_routing(&account.routing_number));
+    let instant = bank.is_some_and(|bank| bank.rtp || bank.fednow);
     json!({
         "paymentProviderId": account.bank_id,
         "type": 1,
         "name": account.bank_name,
-        "instantPayoutAvailable": false,
+        "instantPayoutAvailable": instant,
         "subType": 1000,
         "country": "US",
     })
