@@ -122,6 +122,15 @@ fn batch_header(spec: &BatchSpec<'_>) -> BatchHeader {
 }
 
 /// An entry detail record for `entry`'s account, addressed to the bank with `routing`.
+/// WEB debits say whether they are single or recurring; PPD has no such field.
+fn discretionary_data(entry: &AchEntry) -> &'static str {
+    match (entry.direction, entry.recurring) {
+        (Direction::Debit, true) => "R ",
+        (Direction::Debit, false) => "S ",
+        (Direction::Credit, _) => "",
+    }
+}
+
 fn entry_detail(
     code: TransactionCode,
     routing: &str,
@@ -198,19 +207,13 @@ pub fn originate(
 
 fn originated_entry(traced: &TracedEntry) -> Entry {
     let entry = &traced.entry;
-    // WEB debits say whether they are single or recurring; PPD has no such field.
-    let discretionary = match (entry.direction, entry.recurring) {
-        (Direction::Debit, true) => "R ",
-        (Direction::Debit, false) => "S ",
-        (Direction::Credit, _) => "",
-    };
     Entry {
         detail: entry_detail(
             transaction_code(entry.direction, entry.account_type, false),
             &entry.routing_number,
             entry,
             entry.amount.minor().unsigned_abs(),
-            discretionary,
+            discretionary_data(entry),
             &traced.trace_number,
         ),
         addenda: Vec::new(),
@@ -314,13 +317,14 @@ fn answer_entry(
         ),
     };
     // The return travels back to the originator's bank: its routing number is the "RDFI" here.
+    // Returns and NOCs carry the original's discretionary data unchanged (Nacha Appendix 4).
     Entry {
         detail: entry_detail(
             code,
             &parties.destination_routing,
             original,
             amount,
-            "",
+            discretionary_data(original),
             trace,
         ),
         addenda: vec![addenda],

@@ -91,6 +91,29 @@ pub fn establish(ctx: &mut Ctx<'_>, request: EstablishRequest) -> Change {
     change
 }
 
+/// A payment whose account the merchant already holds (a Disbursement with account details):
+/// established and authorized in one change, with no Lightbox session. The merchant sees the
+/// same Establish then Authorize events a Lightbox authorization gives.
+pub fn establish_authorized(
+    ctx: &mut Ctx<'_>,
+    request: EstablishRequest,
+    grant: AuthorizationGrant,
+) -> Result<Change, RuleError> {
+    let established = establish(ctx, request);
+    let chain = PaymentChain::from_new(&established);
+    let mut authorized = complete_authorization(ctx, &chain, grant)?;
+    authorized.expected_version = None;
+    let mut events = established.events;
+    events.append(&mut authorized.events);
+    authorized.events = events;
+    // The session timer was never written, so there is nothing to retire.
+    let session_timers: Vec<_> = established.timers.iter().map(|t| &t.timer_id).collect();
+    authorized
+        .timers_done
+        .retain(|id| !session_timers.contains(&id));
+    Ok(authorized)
+}
+
 fn new_authorization(
     ctx: &Ctx<'_>,
     request: &EstablishRequest,

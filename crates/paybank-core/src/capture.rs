@@ -476,8 +476,9 @@ pub fn cancel(
     Ok(change)
 }
 
-/// Gives a canceled refund's amount back to the capture it came from.
-fn restore_refunded(
+/// Gives a canceled or returned refund's amount back to the capture it came from. The capture's
+/// status follows only while it is still the merchant's (not reversed in the meantime).
+pub(crate) fn restore_refunded(
     chain: &PaymentChain,
     change: &mut Change,
     refund: &Transaction,
@@ -495,7 +496,19 @@ fn restore_refunded(
         true => TransactionStatus::Completed,
         false => TransactionStatus::PartiallyRefunded,
     };
-    original.set_status(status, now);
+    let refundable = matches!(
+        original.status,
+        TransactionStatus::Completed
+            | TransactionStatus::PartiallyRefunded
+            | TransactionStatus::Refunded
+    );
+    match refundable {
+        true => original.set_status(status, now),
+        false => {
+            original.updated_at = now;
+            original.record_version += 1;
+        }
+    }
     change.put(original);
     Ok(())
 }

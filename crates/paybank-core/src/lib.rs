@@ -17,6 +17,7 @@ pub mod ids;
 pub mod iso20022;
 pub mod ledger;
 pub mod lightbox;
+pub mod manual_entry;
 pub mod model;
 pub mod money;
 pub mod nacha;

@@ -395,6 +395,7 @@ pub fn grant(authorized: &AuthorizedAccount, split_token: Option<String>) -> Aut
             name_on_account: demo_bank::ACCOUNT_HOLDER_NAME.to_owned(),
             token: demo_bank::account_token(routing_number, &account.account_number),
             available: account.balance,
+            manual_entry: false,
         },
         split_token,
         split_token_expired: authorized.behaviour == Behaviour::ExpiredSplitToken,

@@ -44,6 +44,9 @@ pub struct BankAccount {
     pub token: String,
     /// Funds the simulated bank will let this payment's captures draw on.
     pub available: Amount,
+    /// Entered by hand (the merchant sent routing and account number), not chosen at an
+    /// online-banking login: payment provider type 2 (Manual Entry) on the wire.
+    pub manual_entry: bool,
 }
 
 /// What paybank keeps of a split token: only a hash, never the token itself.

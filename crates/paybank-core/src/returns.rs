@@ -1,6 +1,7 @@
 //! What a receiving bank's answer does to a transaction: an ACH return (Denied before
 //! completion, Reversed after it), a notification of change, or an instant payment's status.
 
+use crate::capture::restore_refunded;
 use crate::change::{Change, Timer, TimerKind};
 use crate::codes::{TransactionStatus, TransactionType};
 use crate::events::{EventExtras, EventType};
@@ -94,9 +95,19 @@ fn deny(
     change
         .timers_done
         .push(Timer::new(TimerKind::Settle, &txn, 0).timer_id);
+    give_back_refund(chain, &mut change, &txn, ctx.now);
     ctx.emit(&mut change, &txn, EventType::Deny, EventExtras::default());
     change.put(txn);
     change
+}
+
+/// A refund the bank sent back was not a refund after all: the capture it came from counts it
+/// as refunded no more.
+fn give_back_refund(chain: &PaymentChain, change: &mut Change, txn: &Transaction, now: i64) {
+    if txn.transaction_type == TransactionType::Refund {
+        // A refund always names its capture; a chain without it has nothing to give back to.
+        let _ = restore_refunded(chain, change, txn, now);
+    }
 }
 
 fn reverse(
@@ -121,6 +132,7 @@ fn reverse(
         .unwrap_or(original.reversed);
     original.set_status(TransactionStatus::Reversed, ctx.now);
     original.provider = denied_provider(code, meaning);
+    give_back_refund(chain, &mut change, &original, ctx.now);
     let reversal = reverse_transaction(ctx, &original, reverse_id, code, meaning);
     ctx.emit(
         &mut change,

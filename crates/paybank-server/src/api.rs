@@ -1,5 +1,6 @@
 //! The merchant REST API under `/api/v1`, with the provider's paths, envelopes and codes.
 
+pub mod accounts;
 pub mod body;
 pub mod error;
 pub mod events;
@@ -27,6 +28,8 @@ use error::{ApiError, CODE_NOT_FOUND};
 pub fn routes(config: &Config) -> Router<AppState> {
     let api = Router::new()
         .route("/establish", post(transactions::create_establish))
+        .route("/accounts/verify", post(accounts::verify))
+        .route("/accounts/tokenize", post(accounts::tokenize))
         .route("/transactions", get(transactions::list_transactions))
         .route(
             "/transactions/{transaction_id}",

@@ -2,10 +2,13 @@
 //! payment, its authorization and a Lightbox session in one commit, and returns the Lightbox URL.
 
 use axum::http::StatusCode;
-use paybank_core::authorization::{establish, EstablishRequest};
+use paybank_core::authorization::{
+    establish, establish_authorized, AuthorizationGrant, EstablishRequest,
+};
 use paybank_core::autocapture::parse_recurrence;
 use paybank_core::codes::{PaymentType, TransactionType};
 use paybank_core::lightbox::{LightboxSession, Step};
+use paybank_core::manual_entry::{self, AccountDetails};
 use paybank_core::model::{Merchant, PaymentChain};
 use paybank_core::money::Amount;
 use paybank_core::routing::routing_number_is_valid;
@@ -20,12 +23,16 @@ use crate::app::AppState;
 use crate::ids::IDS_PER_COMMAND;
 use crate::origins::{is_allowed, is_app_return_url, is_http_url};
 use crate::presentation::IntegrationContext;
-use crate::random::random_token;
+use crate::rails::banks::account_opening;
+use crate::random::{random_split_token, random_token};
 
 /// Longest merchant reference and description accepted.
 const REFERENCE_LENGTH_MAX: usize = 255;
 const DESCRIPTION_LENGTH_MAX: usize = 255;
 const URL_LENGTH_MAX: usize = 2048;
+/// Longest name on an account: the ACH entry's individual name field is 22 characters, but
+/// the provider takes longer names and banks truncate them.
+const NAME_LENGTH_MAX: usize = 100;
 
 /// A created authorization and where the consumer goes to complete it.
 pub struct Established {
@@ -34,13 +41,14 @@ pub struct Established {
     pub lightbox_url: String,
 }
 
-/// Checks the establish data against the merchant and creates the authorization.
-pub async fn establish_authorization(
+/// Checks the establish data against the merchant: identity, fields, and that the merchant
+/// reference is not already taken by an authorization.
+async fn checked_request(
     state: &AppState,
     merchant: &Merchant,
     body: &RequestBody,
     ip: &str,
-) -> Result<Established, ApiError> {
+) -> Result<EstablishRequest, ApiError> {
     check_identity(merchant, body)?;
     check_integration_context(body)?;
     let request = establish_request(merchant, body, ip)?;
@@ -52,9 +60,92 @@ pub async fn establish_authorization(
             &request.merchant_reference,
         )
         .await?;
-    if claim.is_some() {
-        return Err(ApiError::duplicate());
+    match claim {
+        Some(_) => Err(ApiError::duplicate()),
+        None => Ok(request),
     }
+}
+
+/// A Disbursement that names the account to pay (no Lightbox), rather than one where the
+/// consumer picks an account at their bank.
+pub fn pays_given_account(body: &RequestBody) -> bool {
+    body.present("paymentType").as_deref() == Some("Disbursement")
+        && body.present("account.accountNumber").is_some()
+}
+
+/// The account details sent with a Disbursement.
+fn disbursement_account(body: &RequestBody) -> Result<AccountDetails, ApiError> {
+    let account_type = match body.present("account.type") {
+        None => 1,
+        Some(text) => text.trim().parse().map_err(|_| {
+            ApiError::invalid(
+                "account.type",
+                "account.type must be 1 (Checking) or 2 (Savings)",
+            )
+        })?,
+    };
+    let name_on_account = body
+        .bounded("account.nameOnAccount", NAME_LENGTH_MAX)?
+        .or(body.bounded("customer.name", NAME_LENGTH_MAX)?)
+        .unwrap_or_default();
+    let details = AccountDetails {
+        routing_number: body.required("account.routingNumber")?.trim().to_owned(),
+        account_number: body.required("account.accountNumber")?.trim().to_owned(),
+        account_type,
+        name_on_account,
+    };
+    details
+        .check()
+        .map_err(|error| ApiError::invalid(error.field, error.message))?;
+    Ok(details)
+}
+
+/// Establishes a Disbursement to account details the merchant holds: authorized at once, with
+/// no Lightbox, and the account opened at the simulated bank (paybank's rails pay into it).
+pub async fn establish_disbursement(
+    state: &AppState,
+    merchant: &Merchant,
+    body: &RequestBody,
+    ip: &str,
+) -> Result<PaymentChain, ApiError> {
+    let request = checked_request(state, merchant, body, ip).await?;
+    let details = disbursement_account(body)?;
+    let mut ids = state
+        .ids
+        .reserve(state.store.as_ref(), IDS_PER_COMMAND)
+        .await?;
+    let mut ctx = Ctx {
+        merchant,
+        policy: &state.policy,
+        ids: &mut ids,
+        now: state.clock.now(),
+    };
+    let grant = AuthorizationGrant {
+        account: manual_entry::bank_account(&details),
+        split_token: merchant.split_token_enabled.then(random_split_token),
+        split_token_expired: false,
+        decline_next_capture: None,
+    };
+    let change = establish_authorized(&mut ctx, request, grant)?;
+    let chain = PaymentChain::from_new(&change);
+    state
+        .commit(WriteSet {
+            rail: account_opening(Some(&change)),
+            change: Some(change),
+            ..WriteSet::default()
+        })
+        .await?;
+    Ok(chain)
+}
+
+/// Checks the establish data against the merchant and creates the authorization.
+pub async fn establish_authorization(
+    state: &AppState,
+    merchant: &Merchant,
+    body: &RequestBody,
+    ip: &str,
+) -> Result<Established, ApiError> {
+    let request = checked_request(state, merchant, body, ip).await?;
     let mut ids = state
         .ids
         .reserve(state.store.as_ref(), IDS_PER_COMMAND)

@@ -73,6 +73,9 @@ struct AccountRow {
     name_on_account: String,
     token: String,
     available_minor: i64,
+    /// Absent in rows written before manual entry existed.
+    #[serde(default)]
+    manual_entry: bool,
 }
 
 pub(crate) fn account_json(account: &BankAccount) -> String {
@@ -86,6 +89,7 @@ pub(crate) fn account_json(account: &BankAccount) -> String {
         name_on_account: account.name_on_account.clone(),
         token: account.token.clone(),
         available_minor: account.available.minor(),
+        manual_entry: account.manual_entry,
     };
     serde_json::to_string(&row).expect("plain struct serializes")
 }
@@ -102,6 +106,7 @@ fn account(json: &str) -> StoreResult<BankAccount> {
         name_on_account: row.name_on_account,
         token: row.token,
         available: Amount::from_minor(row.available_minor),
+        manual_entry: row.manual_entry,
     })
 }
 

@@ -126,6 +126,7 @@ pub fn bank_account(token: &str, available: Amount) -> BankAccount {
         name_on_account: "John Smith".to_owned(),
         token: token.to_owned(),
         available,
+        manual_entry: false,
     }
 }
 

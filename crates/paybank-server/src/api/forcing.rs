@@ -207,9 +207,15 @@ async fn answer_now(
     now: i64,
 ) -> Result<RailWrite, ApiError> {
     let rdfi = stored.entry.routing_number.clone();
-    let kind = match answer {
-        Answer::Return { .. } => "returns",
-        Answer::Notice { .. } => "notices",
+    let transaction_id = stored.entry.transaction_id;
+    // A returned entry is done with: marking it now, with the file, keeps a second forced
+    // return from writing a second file for the same money.
+    let (kind, entry_states) = match &answer {
+        Answer::Return { code } => (
+            "returns",
+            vec![(transaction_id, EntryState::Returned, Some(code.clone()))],
+        ),
+        Answer::Notice { .. } => ("notices", Vec::new()),
     };
     let file = answer_file_for(
         state,
@@ -228,6 +234,7 @@ async fn answer_now(
             now,
         )],
         files: vec![file],
+        entry_states,
         ..RailWrite::default()
     })
 }

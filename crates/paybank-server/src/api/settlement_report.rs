@@ -70,12 +70,22 @@ pub async fn get_report(
     })
 }
 
+/// A banking day's report also covers the weekend and holidays before it, so every posting
+/// lands in exactly one report: its window starts the day after the previous banking day.
+fn window_start(date: Date) -> Date {
+    let mut start = date;
+    while let Some(before) = start.previous_day().filter(|day| !is_banking_day(*day)) {
+        start = before;
+    }
+    start
+}
+
 async fn report_lines(
     state: &AppState,
     merchant: &Merchant,
     date: Date,
 ) -> Result<Vec<Line>, ApiError> {
-    let from = eastern_to_utc_ms(date, Time::MIDNIGHT);
+    let from = eastern_to_utc_ms(window_start(date), Time::MIDNIGHT);
     let to = date
         .next_day()
         .map_or(i64::MAX, |next| eastern_to_utc_ms(next, Time::MIDNIGHT));
@@ -163,6 +173,7 @@ fn to_json(merchant: &Merchant, date: Date, lines: &[Line]) -> Value {
         "settlement": {
             "merchantId": merchant.merchant_id.to_string(),
             "date": date.to_string(),
+            "windowStart": window_start(date).to_string(),
             "currency": "USD",
             "credits": Amount::from_minor(credits).to_string(),
             "debits": Amount::from_minor(debits).to_string(),

@@ -25,7 +25,7 @@ use crate::api::error::ApiError;
 use crate::api::wire::transaction_json;
 use crate::api::{AuthMerchant, ClientIp};
 use crate::app::AppState;
-use crate::establish::establish_authorization;
+use crate::establish::{establish_authorization, establish_disbursement, pays_given_account};
 use crate::service::{change_chain, merchant_chain};
 
 /// Largest page of `GET /transactions`, and the default.
@@ -80,8 +80,17 @@ pub async fn create_establish(
             "createTransaction=true is required",
         ));
     }
-    let established = establish_authorization(&state, &merchant, &body, &ip).await?;
-    let chain = &established.chain;
+    let (chain, lightbox_url) = match pays_given_account(&body) {
+        true => {
+            let chain = establish_disbursement(&state, &merchant, &body, &ip).await?;
+            (chain, None)
+        }
+        false => {
+            let established = establish_authorization(&state, &merchant, &body, &ip).await?;
+            (established.chain, Some(established.lightbox_url))
+        }
+    };
+    let chain = &chain;
     let authorization = chain.authorization();
     let mut establish_data = body.0.clone();
     if let Value::Object(map) = &mut establish_data {
@@ -93,7 +102,7 @@ pub async fn create_establish(
             "paymentType".into(),
             json!(chain.payment.payment_type.code()),
         );
-        map.insert("url".into(), json!(established.lightbox_url));
+        map.insert("url".into(), json!(lightbox_url));
     }
     let mut response = establish_data.clone();
     response["establishData"] = establish_data;

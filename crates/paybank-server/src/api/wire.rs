@@ -2,6 +2,7 @@
 
 use paybank_core::codes::TransactionStatus;
 use paybank_core::demo_bank::{bank, bank_by_routing};
+use paybank_core::manual_entry::{test_bank_verification, TEST_BANK_ROUTING};
 use paybank_core::model::{BankAccount, Merchant, PaymentChain, Transaction};
 use serde_json::{json, Map, Value};
 
@@ -117,7 +118,7 @@ pub fn payment_json(merchant: &Merchant, chain: &PaymentChain) -> Value {
         "paymentFlow": 1,
         "system": 1,
         "country": "US",
-        "paymentProviderSubtype": 1000,
+        "paymentProviderSubtype": provider_subtype(payment.account.as_ref()),
     });
     let optional = [
         (
@@ -150,22 +151,65 @@ fn auth_status(status: TransactionStatus) -> u8 {
     }
 }
 
-fn provider_of(account: &BankAccount) -> Value {
+pub fn provider_of(account: &BankAccount) -> Value {
     // Looked up by bank id, then routing number: manual-entry accounts carry only the latter.
     let bank = bank(&account.bank_id).or_else(|| bank_by_routing(&account.routing_number));
     let instant = bank.is_some_and(|bank| bank.rtp || bank.fednow);
     json!({
         "paymentProviderId": account.bank_id,
-        "type": 1,
+        "type": match account.manual_entry {
+            true => 2,
+            false => 1,
+        },
         "name": account.bank_name,
         "instantPayoutAvailable": instant,
-        "subType": 1000,
+        "subType": provider_subtype(Some(account)),
         "country": "US",
     })
 }
 
 /// The account the consumer chose. Only the last four digits of the number are shown.
+/// 1000 Online Banking; 2000 Manual Entry (MEC).
+fn provider_subtype(account: Option<&BankAccount>) -> u16 {
+    match account.is_some_and(|account| account.manual_entry) {
+        true => 2000,
+        false => 1000,
+    }
+}
+
+struct AccountVerification {
+    verified: bool,
+    json: Value,
+}
+
+/// An online-banking login verifies the account (type 2, Online Banking). Hand-entered details
+/// are verified only as far as the test bank's scores say (type 1, Manual); elsewhere paybank
+/// has not seen the account, so it is not verified.
+fn account_verification(account: &BankAccount) -> AccountVerification {
+    if !account.manual_entry {
+        let has_funds = !account.available.is_zero();
+        return AccountVerification {
+            verified: true,
+            json: json!({ "verified": true, "type": 2, "hasEnoughFunds": has_funds }),
+        };
+    }
+    let found = match account.routing_number == TEST_BANK_ROUTING {
+        true => test_bank_verification(&account.account_number).ok(),
+        false => None,
+    };
+    let verified = found.is_some_and(|found| found.verified);
+    let mut json = json!({ "verified": verified, "type": 1, "hasEnoughFunds": false });
+    if let Some(found) = found {
+        json["score"] = json!(found.score);
+        if let Some(third_party) = found.third_party_score {
+            json["thirdPartyScore"] = json!(third_party);
+        }
+    }
+    AccountVerification { verified, json }
+}
+
 fn account_json(account: &BankAccount) -> Value {
+    let verification = account_verification(account);
     let last_four: String = account
         .account_number
         .chars()
@@ -187,8 +231,8 @@ fn account_json(account: &BankAccount) -> Value {
         "accountNumberLastFour": last_four,
         "routingNumber": account.routing_number,
         "token": account.token,
-        "verified": true,
-        "verification": { "verified": true, "type": 2, "hasEnoughFunds": !account.available.is_zero() },
+        "verified": verification.verified,
+        "verification": verification.json,
         "source": 1,
     })
 }

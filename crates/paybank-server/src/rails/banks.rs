@@ -3,13 +3,18 @@
 
 use paybank_core::change::Change;
 use paybank_core::demo_bank;
+use paybank_core::manual_entry::TEST_BANK_ROUTING;
 use paybank_core::rails::ReceivingAccount;
 use paybank_store::{BankAccountRecord, RailWrite};
 
 /// The account behind a newly authorized payment, for the simulated bank to hold. An account
-/// the bank already holds keeps its balance and status (it is created only if absent).
+/// the bank already holds keeps its balance and status (it is created only if absent). The
+/// manual-entry test bank holds only its seeded accounts: any other number there does not exist.
 pub fn account_opening(change: Option<&Change>) -> Option<RailWrite> {
     let account = change?.payment.account.as_ref()?;
+    if account.routing_number == TEST_BANK_ROUTING {
+        return None;
+    }
     Some(RailWrite {
         new_accounts: vec![BankAccountRecord {
             routing_number: account.routing_number.clone(),
@@ -37,9 +42,6 @@ pub fn bank_name(routing_number: &str) -> String {
         .map(|bank| bank.name.to_owned())
         .unwrap_or_else(|| format!("BANK {routing_number}"))
 }
-
-/// The manual-entry test bank of contract §7.
-pub const TEST_BANK_ROUTING: &str = "124003116";
 
 /// The test bank's accounts, seeded on start (each created only if absent): scored accounts
 /// 1000000000–1000000010 and the representative third-party-score accounts are open and well
