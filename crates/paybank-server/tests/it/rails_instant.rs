@@ -14,7 +14,7 @@ use crate::helpers::TestApp;
 use crate::rails_ach::{entries, entry_for, files_of, newest_outbound, shape};
 use crate::rails_funds::{
     advance_to, authorize_at, demo_account, deposit, funds, next_opening_at, past_next_cutoff,
-    post_json, spawn, DAY_S, DEMO_BANK_ROUTING, HOUR_S,
+    post_json, spawn, spawn_with, DAY_S, DEMO_BANK_ROUTING, HOUR_S,
 };
 
 /// The instant payment messages about one transaction, as listed.
@@ -407,4 +407,42 @@ async fn an_instant_answer_cannot_be_forced_on_a_payout_that_fell_back_to_ach() 
     let forced = force_instant(&app, merchant, &id, "RJCT").await;
     forced.assert_error(400, 220, Some("transactionId"));
     assert_eq!(app.snapshot(merchant).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instant_payouts_complete_on_a_fed_holiday_while_ach_waits() {
+    // Christmas Day 2026 (a Friday): RTP answers within seconds; an ACH payout waits for Monday.
+    let app = spawn_with(|config| config.clock.start = "2026-12-25T15:00:00Z".to_owned()).await;
+    let merchant = &app.merchant;
+    let payment = app.authorized(merchant, "xmas", "100.00").await;
+    let instant = instant_payout(&app, &payment, "xmas-i", "30.00").await;
+    let reply = deposit(&app, merchant, &payment, "xmas-a", "20.00", false).await;
+    let by_ach = text(&reply.transaction()["transactionId"]);
+    app.advance(merchant, 5).await;
+    assert_eq!(app.transaction(merchant, &instant).await["status"], 4);
+    assert_eq!(app.transaction(merchant, &by_ach).await["status"], 2);
+    // Saturday and Sunday pass with no ACH window; Monday's 10:15 ET window sends it.
+    app.advance(merchant, 3 * DAY_S).await;
+    assert_eq!(app.transaction(merchant, &by_ach).await["status"], 2);
+    app.advance(merchant, HOUR_S).await;
+    assert_eq!(app.transaction(merchant, &by_ach).await["status"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recurring_payment_without_automatic_capture_is_captured_by_the_merchant() {
+    let app = spawn().await;
+    let merchant = &app.merchant;
+    let start = app.clock_now(merchant).await + 60_000;
+    let recurrence = json!({ "startDate": start, "frequency": 1, "frequencyUnit": 1,
+        "frequencyUnitType": "Month", "recurringAmount": "15.00", "automaticCapture": false });
+    let extra = json!({ "paymentType": "Recurring", "recurrence": recurrence });
+    let payment = established_with(&app, "rec-m", "100.00", extra).await;
+    app.advance(merchant, 40 * DAY_S).await;
+    assert!(of_type(&app, 3).await.is_empty(), "no automatic capture");
+    let token = payment.split_token.as_deref();
+    let reply = app
+        .capture(merchant, &payment.id, "rec-m-1", "15.00", token)
+        .await;
+    assert_eq!(reply.transaction()["status"], 2);
+    assert_eq!(of_type(&app, 3).await.len(), 1);
 }
