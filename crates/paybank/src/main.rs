@@ -54,6 +54,23 @@ enum Command {
     Ach(AchCommand),
     /// Apply database migrations and exit.
     Migrate,
+    /// Benchmark this build against the bare-axum ceiling (see BENCHMARKS.md).
+    Bench {
+        /// A few seconds with small stores: checks the harness works, measures nothing.
+        #[arg(long)]
+        quick: bool,
+        /// Where results (bench.json, bench.md) and scratch databases go.
+        #[arg(long, default_value = "target/bench")]
+        out: PathBuf,
+    },
+    /// The ceiling the benchmark compares with: a bare axum handler (used by `bench`).
+    #[command(hide = true)]
+    BenchCeiling {
+        #[arg(long)]
+        listen: String,
+        #[arg(long)]
+        body_bytes: usize,
+    },
     /// Print the default configuration file.
     Config,
 }
@@ -128,8 +145,16 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { listen } => listen.clone(),
         _ => None,
     };
+    match &cli.command {
+        Command::Bench { quick, out } => return bench(*quick, out.clone()).await,
+        Command::BenchCeiling { listen, body_bytes } => {
+            return paybank_bench::ceiling::serve(listen, *body_bytes).await
+        }
+        _ => {}
+    }
     let config = load_config(&cli.common, listen)?;
     match cli.command {
+        Command::Bench { .. } | Command::BenchCeiling { .. } => Ok(()),
         Command::Serve { .. } => serve(config).await,
         Command::Merchant(command) => merchant(config, command).await,
         Command::Clock(command) => clock(config, command).await,
@@ -144,6 +169,20 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Runs the benchmark harness with this executable as the server under test, the harness
+/// itself pinned to core 1 (the server gets core 0).
+async fn bench(quick: bool, out: PathBuf) -> anyhow::Result<()> {
+    if !paybank_bench::process::pin_self(1) {
+        eprintln!("note: taskset is missing; the load generator and the server share cores");
+    }
+    let exe = std::env::current_exe().context("finding the paybank executable")?;
+    let options = paybank_bench::Options::new(exe, out.clone(), quick);
+    let report = paybank_bench::run(&options).await?;
+    print!("{}", report.markdown());
+    println!("results: {}/bench.md and bench.json", out.display());
+    Ok(())
 }
 
 /// Defaults, file, `PAYBANK_*` environment, then command-line flags.

@@ -1,0 +1,70 @@
+//! paybank's benchmark harness: starts the server under test (and the bare-axum ceiling) pinned
+//! to one core, drives open-loop load at fixed arrival rates and a closed-loop peak from the
+//! other core, and reports throughput, latency percentiles, server CPU per request, peak RSS
+//! and database size as JSON and Markdown. See BENCHMARKS.md.
+
+pub mod ceiling;
+pub mod load;
+pub mod machine;
+pub mod nacha;
+pub mod process;
+pub mod report;
+pub mod scenarios;
+pub mod seed;
+
+use std::path::PathBuf;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// A few seconds, small stores, no peers: keeps the harness from rotting in the test suite.
+    pub quick: bool,
+    /// The `paybank` executable to run as the server under test.
+    pub exe: PathBuf,
+    /// Where results and scratch databases go.
+    pub out_dir: PathBuf,
+    /// Transactions stored for the read scenario.
+    pub stored_transactions: usize,
+    /// Seconds each load phase runs.
+    pub phase_seconds: f64,
+    /// Fixed arrival rates for the open-loop read and capture runs, requests per second.
+    pub read_rate: f64,
+    pub capture_rate: f64,
+}
+
+impl Options {
+    pub fn new(exe: PathBuf, out_dir: PathBuf, quick: bool) -> Options {
+        match quick {
+            true => Options {
+                quick,
+                exe,
+                out_dir,
+                stored_transactions: 2_000,
+                phase_seconds: 0.5,
+                read_rate: 500.0,
+                capture_rate: 200.0,
+            },
+            false => Options {
+                quick,
+                exe,
+                out_dir,
+                stored_transactions: 1_000_000,
+                phase_seconds: 10.0,
+                read_rate: 20_000.0,
+                capture_rate: 10_000.0,
+            },
+        }
+    }
+}
+
+/// Runs every scenario and writes `bench.json` and `bench.md` into the output directory.
+pub async fn run(options: &Options) -> anyhow::Result<report::Report> {
+    std::fs::create_dir_all(&options.out_dir)?;
+    let mut report = report::Report::new(options);
+    report.machine = machine::describe(&options.out_dir);
+    scenarios::reads(options, &mut report).await?;
+    scenarios::captures(options, &mut report).await?;
+    report.push(nacha::run(if options.quick { 1_000 } else { 100_000 })?);
+    report.write(&options.out_dir)?;
+    Ok(report)
+}

@@ -1,0 +1,192 @@
+//! Load over HTTP/1.1 keep-alive. Open loop: requests are due at fixed intervals and latency is
+//! measured from when each was due, not when it went out, so a server that falls behind cannot
+//! hide its queue (no coordinated omission). Closed loop: a fixed number of connections send
+//! back to back, for the peak.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// One request to send.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub post: bool,
+    pub path: String,
+    /// Form-encoded body of a POST.
+    pub form: Option<String>,
+}
+
+/// Builds the `n`th request of a run.
+pub type Calls = Arc<dyn Fn(u64) -> Call + Send + Sync>;
+
+/// Where requests go and with which credentials.
+#[derive(Clone)]
+pub struct Target {
+    pub client: reqwest::Client,
+    pub base: String,
+    /// `(accessId, accessKey)` for HTTP Basic, or none (the ceiling).
+    pub credentials: Option<(String, String)>,
+}
+
+impl Target {
+    pub fn new(base: String, credentials: Option<(String, String)>) -> Target {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1024)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("a plain HTTP client builds");
+        Target {
+            client,
+            base,
+            credentials,
+        }
+    }
+
+    async fn send(&self, call: &Call) -> bool {
+        let url = format!("{}{}", self.base, call.path);
+        let mut request = match call.post {
+            true => self.client.post(url),
+            false => self.client.get(url),
+        };
+        if let Some((user, key)) = &self.credentials {
+            request = request.basic_auth(user, Some(key));
+        }
+        if let Some(form) = &call.form {
+            request = request
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form.clone());
+        }
+        match request.send().await {
+            Ok(response) => {
+                let ok = response.status().is_success();
+                response.bytes().await.is_ok() && ok
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// What a run achieved.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    pub offered_rate: Option<f64>,
+    pub ok: u64,
+    pub errors: u64,
+    pub elapsed_s: f64,
+    pub latencies_us: Vec<u64>,
+}
+
+impl Outcome {
+    pub fn achieved_rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed_s.max(1e-9)
+    }
+
+    /// The latency at quantile `q` (0–1), in microseconds.
+    pub fn percentile_us(&self, q: f64) -> u64 {
+        if self.latencies_us.is_empty() {
+            return 0;
+        }
+        let rank = ((self.latencies_us.len() - 1) as f64 * q).round() as usize;
+        self.latencies_us[rank]
+    }
+}
+
+/// Records each request's success and latency.
+#[derive(Default)]
+struct Tally {
+    ok: u64,
+    errors: u64,
+    latencies_us: Vec<u64>,
+}
+
+impl Tally {
+    fn record(&mut self, ok: bool, since: Instant) {
+        match ok {
+            true => self.ok += 1,
+            false => self.errors += 1,
+        }
+        self.latencies_us.push(since.elapsed().as_micros() as u64);
+    }
+}
+
+fn finish(tally: Arc<Mutex<Tally>>, started: Instant, offered: Option<f64>) -> Outcome {
+    let elapsed_s = started.elapsed().as_secs_f64();
+    let mut tally = std::mem::take(&mut *tally.lock().expect("tally lock"));
+    tally.latencies_us.sort_unstable();
+    Outcome {
+        offered_rate: offered,
+        ok: tally.ok,
+        errors: tally.errors,
+        elapsed_s,
+        latencies_us: tally.latencies_us,
+    }
+}
+
+/// Sends `rate` requests per second for `seconds`, at most `in_flight_max` at once; a request
+/// waiting for a free slot is already late, and its latency says so.
+pub async fn open_loop(
+    target: &Target,
+    calls: Calls,
+    rate: f64,
+    seconds: f64,
+    in_flight_max: usize,
+) -> Outcome {
+    let total = (rate * seconds).round() as u64;
+    let slots = Arc::new(Semaphore::new(in_flight_max));
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let mut tasks = JoinSet::new();
+    let started = Instant::now();
+    let mut next = 0;
+    while next < total {
+        let due = ((started.elapsed().as_secs_f64() * rate) as u64 + 1).min(total);
+        while next < due {
+            let intended = started + Duration::from_secs_f64(next as f64 / rate);
+            let slot = slots.clone().acquire_owned().await.expect("semaphore open");
+            let (target, call, tally) = (target.clone(), calls(next), tally.clone());
+            tasks.spawn(async move {
+                let ok = target.send(&call).await;
+                tally.lock().expect("tally lock").record(ok, intended);
+                drop(slot);
+            });
+            next += 1;
+        }
+        // The timer wheel ticks in milliseconds, too coarse for these intervals: yield instead.
+        tokio::task::yield_now().await;
+    }
+    while tasks.join_next().await.is_some() {}
+    finish(tally, started, Some(rate))
+}
+
+/// `connections` senders back to back for `seconds`: the most the server answers.
+pub async fn closed_loop(
+    target: &Target,
+    calls: Calls,
+    connections: usize,
+    seconds: f64,
+) -> Outcome {
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(seconds);
+    let mut tasks = JoinSet::new();
+    for _ in 0..connections {
+        let (target, calls, tally, counter) = (
+            target.clone(),
+            calls.clone(),
+            tally.clone(),
+            counter.clone(),
+        );
+        tasks.spawn(async move {
+            while Instant::now() < deadline {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let sent = Instant::now();
+                let ok = target.send(&calls(n)).await;
+                tally.lock().expect("tally lock").record(ok, sent);
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    finish(tally, started, None)
+}

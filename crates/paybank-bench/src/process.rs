@@ -1,0 +1,151 @@
+//! Processes under test: started pinned to core 0 with `taskset`, waited for until they answer,
+//! and read from `/proc` for CPU time and peak memory. The harness pins itself to core 1.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a server may take to start answering.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Whether `taskset` is here to pin processes to cores.
+pub fn can_pin() -> bool {
+    Command::new("taskset")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+/// Pins this process (every thread it has and will start) to `core`; false if it could not.
+pub fn pin_self(core: u32) -> bool {
+    let pid = std::process::id().to_string();
+    can_pin()
+        && Command::new("taskset")
+            .args(["-a", "-p", "-c", &core.to_string(), &pid])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+}
+
+/// A started server, killed when dropped.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    /// Milliseconds from spawn to the first answered request.
+    pub start_ms: f64,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Runs `program args…` pinned to core 0 and waits until `probe_path` answers on `port`.
+    pub async fn start(
+        program: &Path,
+        args: &[&str],
+        envs: &[(&str, String)],
+        port: u16,
+        probe_path: &str,
+    ) -> anyhow::Result<Server> {
+        let mut command = match can_pin() {
+            true => {
+                let mut command = Command::new("taskset");
+                command.args(["-c", "0"]).arg(program);
+                command
+            }
+            false => Command::new(program),
+        };
+        command
+            .args(args)
+            .envs(envs.iter().map(|(key, value)| (*key, value.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        let started = Instant::now();
+        let child = command.spawn()?;
+        let base = format!("http://127.0.0.1:{port}");
+        let mut server = Server {
+            child,
+            base: base.clone(),
+            start_ms: 0.0,
+        };
+        server.start_ms = wait_until_answering(&format!("{base}{probe_path}"), started).await?;
+        Ok(server)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// CPU time (user + system) the process has used so far, in microseconds.
+    pub fn cpu_us(&self) -> u64 {
+        cpu_us(self.pid()).unwrap_or(0)
+    }
+
+    /// The most resident memory the process has held, in bytes.
+    pub fn peak_rss_bytes(&self) -> u64 {
+        peak_rss_bytes(self.pid()).unwrap_or(0)
+    }
+}
+
+async fn wait_until_answering(url: &str, started: Instant) -> anyhow::Result<f64> {
+    let client = reqwest::Client::new();
+    while started.elapsed() < START_TIMEOUT {
+        if client.get(url).send().await.is_ok() {
+            return Ok(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    anyhow::bail!("{url} did not answer within {START_TIMEOUT:?}")
+}
+
+/// Clock ticks per second, as `/proc/<pid>/stat` counts CPU time.
+fn ticks_per_second() -> u64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(100)
+}
+
+fn cpu_us(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks * 1_000_000 / ticks_per_second())
+}
+
+fn peak_rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// A free loopback port.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Bytes under `dir`, recursively.
+pub fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => dir_bytes(&entry.path()),
+            _ => entry.metadata().map(|meta| meta.len()).unwrap_or(0),
+        })
+        .sum()
+}

@@ -1,0 +1,114 @@
+//! The results of a run, as JSON (`bench.json`) and as a Markdown table (`bench.md`).
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::load::Outcome;
+use crate::Options;
+
+/// One measured line: a scenario on one system.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Row {
+    pub scenario: String,
+    pub system: String,
+    pub offered_rate: Option<f64>,
+    pub achieved_rate: Option<f64>,
+    pub ok: Option<u64>,
+    pub errors: Option<u64>,
+    pub p50_us: Option<u64>,
+    pub p99_us: Option<u64>,
+    pub p999_us: Option<u64>,
+    pub cpu_us_per_request: Option<f64>,
+    pub peak_rss_mb: Option<f64>,
+    pub database_mb: Option<f64>,
+    pub elapsed_ms: Option<f64>,
+    pub note: String,
+}
+
+impl Row {
+    /// A load run's line, with the server's CPU used during it.
+    pub fn from_outcome(scenario: &str, system: &str, outcome: &Outcome, cpu_us: u64) -> Row {
+        let requests = (outcome.ok + outcome.errors).max(1);
+        Row {
+            scenario: scenario.to_owned(),
+            system: system.to_owned(),
+            offered_rate: outcome.offered_rate,
+            achieved_rate: Some(outcome.achieved_rate()),
+            ok: Some(outcome.ok),
+            errors: Some(outcome.errors),
+            p50_us: Some(outcome.percentile_us(0.50)),
+            p99_us: Some(outcome.percentile_us(0.99)),
+            p999_us: Some(outcome.percentile_us(0.999)),
+            cpu_us_per_request: Some(cpu_us as f64 / requests as f64),
+            ..Row::default()
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub quick: bool,
+    pub machine: crate::machine::Machine,
+    pub rows: Vec<Row>,
+}
+
+impl Report {
+    pub fn new(options: &Options) -> Report {
+        Report {
+            quick: options.quick,
+            machine: Default::default(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, row: Row) {
+        self.rows.push(row);
+    }
+
+    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        std::fs::write(dir.join("bench.json"), serde_json::to_string_pretty(self)?)?;
+        std::fs::write(dir.join("bench.md"), self.markdown())?;
+        Ok(())
+    }
+
+    pub fn markdown(&self) -> String {
+        let machine = &self.machine;
+        let mut text = format!(
+            "Machine: {} cores, {}, disk flush {} µs (median of 4 KiB write + fdatasync).\n\n",
+            machine.cores, machine.cpu_model, machine.disk_flush_us
+        );
+        text.push_str(
+            "| scenario | system | offered/s | achieved/s | p50 µs | p99 µs | p99.9 µs | errors | CPU µs/req | peak RSS MB | DB MB | note |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        );
+        for row in &self.rows {
+            text.push_str(&markdown_line(row));
+            text.push('\n');
+        }
+        text
+    }
+}
+
+fn markdown_line(row: &Row) -> String {
+    let number = |value: Option<f64>, digits: usize| {
+        value.map_or("".to_owned(), |value| format!("{value:.digits$}"))
+    };
+    let integer = |value: Option<u64>| value.map_or("".to_owned(), |value| value.to_string());
+    format!(
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        row.scenario,
+        row.system,
+        number(row.offered_rate, 0),
+        number(row.achieved_rate, 0),
+        integer(row.p50_us),
+        integer(row.p99_us),
+        integer(row.p999_us),
+        integer(row.errors),
+        number(row.cpu_us_per_request, 1),
+        number(row.peak_rss_mb, 1),
+        number(row.database_mb, 1),
+        row.note
+    )
+}
