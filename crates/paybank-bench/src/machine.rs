@@ -21,10 +21,20 @@ pub struct Machine {
 
 pub fn describe(dir: &Path) -> Machine {
     Machine {
-        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cores: cores(),
         cpu_model: cpu_model(),
         disk_flush_us: disk_flush_us(dir).unwrap_or(0),
     }
+}
+
+/// The machine's cores, not this process's share: the harness has pinned itself to one.
+fn cores() -> usize {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let count = info
+        .lines()
+        .filter(|line| line.starts_with("processor"))
+        .count();
+    count.max(1)
 }
 
 fn cpu_model() -> String {
