@@ -1,18 +1,17 @@
-//! When paybank, as the ODFI, delivers ACH files to the operator and when their entries settle;
-//! return deadlines; and the date and time fields of NACHA file and batch headers.
+//! When paybank, as the ODFI, delivers ACH files to the operator and when their entries settle,
+//! and the date and time fields of NACHA file and batch headers. Return deadlines are in
+//! [`crate::return_window`].
 //!
 //! The rules come from `rails.md` §1.6 (same-day windows, effective entry date, settlement
-//! date), §1.7 (return time frames) and §6 (Fed calendar). All wall times are US Eastern (see
+//! date) and §6 (Fed calendar). All wall times are US Eastern (see
 //! [`crate::eastern`]). Deliveries only happen on banking days; each banking day has the same
 //! ordered list of windows, and an entry makes the first window whose cut-off is strictly after
 //! the moment it is queued.
 
 use time::macros::time;
-use time::{Date, Duration, Time};
+use time::{Date, Time};
 
-use crate::calendar::{
-    add_banking_days, banking_day_on_or_after, is_banking_day, next_banking_day,
-};
+use crate::calendar::{banking_day_on_or_after, is_banking_day, next_banking_day};
 use crate::eastern::{eastern_date, eastern_date_time, eastern_to_utc_ms};
 use crate::model::TimestampMs;
 
@@ -193,45 +192,6 @@ pub fn settlement_for(window: &Window, amount_cents: i64, schedule: &AchSchedule
             settles_at: eastern_to_utc_ms(date, settles_at),
         },
         None => next_day_settlement(date, schedule),
-    }
-}
-
-/// How long an RDFI has to return an entry (rails.md §1.7).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReturnTimeFrame {
-    /// By the opening of business on the n-th banking day after the settlement date.
-    BankingDays(u32),
-    /// By the opening of business on the banking day after the n-th calendar day after the
-    /// settlement date.
-    CalendarDays(u32),
-}
-
-/// The instant (opening of business, ET) by which a return of an entry that settled on
-/// `settlement_date` must be available to paybank. Saturates at the last representable date.
-pub fn return_deadline(settlement_date: Date, time_frame: ReturnTimeFrame) -> TimestampMs {
-    let day = match time_frame {
-        ReturnTimeFrame::BankingDays(days) => add_banking_days(settlement_date, days),
-        ReturnTimeFrame::CalendarDays(days) => settlement_date
-            .checked_add(Duration::days(i64::from(days)))
-            .map_or(Date::MAX, next_banking_day),
-    };
-    eastern_to_utc_ms(day, OPENING_OF_BUSINESS)
-}
-
-/// The time frame of a return reason code (`R01`…, case-insensitive), per rails.md §1.7.
-///
-/// `None` means there is no fixed limit to enforce: R06 (returned at the ODFI's request: any time
-/// the RDFI agrees), R23 (credit refused: whenever the refusal arrives) and R31 (late return the
-/// ODFI agreed to), and also any code rails.md does not list, for which paybank claims no
-/// deadline rather than guess one.
-pub fn return_time_frame(code: &str) -> Option<ReturnTimeFrame> {
-    match code.trim().to_ascii_uppercase().as_str() {
-        "R01" | "R02" | "R03" | "R04" | "R08" | "R09" | "R16" | "R20" | "R24" | "R29" => {
-            Some(ReturnTimeFrame::BankingDays(2))
-        }
-        // Unauthorized-debit returns need the consumer's written statement and get 60 days.
-        "R05" | "R07" | "R10" | "R11" => Some(ReturnTimeFrame::CalendarDays(60)),
-        _ => None,
     }
 }
 
@@ -489,58 +449,6 @@ mod tests {
         assert_eq!(settlement.settles_at, et(day, time!(17:00)));
         let too_late = settlement_for(&same_day(day, time!(17:00)), 1, &AchSchedule::default());
         assert_eq!(too_late.settlement_date, date!(2026 - 06 - 09));
-    }
-
-    #[test]
-    fn return_deadlines() {
-        // Two banking days after Wednesday 2026-11-25 skips Thanksgiving and the weekend.
-        assert_eq!(
-            return_deadline(date!(2026 - 11 - 25), ReturnTimeFrame::BankingDays(2)),
-            ms(datetime!(2026-11-30 13:30 UTC))
-        );
-        assert_eq!(
-            return_deadline(date!(2026 - 06 - 08), ReturnTimeFrame::BankingDays(2)),
-            ms(datetime!(2026-06-10 12:30 UTC))
-        );
-        // 60 days after 2026-06-01 is Friday 2026-07-31; the banking day after is Monday.
-        assert_eq!(
-            return_deadline(date!(2026 - 06 - 01), ReturnTimeFrame::CalendarDays(60)),
-            ms(datetime!(2026-08-03 12:30 UTC))
-        );
-        // 60 days after 2026-05-06 is Sunday 2026-07-05; the banking day after is Monday.
-        assert_eq!(
-            return_deadline(date!(2026 - 05 - 06), ReturnTimeFrame::CalendarDays(60)),
-            ms(datetime!(2026-07-06 12:30 UTC))
-        );
-        // Saturates instead of panicking.
-        return_deadline(Date::MAX, ReturnTimeFrame::CalendarDays(u32::MAX));
-    }
-
-    #[test]
-    fn return_time_frames() {
-        for code in [
-            "R01", "R02", "R03", "R04", "R08", "R09", "R16", "R20", "R24", "R29",
-        ] {
-            assert_eq!(
-                return_time_frame(code),
-                Some(ReturnTimeFrame::BankingDays(2)),
-                "{code}"
-            );
-        }
-        for code in ["R05", "R07", "R10", "R11"] {
-            assert_eq!(
-                return_time_frame(code),
-                Some(ReturnTimeFrame::CalendarDays(60)),
-                "{code}"
-            );
-        }
-        for code in ["R06", "R23", "R31", "R99", "", "01"] {
-            assert_eq!(return_time_frame(code), None, "{code}");
-        }
-        assert_eq!(
-            return_time_frame(" r01 "),
-            Some(ReturnTimeFrame::BankingDays(2))
-        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod money;
 pub mod nacha;
 pub mod rails;
 pub mod recurrence;
+pub mod return_window;
 pub mod returns;
 pub mod routing;
 pub mod rules;

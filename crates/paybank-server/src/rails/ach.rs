@@ -9,12 +9,13 @@ use paybank_core::ach_files::{
     self, answer_file, file_id_modifier, originate, trace_number, Answer, Company, FileParties,
     ReceivedItem, TracedEntry,
 };
-use paybank_core::ach_schedule::{hhmm_eastern, return_deadline, ReturnTimeFrame};
+use paybank_core::ach_schedule::hhmm_eastern;
 use paybank_core::eastern::eastern_date;
 use paybank_core::ids::MerchantId;
 use paybank_core::model::{Merchant, TimestampMs};
 use paybank_core::nacha::{self, return_code_meaning};
 use paybank_core::rails::{decide_entry, AchEntry, Direction, EntryDecision, RailJob, RailJobKind};
+use paybank_core::return_window::{return_deadline, ReturnTimeFrame};
 use paybank_core::returns::{apply_notice_of_change, apply_return};
 use paybank_store::{BankAccountRecord, EntryState, RailFile, RailWrite, StoredEntry};
 

@@ -220,9 +220,9 @@ pub async fn answer(state: &AppState, job: &RailJob) -> anyhow::Result<RailWrite
     })
     .await?;
     if answer == InstantAnswer::AcceptedWithoutPosting {
-        let follow_up_at = paybank_core::ach_schedule::return_deadline(
+        let follow_up_at = paybank_core::return_window::return_deadline(
             eastern_date(job.due_at),
-            paybank_core::ach_schedule::ReturnTimeFrame::BankingDays(1),
+            paybank_core::return_window::ReturnTimeFrame::BankingDays(1),
         );
         write.jobs.push(RailJob::new(
             RailJobKind::InstantFollowUp,

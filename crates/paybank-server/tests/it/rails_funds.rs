@@ -5,11 +5,11 @@
 use std::ops::Deref;
 use std::path::PathBuf;
 
-use paybank_core::ach_schedule::{return_deadline, ReturnTimeFrame};
 use paybank_core::calendar::is_banking_day;
 use paybank_core::demo_bank::{self, Behaviour};
 use paybank_core::eastern::{eastern_date, eastern_to_utc_ms};
 use paybank_core::model::Merchant;
+use paybank_core::return_window::{return_deadline, ReturnTimeFrame};
 use paybank_core::settlement::next_cutoff;
 use paybank_server::merchants::{create_merchant, NewMerchant};
 use paybank_server::Config;
