@@ -73,8 +73,12 @@ pub fn pays_given_account(body: &RequestBody) -> bool {
         && body.present("account.accountNumber").is_some()
 }
 
-/// The account details sent with a Disbursement.
-fn disbursement_account(body: &RequestBody) -> Result<AccountDetails, ApiError> {
+/// The `account.*` details of a request, checked for an ACH entry; the name on the account is
+/// the first of `name_fields` present.
+pub fn account_details(
+    body: &RequestBody,
+    name_fields: &[&str],
+) -> Result<AccountDetails, ApiError> {
     let account_type = match body.present("account.type") {
         None => 1,
         Some(text) => text.trim().parse().map_err(|_| {
@@ -84,10 +88,13 @@ fn disbursement_account(body: &RequestBody) -> Result<AccountDetails, ApiError> 
             )
         })?,
     };
-    let name_on_account = body
-        .bounded("account.nameOnAccount", NAME_LENGTH_MAX)?
-        .or(body.bounded("customer.name", NAME_LENGTH_MAX)?)
-        .unwrap_or_default();
+    let mut name_on_account = String::new();
+    for field in name_fields {
+        if let Some(name) = body.bounded(field, NAME_LENGTH_MAX)? {
+            name_on_account = name;
+            break;
+        }
+    }
     let details = AccountDetails {
         routing_number: body.required("account.routingNumber")?.trim().to_owned(),
         account_number: body.required("account.accountNumber")?.trim().to_owned(),
@@ -109,7 +116,7 @@ pub async fn establish_disbursement(
     ip: &str,
 ) -> Result<PaymentChain, ApiError> {
     let request = checked_request(state, merchant, body, ip).await?;
-    let details = disbursement_account(body)?;
+    let details = account_details(body, &["account.nameOnAccount", "customer.name"])?;
     let mut ids = state
         .ids
         .reserve(state.store.as_ref(), IDS_PER_COMMAND)

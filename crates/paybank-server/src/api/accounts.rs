@@ -17,11 +17,10 @@ use crate::api::error::{ApiError, CODE_ACCESS_DENIED};
 use crate::api::wire::provider_of;
 use crate::api::AuthMerchant;
 use crate::app::AppState;
+use crate::establish::account_details;
 
 /// Shortest account and routing number these endpoints take (contract §8).
 const NUMBER_LENGTH_MIN: usize = 6;
-/// Longest name on account kept.
-const NAME_LENGTH_MAX: usize = 100;
 
 /// These endpoints answer errors with a top-level `message` (contract §2); the standard
 /// `errors` envelope is kept next to it so the code and field stay machine-readable.
@@ -67,7 +66,7 @@ pub async fn verify(
     body: RequestBody,
 ) -> Result<Json<Value>, AccountsError> {
     check_merchant(&body, &merchant.merchant_id.to_string())?;
-    let details = account_details(&body)?;
+    let details = us_account_details(&body)?;
     let verification = verification(&state, &details).await?;
     let expand = params.expand.unwrap_or_default();
     let with_provider = expand
@@ -88,7 +87,7 @@ pub async fn tokenize(
     body: RequestBody,
 ) -> Result<Json<Value>, AccountsError> {
     check_merchant(&body, &merchant.merchant_id.to_string())?;
-    let details = account_details(&body)?;
+    let details = us_account_details(&body)?;
     let verification = match params.verify_account.as_deref() {
         Some("true") => Some(verification(&state, &details).await?),
         None | Some("false") => None,
@@ -118,7 +117,8 @@ fn check_merchant(body: &RequestBody, merchant_id: &str) -> Result<(), ApiError>
     }
 }
 
-fn account_details(body: &RequestBody) -> Result<AccountDetails, ApiError> {
+/// Account details as these endpoints take them: US only, numbers of 6 characters or more.
+fn us_account_details(body: &RequestBody) -> Result<AccountDetails, ApiError> {
     if body.present("account.iban").is_some() {
         return Err(ApiError::invalid(
             "account.iban",
@@ -131,22 +131,7 @@ fn account_details(body: &RequestBody) -> Result<AccountDetails, ApiError> {
             return Err(ApiError::invalid(field, message));
         }
     }
-    let account_type = match body.present("account.type") {
-        None => 1,
-        Some(text) => text.trim().parse().unwrap_or(0),
-    };
-    let details = AccountDetails {
-        routing_number: body.required("account.routingNumber")?.trim().to_owned(),
-        account_number: body.required("account.accountNumber")?.trim().to_owned(),
-        account_type,
-        name_on_account: body
-            .bounded("account.nameOnAccount", NAME_LENGTH_MAX)?
-            .unwrap_or_default(),
-    };
-    details
-        .check()
-        .map_err(|error| ApiError::invalid(error.field, error.message))?;
-    Ok(details)
+    account_details(body, &["account.nameOnAccount"])
 }
 
 /// The test bank answers from its published table; any other bank verifies an account it holds

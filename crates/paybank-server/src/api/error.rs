@@ -69,6 +69,11 @@ impl ApiError {
         }
     }
 
+    /// A `transactionId` given as a parameter (query or body) that is no transaction id.
+    pub fn invalid_transaction_id() -> ApiError {
+        ApiError::invalid("transactionId", "not a transaction id")
+    }
+
     pub fn invalid(location: &str, message: impl Into<String>) -> ApiError {
         ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -32,7 +32,7 @@ pub async fn list_events(
         .transaction_id
         .map(|text| {
             text.parse::<TransactionId>()
-                .map_err(|()| ApiError::invalid("transactionId", "not a transaction id"))
+                .map_err(|()| ApiError::invalid_transaction_id())
         })
         .transpose()?;
     let limit = params.count.unwrap_or(100);

@@ -27,7 +27,7 @@ use crate::service::merchant_chain;
 fn transaction_field(body: &RequestBody) -> Result<TransactionId, ApiError> {
     body.required("transactionId")?
         .parse()
-        .map_err(|()| ApiError::invalid("transactionId", "not a transaction id"))
+        .map_err(|()| ApiError::invalid_transaction_id())
 }
 
 fn internal(error: anyhow::Error) -> ApiError {

@@ -119,7 +119,7 @@ pub async fn list_messages(
         .transaction_id
         .map(|text| {
             text.parse::<TransactionId>()
-                .map_err(|()| ApiError::invalid("transactionId", "not a transaction id"))
+                .map_err(|()| ApiError::invalid_transaction_id())
         })
         .transpose()?;
     let limit = state.config.ach.files_per_page_max;
