@@ -12,33 +12,32 @@ use paybank_core::model::{
 use paybank_core::money::Amount;
 use paybank_core::rails::Rail;
 use serde::{Deserialize, Serialize};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
+use crate::columns::Columns;
 use crate::{EventAttempt, EventState, StoreError, StoreResult, StoredEvent};
 
 pub(crate) fn corrupt(what: &str) -> StoreError {
     StoreError::Database(format!("unreadable {what} in the database"))
 }
 
-pub(crate) fn id(row: &AnyRow, column: &str) -> StoreResult<u64> {
-    let value: i64 = row.try_get(column)?;
+pub(crate) fn id(row: &impl Columns, column: &str) -> StoreResult<u64> {
+    let value: i64 = row.get(column)?;
     u64::try_from(value).map_err(|_| corrupt(column))
 }
 
-fn optional_id(row: &AnyRow, column: &str) -> StoreResult<Option<u64>> {
-    let value: Option<i64> = row.try_get(column)?;
+fn optional_id(row: &impl Columns, column: &str) -> StoreResult<Option<u64>> {
+    let value: Option<i64> = row.get(column)?;
     value
         .map(|value| u64::try_from(value).map_err(|_| corrupt(column)))
         .transpose()
 }
 
-fn amount(row: &AnyRow, column: &str) -> StoreResult<Amount> {
-    Ok(Amount::from_minor(row.try_get(column)?))
+fn amount(row: &impl Columns, column: &str) -> StoreResult<Amount> {
+    Ok(Amount::from_minor(row.get(column)?))
 }
 
-fn code(row: &AnyRow, column: &str) -> StoreResult<u8> {
-    let value: i64 = row.try_get(column)?;
+fn code(row: &impl Columns, column: &str) -> StoreResult<u8> {
+    let value: i64 = row.get(column)?;
     u8::try_from(value).map_err(|_| corrupt(column))
 }
 
@@ -46,18 +45,18 @@ pub(crate) fn sql_id(value: u64) -> i64 {
     i64::try_from(value).expect("ids are 13 digits and fit in i64")
 }
 
-pub(crate) fn merchant(row: &AnyRow) -> StoreResult<Merchant> {
-    let origins: String = row.try_get("allowed_origins")?;
+pub(crate) fn merchant(row: &impl Columns) -> StoreResult<Merchant> {
+    let origins: String = row.get("allowed_origins")?;
     Ok(Merchant {
         merchant_id: MerchantId(id(row, "merchant_id")?),
-        name: row.try_get("name")?,
-        access_id: row.try_get("access_id")?,
-        access_key: row.try_get("access_key")?,
-        notification_url: row.try_get("notification_url")?,
+        name: row.get("name")?,
+        access_id: row.get("access_id")?,
+        access_key: row.get("access_key")?,
+        notification_url: row.get("notification_url")?,
         allowed_origins: origins.lines().map(str::to_owned).collect(),
-        split_token_enabled: row.try_get::<i64, _>("split_token_enabled")? != 0,
-        payouts_from_settled_only: row.try_get::<i64, _>("payouts_from_settled_only")? != 0,
-        created_at: row.try_get("created_at")?,
+        split_token_enabled: row.get::<i64>("split_token_enabled")? != 0,
+        payouts_from_settled_only: row.get::<i64>("payouts_from_settled_only")? != 0,
+        created_at: row.get("created_at")?,
     })
 }
 
@@ -110,17 +109,17 @@ fn account(json: &str) -> StoreResult<BankAccount> {
     })
 }
 
-pub(crate) fn payment(row: &AnyRow) -> StoreResult<Payment> {
-    let account_json: Option<String> = row.try_get("account_json")?;
-    let split_token_hash: Option<String> = row.try_get("split_token_hash")?;
+pub(crate) fn payment(row: &impl Columns) -> StoreResult<Payment> {
+    let account_json: Option<String> = row.get("account_json")?;
+    let split_token_hash: Option<String> = row.get("split_token_hash")?;
     let split_token = match split_token_hash {
         Some(hash_hex) => Some(SplitToken {
             hash_hex,
             expires_at: row
-                .try_get::<Option<i64>, _>("split_token_expires_at")?
+                .get::<Option<i64>>("split_token_expires_at")?
                 .unwrap_or(0),
             refreshable: row
-                .try_get::<Option<i64>, _>("split_token_refreshable")?
+                .get::<Option<i64>>("split_token_refreshable")?
                 .unwrap_or(0)
                 != 0,
         }),
@@ -131,25 +130,25 @@ pub(crate) fn payment(row: &AnyRow) -> StoreResult<Payment> {
         merchant_id: MerchantId(id(row, "merchant_id")?),
         payment_type: PaymentType::from_code(code(row, "payment_type")?)
             .ok_or_else(|| corrupt("payment_type"))?,
-        merchant_reference: row.try_get("merchant_reference")?,
-        currency: row.try_get("currency")?,
+        merchant_reference: row.get("merchant_reference")?,
+        currency: row.get("currency")?,
         amount: amount(row, "amount")?,
-        description: row.try_get("description")?,
-        return_url: row.try_get("return_url")?,
-        cancel_url: row.try_get("cancel_url")?,
-        notification_url: row.try_get("notification_url")?,
-        establish_json: row.try_get("establish_json")?,
+        description: row.get("description")?,
+        return_url: row.get("return_url")?,
+        cancel_url: row.get("cancel_url")?,
+        notification_url: row.get("notification_url")?,
+        establish_json: row.get("establish_json")?,
         authorization_id: TransactionId(id(row, "authorization_id")?),
         account: account_json.as_deref().map(account).transpose()?,
         split_token,
-        decline_next_capture: row.try_get("decline_next_capture")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        record_version: row.try_get("record_version")?,
+        decline_next_capture: row.get("decline_next_capture")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+        record_version: row.get("record_version")?,
     })
 }
 
-pub(crate) fn transaction(row: &AnyRow) -> StoreResult<Transaction> {
+pub(crate) fn transaction(row: &impl Columns) -> StoreResult<Transaction> {
     Ok(Transaction {
         transaction_id: TransactionId(id(row, "transaction_id")?),
         payment_id: PaymentId(id(row, "payment_id")?),
@@ -159,100 +158,100 @@ pub(crate) fn transaction(row: &AnyRow) -> StoreResult<Transaction> {
         original_transaction_id: optional_id(row, "original_transaction_id")?.map(TransactionId),
         status: TransactionStatus::from_code(code(row, "status")?)
             .ok_or_else(|| corrupt("status"))?,
-        merchant_reference: row.try_get("merchant_reference")?,
-        currency: row.try_get("currency")?,
+        merchant_reference: row.get("merchant_reference")?,
+        currency: row.get("currency")?,
         amount: amount(row, "amount")?,
         pending: amount(row, "pending")?,
         paid: amount(row, "paid")?,
         refunded: amount(row, "refunded")?,
         reversed: amount(row, "reversed")?,
         provider: ProviderStatus {
-            status: row.try_get("provider_status")?,
-            status_message: row.try_get("provider_message")?,
-            reason_code: row.try_get("provider_reason_code")?,
-            extended_reason_code: row.try_get("provider_extended_code")?,
+            status: row.get("provider_status")?,
+            status_message: row.get("provider_message")?,
+            reason_code: row.get("provider_reason_code")?,
+            extended_reason_code: row.get("provider_extended_code")?,
         },
         error_code: row
-            .try_get::<Option<i64>, _>("error_code")?
+            .get::<Option<i64>>("error_code")?
             .map(|value| u16::try_from(value).map_err(|_| corrupt("error_code")))
             .transpose()?,
-        ip: row.try_get("ip")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        processed_at: row.try_get("processed_at")?,
-        completed_at: row.try_get("completed_at")?,
-        expired_at: row.try_get("expired_at")?,
-        pre_authorized: row.try_get::<i64, _>("pre_authorized")? != 0,
+        ip: row.get("ip")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+        processed_at: row.get("processed_at")?,
+        completed_at: row.get("completed_at")?,
+        expired_at: row.get("expired_at")?,
+        pre_authorized: row.get::<i64>("pre_authorized")? != 0,
         rail: rail(row)?,
-        record_version: row.try_get("record_version")?,
+        record_version: row.get("record_version")?,
     })
 }
 
-fn rail(row: &AnyRow) -> StoreResult<Option<Rail>> {
-    row.try_get::<Option<String>, _>("rail")?
+fn rail(row: &impl Columns) -> StoreResult<Option<Rail>> {
+    row.get::<Option<String>>("rail")?
         .map(|name| Rail::from_name(&name).ok_or_else(|| corrupt("rail")))
         .transpose()
 }
 
-pub(crate) fn timer(row: &AnyRow) -> StoreResult<Timer> {
-    let kind: String = row.try_get("kind")?;
+pub(crate) fn timer(row: &impl Columns) -> StoreResult<Timer> {
+    let kind: String = row.get("kind")?;
     Ok(Timer {
-        timer_id: row.try_get("timer_id")?,
+        timer_id: row.get("timer_id")?,
         kind: TimerKind::from_name(&kind).ok_or_else(|| corrupt("timer kind"))?,
         payment_id: PaymentId(id(row, "payment_id")?),
         transaction_id: TransactionId(id(row, "transaction_id")?),
-        due_at: row.try_get("due_at")?,
+        due_at: row.get("due_at")?,
     })
 }
 
-pub(crate) fn stored_event(row: &AnyRow) -> StoreResult<StoredEvent> {
-    let body: String = row.try_get("body")?;
+pub(crate) fn stored_event(row: &impl Columns) -> StoreResult<StoredEvent> {
+    let body: String = row.get("body")?;
     let params = form_urlencoded::parse(body.as_bytes())
         .into_owned()
         .collect();
-    let state: String = row.try_get("state")?;
+    let state: String = row.get("state")?;
     Ok(StoredEvent {
         event: OutboxEvent {
             event_id: EventId(id(row, "event_id")?),
             merchant_id: MerchantId(id(row, "merchant_id")?),
             payment_id: PaymentId(id(row, "payment_id")?),
             transaction_id: TransactionId(id(row, "transaction_id")?),
-            event_type: row.try_get("event_type")?,
+            event_type: row.get("event_type")?,
             params,
-            notification_url: row.try_get("notification_url")?,
-            created_at: row.try_get("created_at")?,
+            notification_url: row.get("notification_url")?,
+            created_at: row.get("created_at")?,
         },
         body,
         state: EventState::from_name(&state).ok_or_else(|| corrupt("event state"))?,
-        attempts: row.try_get("attempts")?,
-        next_attempt_at: row.try_get("next_attempt_at")?,
-        delivered_at: row.try_get("delivered_at")?,
-        ordinal: row.try_get("ordinal")?,
+        attempts: row.get("attempts")?,
+        next_attempt_at: row.get("next_attempt_at")?,
+        delivered_at: row.get("delivered_at")?,
+        ordinal: row.get("ordinal")?,
     })
 }
 
-pub(crate) fn event_attempt(row: &AnyRow) -> StoreResult<EventAttempt> {
+pub(crate) fn event_attempt(row: &impl Columns) -> StoreResult<EventAttempt> {
     Ok(EventAttempt {
-        attempt: row.try_get("attempt")?,
-        attempted_at: row.try_get("attempted_at")?,
-        duration_ms: row.try_get("duration_ms")?,
-        http_status: row.try_get("http_status")?,
-        error: row.try_get("error")?,
+        attempt: row.get("attempt")?,
+        attempted_at: row.get("attempted_at")?,
+        duration_ms: row.get("duration_ms")?,
+        http_status: row.get("http_status")?,
+        error: row.get("error")?,
     })
 }
 
-pub(crate) fn lightbox_session(row: &AnyRow) -> StoreResult<LightboxSession> {
-    let step: String = row.try_get("step")?;
-    let behaviour: Option<String> = row.try_get("behaviour")?;
-    let error: Option<String> = row.try_get("error")?;
-    let account_index: Option<i64> = row.try_get("account_index")?;
+pub(crate) fn lightbox_session(row: &impl Columns) -> StoreResult<LightboxSession> {
+    let step: String = row.get("step")?;
+    let behaviour: Option<String> = row.get("behaviour")?;
+    let error: Option<String> = row.get("error")?;
+    let account_index: Option<i64> = row.get("account_index")?;
     Ok(LightboxSession {
-        session_id: row.try_get("session_id")?,
+        session_id: row.get("session_id")?,
         payment_id: PaymentId(id(row, "payment_id")?),
         transaction_id: TransactionId(id(row, "transaction_id")?),
         step: Step::from_name(&step).ok_or_else(|| corrupt("lightbox step"))?,
-        bank_id: row.try_get("bank_id")?,
-        username: row.try_get("username")?,
+        bank_id: row.get("bank_id")?,
+        username: row.get("username")?,
         behaviour: behaviour
             .as_deref()
             .map(|text| Behaviour::decode(text).ok_or_else(|| corrupt("behaviour")))
@@ -264,9 +263,9 @@ pub(crate) fn lightbox_session(row: &AnyRow) -> StoreResult<LightboxSession> {
             .as_deref()
             .map(|name| LightboxError::from_name(name).ok_or_else(|| corrupt("lightbox error")))
             .transpose()?,
-        csrf_token: row.try_get("csrf_token")?,
-        expires_at: row.try_get("expires_at")?,
-        redirect_url: row.try_get("redirect_url")?,
-        updated_at: row.try_get("updated_at")?,
+        csrf_token: row.get("csrf_token")?,
+        expires_at: row.get("expires_at")?,
+        redirect_url: row.get("redirect_url")?,
+        updated_at: row.get("updated_at")?,
     })
 }

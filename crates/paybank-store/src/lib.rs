@@ -7,10 +7,14 @@
 //! one fsync, each command in its own savepoint so one failure leaves the others untouched.
 
 mod codec;
+mod columns;
+mod db;
+mod merchant_cache;
 mod rails;
 mod rails_reads;
 mod reads;
 pub mod sql;
+mod sqlite_reads;
 mod writer;
 mod writes;
 

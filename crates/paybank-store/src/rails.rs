@@ -5,18 +5,12 @@ use paybank_core::ids::{MerchantId, PaymentId, TransactionId};
 use paybank_core::model::TimestampMs;
 use paybank_core::money::Amount;
 use paybank_core::rails::{AchEntry, Direction, ForcedOutcome, Rail, RailJob, RailJobKind};
-use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, Row, Transaction as DbTransaction};
 use time::Date;
 
 use crate::codec::{corrupt, id, sql_id};
+use crate::columns::Columns;
+use crate::db::{args, Db};
 use crate::{StoreError, StoreResult};
-
-type Tx<'a> = DbTransaction<'a, Any>;
-
-fn conn<'a>(tx: &'a mut Tx<'_>) -> &'a mut AnyConnection {
-    &mut *tx
-}
 
 /// Where an ACH entry is in its life on the network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,80 +116,41 @@ pub struct RailWrite {
     pub forced_done: Vec<TransactionId>,
 }
 
-pub(crate) async fn write(tx: &mut Tx<'_>, write: &RailWrite) -> StoreResult<()> {
+pub(crate) async fn write(db: &mut Db<'_>, write: &RailWrite) -> StoreResult<()> {
     for file in &write.files {
-        insert_file(tx, file).await?;
+        insert_file(db, file).await?;
     }
     for (transaction_id, file_name, trace) in &write.filed {
-        sqlx::query("UPDATE ach_entries SET state = 'filed', file_name = $1, trace_number = $2 WHERE transaction_id = $3")
-            .bind(file_name)
-            .bind(trace)
-            .bind(sql_id(transaction_id.0))
-            .execute(conn(tx))
-            .await?;
+        db.execute("UPDATE ach_entries SET state = 'filed', file_name = $1, trace_number = $2 WHERE transaction_id = $3", args![file_name, trace, sql_id(transaction_id.0)]).await?;
     }
     for (transaction_id, state, code) in &write.entry_states {
-        sqlx::query("UPDATE ach_entries SET state = $1, return_code = COALESCE($2, return_code) WHERE transaction_id = $3")
-            .bind(state.name())
-            .bind(code)
-            .bind(sql_id(transaction_id.0))
-            .execute(conn(tx))
-            .await?;
+        db.execute("UPDATE ach_entries SET state = $1, return_code = COALESCE($2, return_code) WHERE transaction_id = $3", args![state.name(), code, sql_id(transaction_id.0)]).await?;
     }
     for message in &write.messages {
-        insert_message(tx, message).await?;
+        insert_message(db, message).await?;
     }
-    write_accounts(tx, write).await?;
-    insert_jobs(tx, &write.jobs).await?;
+    write_accounts(db, write).await?;
+    insert_jobs(db, &write.jobs).await?;
     for job_id in &write.jobs_done {
-        sqlx::query("DELETE FROM rail_jobs WHERE job_id = $1")
-            .bind(job_id)
-            .execute(conn(tx))
+        db.execute("DELETE FROM rail_jobs WHERE job_id = $1", args![job_id])
             .await?;
     }
-    write_forced(tx, write).await
+    write_forced(db, write).await
 }
 
-async fn insert_file(tx: &mut Tx<'_>, file: &RailFile) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO rail_files (name, merchant_id, direction, kind, created_at, entry_count, debit_total, \
-         credit_total, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&file.name)
-    .bind(file.merchant_id.map(|merchant_id| sql_id(merchant_id.0)))
-    .bind(&file.direction)
-    .bind(&file.kind)
-    .bind(file.created_at)
-    .bind(file.entry_count)
-    .bind(file.debit_total)
-    .bind(file.credit_total)
-    .bind(&file.content)
-    .execute(conn(tx))
-    .await?;
+async fn insert_file(db: &mut Db<'_>, file: &RailFile) -> StoreResult<()> {
+    db.execute("INSERT INTO rail_files (name, merchant_id, direction, kind, created_at, entry_count, debit_total, \
+         credit_total, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", args![&file.name, file.merchant_id.map(|merchant_id| sql_id(merchant_id.0)), &file.direction, &file.kind, file.created_at, file.entry_count, file.debit_total, file.credit_total, &file.content]).await?;
     Ok(())
 }
 
-async fn insert_message(tx: &mut Tx<'_>, message: &InstantMessage) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO instant_messages (message_id, transaction_id, merchant_id, network, direction, \
-         message_type, status, amount, created_at, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(&message.message_id)
-    .bind(sql_id(message.transaction_id.0))
-    .bind(sql_id(message.merchant_id.0))
-    .bind(message.network.name())
-    .bind(&message.direction)
-    .bind(&message.message_type)
-    .bind(&message.status)
-    .bind(message.amount.minor())
-    .bind(message.created_at)
-    .bind(&message.content)
-    .execute(conn(tx))
-    .await?;
+async fn insert_message(db: &mut Db<'_>, message: &InstantMessage) -> StoreResult<()> {
+    db.execute("INSERT INTO instant_messages (message_id, transaction_id, merchant_id, network, direction, \
+         message_type, status, amount, created_at, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", args![&message.message_id, sql_id(message.transaction_id.0), sql_id(message.merchant_id.0), message.network.name(), &message.direction, &message.message_type, &message.status, message.amount.minor(), message.created_at, &message.content]).await?;
     Ok(())
 }
 
-async fn write_accounts(tx: &mut Tx<'_>, write: &RailWrite) -> StoreResult<()> {
+async fn write_accounts(db: &mut Db<'_>, write: &RailWrite) -> StoreResult<()> {
     let replace = write.accounts.iter().map(|account| (account, "UPDATE SET holder_name = excluded.holder_name, account_type = excluded.account_type, balance = excluded.balance, status = excluded.status"));
     let create = write
         .new_accounts
@@ -206,55 +161,43 @@ async fn write_accounts(tx: &mut Tx<'_>, write: &RailWrite) -> StoreResult<()> {
             "INSERT INTO bank_accounts (routing_number, account_number, holder_name, account_type, balance, status) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (routing_number, account_number) DO {on_conflict}"
         );
-        sqlx::query(&sql)
-            .bind(&account.routing_number)
-            .bind(&account.account_number)
-            .bind(&account.holder_name)
-            .bind(i64::from(account.account_type))
-            .bind(account.balance.minor())
-            .bind(&account.status)
-            .execute(conn(tx))
-            .await?;
+        db.execute(
+            &sql,
+            args![
+                &account.routing_number,
+                &account.account_number,
+                &account.holder_name,
+                i64::from(account.account_type),
+                account.balance.minor(),
+                &account.status
+            ],
+        )
+        .await?;
     }
     Ok(())
 }
 
 /// Schedules network jobs; scheduling one that is already queued changes nothing.
-pub(crate) async fn insert_jobs(tx: &mut Tx<'_>, jobs: &[RailJob]) -> StoreResult<()> {
+pub(crate) async fn insert_jobs(db: &mut Db<'_>, jobs: &[RailJob]) -> StoreResult<()> {
     for job in jobs {
-        sqlx::query(
-            "INSERT INTO rail_jobs (job_id, kind, subject, due_at, lease_until) VALUES ($1, $2, $3, $4, 0) \
-             ON CONFLICT (job_id) DO NOTHING",
-        )
-        .bind(&job.job_id)
-        .bind(job.kind.name())
-        .bind(&job.subject)
-        .bind(job.due_at)
-        .execute(conn(tx))
-        .await?;
+        db.execute("INSERT INTO rail_jobs (job_id, kind, subject, due_at, lease_until) VALUES ($1, $2, $3, $4, 0) \
+             ON CONFLICT (job_id) DO NOTHING", args![&job.job_id, job.kind.name(), &job.subject, job.due_at]).await?;
     }
     Ok(())
 }
 
-async fn write_forced(tx: &mut Tx<'_>, write: &RailWrite) -> StoreResult<()> {
+async fn write_forced(db: &mut Db<'_>, write: &RailWrite) -> StoreResult<()> {
     for (transaction_id, outcome) in &write.forced {
         let (kind, code, detail) = forced_columns(outcome);
-        sqlx::query(
-            "INSERT INTO forced_outcomes (transaction_id, kind, code, detail) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (transaction_id) DO UPDATE SET kind = excluded.kind, code = excluded.code, detail = excluded.detail",
-        )
-        .bind(sql_id(transaction_id.0))
-        .bind(kind)
-        .bind(code)
-        .bind(detail)
-        .execute(conn(tx))
-        .await?;
+        db.execute("INSERT INTO forced_outcomes (transaction_id, kind, code, detail) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (transaction_id) DO UPDATE SET kind = excluded.kind, code = excluded.code, detail = excluded.detail", args![sql_id(transaction_id.0), kind, code, detail]).await?;
     }
     for transaction_id in &write.forced_done {
-        sqlx::query("DELETE FROM forced_outcomes WHERE transaction_id = $1")
-            .bind(sql_id(transaction_id.0))
-            .execute(conn(tx))
-            .await?;
+        db.execute(
+            "DELETE FROM forced_outcomes WHERE transaction_id = $1",
+            args![sql_id(transaction_id.0)],
+        )
+        .await?;
     }
     Ok(())
 }
@@ -268,10 +211,10 @@ fn forced_columns(outcome: &ForcedOutcome) -> (&'static str, &str, &str) {
     }
 }
 
-pub(crate) fn forced_outcome(row: &AnyRow) -> StoreResult<ForcedOutcome> {
-    let kind: String = row.try_get("kind")?;
-    let code: String = row.try_get("code")?;
-    let detail: String = row.try_get("detail")?;
+pub(crate) fn forced_outcome(row: &impl Columns) -> StoreResult<ForcedOutcome> {
+    let kind: String = row.get("kind")?;
+    let code: String = row.get("code")?;
+    let detail: String = row.get("detail")?;
     Ok(match kind.as_str() {
         "return" => ForcedOutcome::Return { code },
         "notice" => ForcedOutcome::NoticeOfChange {
@@ -285,46 +228,26 @@ pub(crate) fn forced_outcome(row: &AnyRow) -> StoreResult<ForcedOutcome> {
 }
 
 /// Queues the entries a change submitted.
-pub(crate) async fn insert_entries(tx: &mut Tx<'_>, entries: &[AchEntry]) -> StoreResult<()> {
+pub(crate) async fn insert_entries(db: &mut Db<'_>, entries: &[AchEntry]) -> StoreResult<()> {
     for entry in entries {
-        sqlx::query(
-            "INSERT INTO ach_entries (transaction_id, payment_id, merchant_id, direction, amount, routing_number, \
+        db.execute("INSERT INTO ach_entries (transaction_id, payment_id, merchant_id, direction, amount, routing_number, \
              account_number, account_type, individual_name, individual_id, recurring, cutoff_at, same_day, \
              effective_date, settlement_date, settles_at, state) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'queued')",
-        )
-        .bind(sql_id(entry.transaction_id.0))
-        .bind(sql_id(entry.payment_id.0))
-        .bind(sql_id(entry.merchant_id.0))
-        .bind(entry.direction.name())
-        .bind(entry.amount.minor())
-        .bind(&entry.routing_number)
-        .bind(&entry.account_number)
-        .bind(i64::from(entry.account_type))
-        .bind(&entry.individual_name)
-        .bind(&entry.individual_id)
-        .bind(i64::from(entry.recurring))
-        .bind(entry.cutoff_at)
-        .bind(i64::from(entry.same_day))
-        .bind(entry.effective_date.to_string())
-        .bind(entry.settlement_date.to_string())
-        .bind(entry.settles_at)
-        .execute(conn(tx))
-        .await?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'queued')", args![sql_id(entry.transaction_id.0), sql_id(entry.payment_id.0), sql_id(entry.merchant_id.0), entry.direction.name(), entry.amount.minor(), &entry.routing_number, &entry.account_number, i64::from(entry.account_type), &entry.individual_name, &entry.individual_id, i64::from(entry.recurring), entry.cutoff_at, i64::from(entry.same_day), entry.effective_date.to_string(), entry.settlement_date.to_string(), entry.settles_at]).await?;
     }
     Ok(())
 }
 
 /// Refuses the change if any of these ledger accounts would end below zero.
-pub(crate) async fn check_floors(tx: &mut Tx<'_>, accounts: &[String]) -> StoreResult<()> {
+pub(crate) async fn check_floors(db: &mut Db<'_>, accounts: &[String]) -> StoreResult<()> {
     for account in accounts {
-        let row: (Option<i64>,) = sqlx::query_as(
-            "SELECT CAST(SUM(amount) AS BIGINT) FROM ledger_postings WHERE account = $1",
-        )
-        .bind(account)
-        .fetch_one(conn(tx))
-        .await?;
-        if row.0.unwrap_or(0) < 0 {
+        let total = db
+            .fetch_number(
+                "SELECT CAST(SUM(amount) AS BIGINT) AS value FROM ledger_postings WHERE account = $1",
+                args![account],
+            )
+            .await?;
+        if total.unwrap_or(0) < 0 {
             return Err(StoreError::InsufficientFunds(account.clone()));
         }
     }
@@ -336,89 +259,89 @@ fn parse_date(text: &str) -> StoreResult<Date> {
     Date::parse(text, &format).map_err(|_| corrupt("date"))
 }
 
-pub(crate) fn stored_entry(row: &AnyRow) -> StoreResult<StoredEntry> {
-    let direction: String = row.try_get("direction")?;
-    let state: String = row.try_get("state")?;
+pub(crate) fn stored_entry(row: &impl Columns) -> StoreResult<StoredEntry> {
+    let direction: String = row.get("direction")?;
+    let state: String = row.get("state")?;
     let entry = AchEntry {
         transaction_id: TransactionId(id(row, "transaction_id")?),
         payment_id: PaymentId(id(row, "payment_id")?),
         merchant_id: MerchantId(id(row, "merchant_id")?),
         direction: Direction::from_name(&direction).ok_or_else(|| corrupt("direction"))?,
-        amount: Amount::from_minor(row.try_get("amount")?),
-        routing_number: row.try_get("routing_number")?,
-        account_number: row.try_get("account_number")?,
-        account_type: u8::try_from(row.try_get::<i64, _>("account_type")?)
+        amount: Amount::from_minor(row.get("amount")?),
+        routing_number: row.get("routing_number")?,
+        account_number: row.get("account_number")?,
+        account_type: u8::try_from(row.get::<i64>("account_type")?)
             .map_err(|_| corrupt("account type"))?,
-        individual_name: row.try_get("individual_name")?,
-        individual_id: row.try_get("individual_id")?,
-        recurring: row.try_get::<i64, _>("recurring")? != 0,
-        cutoff_at: row.try_get("cutoff_at")?,
-        same_day: row.try_get::<i64, _>("same_day")? != 0,
-        effective_date: parse_date(&row.try_get::<String, _>("effective_date")?)?,
-        settlement_date: parse_date(&row.try_get::<String, _>("settlement_date")?)?,
-        settles_at: row.try_get("settles_at")?,
+        individual_name: row.get("individual_name")?,
+        individual_id: row.get("individual_id")?,
+        recurring: row.get::<i64>("recurring")? != 0,
+        cutoff_at: row.get("cutoff_at")?,
+        same_day: row.get::<i64>("same_day")? != 0,
+        effective_date: parse_date(&row.get::<String>("effective_date")?)?,
+        settlement_date: parse_date(&row.get::<String>("settlement_date")?)?,
+        settles_at: row.get("settles_at")?,
     };
     Ok(StoredEntry {
         entry,
         state: EntryState::from_name(&state).ok_or_else(|| corrupt("entry state"))?,
-        file_name: row.try_get("file_name")?,
-        trace_number: row.try_get("trace_number")?,
-        return_code: row.try_get("return_code")?,
+        file_name: row.get("file_name")?,
+        trace_number: row.get("trace_number")?,
+        return_code: row.get("return_code")?,
     })
 }
 
-pub(crate) fn rail_file(row: &AnyRow) -> StoreResult<RailFile> {
-    let merchant_id: Option<i64> = row.try_get("merchant_id")?;
+pub(crate) fn rail_file(row: &impl Columns) -> StoreResult<RailFile> {
+    let merchant_id: Option<i64> = row.get("merchant_id")?;
     Ok(RailFile {
-        name: row.try_get("name")?,
+        name: row.get("name")?,
         merchant_id: merchant_id
             .map(|value| u64::try_from(value).map(MerchantId))
             .transpose()
             .map_err(|_| corrupt("merchant id"))?,
-        direction: row.try_get("direction")?,
-        kind: row.try_get("kind")?,
-        created_at: row.try_get("created_at")?,
-        entry_count: row.try_get("entry_count")?,
-        debit_total: row.try_get("debit_total")?,
-        credit_total: row.try_get("credit_total")?,
-        content: row.try_get("content")?,
+        direction: row.get("direction")?,
+        kind: row.get("kind")?,
+        created_at: row.get("created_at")?,
+        entry_count: row.get("entry_count")?,
+        debit_total: row.get("debit_total")?,
+        credit_total: row.get("credit_total")?,
+        content: row.get("content")?,
     })
 }
 
-pub(crate) fn instant_message(row: &AnyRow) -> StoreResult<InstantMessage> {
-    let network: String = row.try_get("network")?;
+pub(crate) fn instant_message(row: &impl Columns) -> StoreResult<InstantMessage> {
+    let network: String = row.get("network")?;
     Ok(InstantMessage {
-        message_id: row.try_get("message_id")?,
+        message_id: row.get("message_id")?,
         transaction_id: TransactionId(id(row, "transaction_id")?),
         merchant_id: MerchantId(id(row, "merchant_id")?),
         network: Rail::from_name(&network).ok_or_else(|| corrupt("network"))?,
-        direction: row.try_get("direction")?,
-        message_type: row.try_get("message_type")?,
-        status: row.try_get("status")?,
-        amount: Amount::from_minor(row.try_get("amount")?),
-        created_at: row.try_get("created_at")?,
-        content: row.try_get("content")?,
+        direction: row.get("direction")?,
+        message_type: row.get("message_type")?,
+        status: row.get("status")?,
+        amount: Amount::from_minor(row.get("amount")?),
+        created_at: row.get("created_at")?,
+        content: row.get("content")?,
     })
 }
 
-pub(crate) fn bank_account(row: &AnyRow) -> StoreResult<BankAccountRecord> {
+pub(crate) fn bank_account(row: &impl Columns) -> StoreResult<BankAccountRecord> {
     Ok(BankAccountRecord {
-        routing_number: row.try_get("routing_number")?,
-        account_number: row.try_get("account_number")?,
-        holder_name: row.try_get("holder_name")?,
-        account_type: u8::try_from(row.try_get::<i64, _>("account_type")?)
+        routing_number: row.get("routing_number")?,
+        account_number: row.get("account_number")?,
+        holder_name: row.get("holder_name")?,
+        account_type: u8::try_from(row.get::<i64>("account_type")?)
             .map_err(|_| corrupt("account type"))?,
-        balance: Amount::from_minor(row.try_get("balance")?),
-        status: row.try_get("status")?,
+        balance: Amount::from_minor(row.get("balance")?),
+        status: row.get("status")?,
     })
 }
 
-pub(crate) fn rail_job(row: &AnyRow) -> StoreResult<RailJob> {
-    let kind: String = row.try_get("kind")?;
+pub(crate) fn rail_job(row: &impl Columns) -> StoreResult<RailJob> {
+    let kind: String = row.get("kind")?;
     Ok(RailJob {
-        job_id: row.try_get("job_id")?,
+        job_id: row.get("job_id")?,
         kind: RailJobKind::from_name(&kind).ok_or_else(|| corrupt("rail job kind"))?,
-        subject: row.try_get("subject")?,
-        due_at: row.try_get("due_at")?,
+        subject: row.get("subject")?,
+        due_at: row.get("due_at")?,
     })
 }

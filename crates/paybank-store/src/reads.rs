@@ -123,19 +123,32 @@ impl Store for SqlStore {
     }
 
     async fn merchant(&self, merchant_id: MerchantId) -> StoreResult<Option<Merchant>> {
+        if let Some(merchant) = self.merchants.by_id(merchant_id) {
+            return Ok(Some(merchant));
+        }
         let row = sqlx::query("SELECT * FROM merchants WHERE merchant_id = $1")
             .bind(sql_id(merchant_id.0))
             .fetch_optional(&self.reads)
             .await?;
-        row.as_ref().map(codec::merchant).transpose()
+        let merchant = row.as_ref().map(codec::merchant).transpose()?;
+        Ok(self.merchants.keep(merchant))
     }
 
     async fn merchant_by_access_id(&self, access_id: &str) -> StoreResult<Option<Merchant>> {
-        let row = sqlx::query("SELECT * FROM merchants WHERE access_id = $1")
-            .bind(access_id)
-            .fetch_optional(&self.reads)
-            .await?;
-        row.as_ref().map(codec::merchant).transpose()
+        if let Some(merchant) = self.merchants.by_access_id(access_id) {
+            return Ok(Some(merchant));
+        }
+        let merchant = match &self.sqlite_reads {
+            Some(reads) => reads.merchant_by_access_id(access_id)?,
+            None => {
+                let row = sqlx::query("SELECT * FROM merchants WHERE access_id = $1")
+                    .bind(access_id)
+                    .fetch_optional(&self.reads)
+                    .await?;
+                row.as_ref().map(codec::merchant).transpose()?
+            }
+        };
+        Ok(self.merchants.keep(merchant))
     }
 
     async fn list_merchants(&self) -> StoreResult<Vec<Merchant>> {
@@ -146,6 +159,9 @@ impl Store for SqlStore {
     }
 
     async fn chain(&self, payment_id: PaymentId) -> StoreResult<Option<PaymentChain>> {
+        if let Some(reads) = &self.sqlite_reads {
+            return reads.chain(payment_id);
+        }
         load_chain(self, payment_id).await
     }
 
@@ -153,6 +169,9 @@ impl Store for SqlStore {
         &self,
         transaction_id: TransactionId,
     ) -> StoreResult<Option<PaymentChain>> {
+        if let Some(reads) = &self.sqlite_reads {
+            return reads.chain_of_transaction(transaction_id);
+        }
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT payment_id FROM transactions WHERE transaction_id = $1")
                 .bind(sql_id(transaction_id.0))

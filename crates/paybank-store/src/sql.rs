@@ -4,9 +4,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyConnection, AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 
-use crate::writer::WriterHandle;
+use crate::columns::sqlite_error;
+use crate::merchant_cache::MerchantCache;
+use crate::sqlite_reads::SqliteReads;
+use crate::writer::{WriteConnection, WriterHandle};
 use crate::{StoreError, StoreResult};
 
 /// Which database is behind the store; decides the migrations and the few statements that
@@ -41,12 +44,17 @@ impl Default for WriterOptions {
 pub struct SqlStore {
     pub(crate) backend: Backend,
     pub(crate) reads: AnyPool,
+    /// SQLite only: the hot reads, inline through rusqlite (see `sqlite_reads`).
+    pub(crate) sqlite_reads: Option<SqliteReads>,
+    pub(crate) merchants: MerchantCache,
     pub(crate) writer: WriterHandle,
 }
 
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Statements the SQLite writer keeps prepared: every distinct write statement fits.
+const WRITER_STATEMENT_CACHE: usize = 128;
 
 impl SqlStore {
     pub async fn open(database_url: &str, options: WriterOptions) -> StoreResult<SqlStore> {
@@ -75,10 +83,27 @@ impl SqlStore {
             })
             .connect_with(connect_options)
             .await?;
-        let writer = WriterHandle::spawn(write_connection, backend, options);
+        let sqlite_reads = match backend {
+            Backend::Sqlite => Some(SqliteReads::open(
+                &sqlite_path(&url)?,
+                options.read_connections_max as usize,
+            )?),
+            Backend::Postgres => None,
+        };
+        let write_connection = match backend {
+            Backend::Sqlite => {
+                // Migrations ran through sqlx; from here on rusqlite is the only writer.
+                write_connection.close().await?;
+                WriteConnection::Sqlite(sqlite_writer(&sqlite_path(&url)?)?)
+            }
+            Backend::Postgres => WriteConnection::Sqlx(write_connection),
+        };
+        let writer = WriterHandle::spawn(write_connection, backend, options)?;
         Ok(SqlStore {
             backend,
             reads,
+            sqlite_reads,
+            merchants: MerchantCache::default(),
             writer,
         })
     }
@@ -98,6 +123,22 @@ fn backend_of(database_url: &str) -> StoreResult<Backend> {
             "unsupported database URL {database_url:?}: use sqlite://PATH or postgres://…"
         )))
     }
+}
+
+/// The writer's own SQLite connection, with the pragmas that make each commit durable.
+fn sqlite_writer(path: &std::path::Path) -> StoreResult<rusqlite::Connection> {
+    let connection = rusqlite::Connection::open(path).map_err(sqlite_error)?;
+    connection
+        .execute_batch(SQLITE_PRAGMAS)
+        .map_err(sqlite_error)?;
+    connection.set_prepared_statement_cache_capacity(WRITER_STATEMENT_CACHE);
+    Ok(connection)
+}
+
+/// The database file a `sqlite://` URL names.
+fn sqlite_path(url: &str) -> StoreResult<std::path::PathBuf> {
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
+    Ok(options.get_filename().to_owned())
 }
 
 async fn connect(options: &AnyConnectOptions, backend: Backend) -> StoreResult<AnyConnection> {

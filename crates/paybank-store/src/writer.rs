@@ -1,12 +1,17 @@
 //! The group-commit writer: one task per database owns the write connection, takes every
 //! queued command (up to a bound), runs each in its own savepoint inside one transaction,
 //! commits once, and only then answers each caller. One fsync serves the whole batch.
+//!
+//! On SQLite the writer is a thread of its own holding a rusqlite connection: its statements
+//! run inline, and the commit's fsync blocks only that thread, so requests keep arriving and
+//! queue for the next batch meanwhile. On PostgreSQL it is a task on the runtime using sqlx.
 
 use paybank_core::change::Timer;
 use paybank_core::rails::RailJob;
-use sqlx::{AnyConnection, Connection};
+use sqlx::{AnyConnection, Executor};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::db::Db;
 use crate::sql::{Backend, WriterOptions};
 use crate::{writes, StoreError, StoreResult, StoredEvent, WriteSet};
 
@@ -39,6 +44,39 @@ struct Job {
     reply: oneshot::Sender<StoreResult<Reply>>,
 }
 
+/// The connection the writer owns.
+pub(crate) enum WriteConnection {
+    Sqlite(rusqlite::Connection),
+    Sqlx(AnyConnection),
+}
+
+impl WriteConnection {
+    fn db(&mut self) -> Db<'_> {
+        match self {
+            WriteConnection::Sqlite(connection) => Db::Sqlite(connection),
+            WriteConnection::Sqlx(connection) => Db::Sqlx(connection),
+        }
+    }
+
+    /// Runs a statement of transaction control (BEGIN, SAVEPOINT, …).
+    async fn control(&mut self, sql: &str) -> StoreResult<()> {
+        match self {
+            WriteConnection::Sqlite(connection) => {
+                let mut statement = connection
+                    .prepare_cached(sql)
+                    .map_err(crate::columns::sqlite_error)?;
+                statement
+                    .raw_execute()
+                    .map_err(crate::columns::sqlite_error)?;
+            }
+            WriteConnection::Sqlx(connection) => {
+                connection.execute(sql).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The cheap, cloneable way in to the writer task.
 #[derive(Clone)]
 pub(crate) struct WriterHandle {
@@ -46,15 +84,32 @@ pub(crate) struct WriterHandle {
 }
 
 impl WriterHandle {
-    /// Starts the writer task on `connection`.
+    /// Starts the writer on `connection`: a thread of its own for SQLite, a task for sqlx.
     pub(crate) fn spawn(
-        connection: AnyConnection,
+        connection: WriteConnection,
         backend: Backend,
         options: WriterOptions,
-    ) -> WriterHandle {
+    ) -> StoreResult<WriterHandle> {
         let (sender, receiver) = mpsc::channel(options.queue_length_max);
-        tokio::spawn(writer_loop(connection, receiver, backend, options));
-        WriterHandle { sender }
+        match connection {
+            WriteConnection::Sqlite(_) => {
+                // The commands are async for sqlx's sake; on rusqlite they never wait, so a
+                // single-threaded runtime on the writer's thread drives them.
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .map_err(|error| StoreError::Database(error.to_string()))?;
+                std::thread::Builder::new()
+                    .name("paybank-writer".to_owned())
+                    .spawn(move || {
+                        runtime.block_on(writer_loop(connection, receiver, backend, options))
+                    })
+                    .map_err(|error| StoreError::Database(error.to_string()))?;
+            }
+            WriteConnection::Sqlx(_) => {
+                tokio::spawn(writer_loop(connection, receiver, backend, options));
+            }
+        }
+        Ok(WriterHandle { sender })
     }
 
     /// Queues a command and waits until its batch is durably committed (or failed).
@@ -71,7 +126,7 @@ impl WriterHandle {
 }
 
 async fn writer_loop(
-    mut connection: AnyConnection,
+    mut connection: WriteConnection,
     mut receiver: mpsc::Receiver<Job>,
     backend: Backend,
     options: WriterOptions,
@@ -89,11 +144,13 @@ async fn writer_loop(
     }
 }
 
-async fn run_batch(connection: &mut AnyConnection, backend: Backend, batch: &mut Vec<Job>) {
+async fn run_batch(connection: &mut WriteConnection, backend: Backend, batch: &mut Vec<Job>) {
     let results = match apply_batch(connection, backend, batch).await {
         Ok(results) => results,
         Err(error) => {
             tracing::error!(%error, "write batch failed");
+            // Leave no half-open transaction behind for the next batch.
+            let _ = connection.control("ROLLBACK").await;
             let message = error.to_string();
             batch
                 .iter()
@@ -110,25 +167,31 @@ async fn run_batch(connection: &mut AnyConnection, backend: Backend, batch: &mut
 /// Runs every command of the batch in one transaction. A command's own failure rolls back only
 /// its savepoint; a failure of the transaction itself fails the whole batch.
 async fn apply_batch(
-    connection: &mut AnyConnection,
+    connection: &mut WriteConnection,
     backend: Backend,
     batch: &[Job],
-) -> Result<Vec<StoreResult<Reply>>, sqlx::Error> {
-    let mut transaction = connection.begin().await?;
+) -> StoreResult<Vec<StoreResult<Reply>>> {
+    // IMMEDIATE takes SQLite's write lock up front rather than at the first write.
+    let begin = match backend {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    };
+    connection.control(begin).await?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
-        let mut savepoint = transaction.begin().await?;
-        match writes::apply(&mut savepoint, backend, &job.command).await {
+        connection.control("SAVEPOINT command").await?;
+        match writes::apply(&mut connection.db(), backend, &job.command).await {
             Ok(reply) => {
-                savepoint.commit().await?;
+                connection.control("RELEASE SAVEPOINT command").await?;
                 results.push(Ok(reply));
             }
             Err(error) => {
-                savepoint.rollback().await?;
+                connection.control("ROLLBACK TO SAVEPOINT command").await?;
+                connection.control("RELEASE SAVEPOINT command").await?;
                 results.push(Err(error));
             }
         }
     }
-    transaction.commit().await?;
+    connection.control("COMMIT").await?;
     Ok(results)
 }

@@ -1,0 +1,189 @@
+//! The one statement interface the writer's commands use, over either driver: rusqlite on
+//! SQLite (statements run inline on the writer's own thread, prepared once and cached) and
+//! sqlx on PostgreSQL. The SQL text is the same for both: `$N` placeholders, which SQLite
+//! reads as named parameters and which are bound here by their number.
+
+use std::borrow::Cow;
+
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+
+use crate::columns::{sqlite_error, ColumnIndex, Columns, SqliteRow, Value};
+use crate::StoreResult;
+
+/// A bound value: the schema has only integers and text, each maybe NULL.
+#[derive(Clone, Debug)]
+pub(crate) enum Arg<'a> {
+    Int(Option<i64>),
+    Text(Option<Cow<'a, str>>),
+}
+
+impl From<i64> for Arg<'_> {
+    fn from(value: i64) -> Self {
+        Arg::Int(Some(value))
+    }
+}
+
+impl From<Option<i64>> for Arg<'_> {
+    fn from(value: Option<i64>) -> Self {
+        Arg::Int(value)
+    }
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(value: &'a str) -> Self {
+        Arg::Text(Some(Cow::Borrowed(value)))
+    }
+}
+
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(value: &'a String) -> Self {
+        Arg::Text(Some(Cow::Borrowed(value)))
+    }
+}
+
+impl From<String> for Arg<'_> {
+    fn from(value: String) -> Self {
+        Arg::Text(Some(Cow::Owned(value)))
+    }
+}
+
+impl<'a> From<Option<&'a str>> for Arg<'a> {
+    fn from(value: Option<&'a str>) -> Self {
+        Arg::Text(value.map(Cow::Borrowed))
+    }
+}
+
+impl<'a> From<&'a Option<String>> for Arg<'a> {
+    fn from(value: &'a Option<String>) -> Self {
+        Arg::Text(value.as_deref().map(Cow::Borrowed))
+    }
+}
+
+impl From<Option<String>> for Arg<'_> {
+    fn from(value: Option<String>) -> Self {
+        Arg::Text(value.map(Cow::Owned))
+    }
+}
+
+/// `args![a, b, …]`: the values of `$1`, `$2`, … in order.
+macro_rules! args {
+    ($($value:expr),* $(,)?) => {
+        &[$($crate::db::Arg::from($value)),*]
+    };
+}
+pub(crate) use args;
+
+/// The writer's connection, inside the batch's transaction.
+pub(crate) enum Db<'c> {
+    Sqlite(&'c mut rusqlite::Connection),
+    Sqlx(&'c mut AnyConnection),
+}
+
+/// A row of either driver, read by column name.
+pub(crate) enum DbRow<'a> {
+    Any(&'a AnyRow),
+    Sqlite(SqliteRow<'a>),
+}
+
+impl Columns for DbRow<'_> {
+    fn get<T: Value>(&self, column: &str) -> StoreResult<T> {
+        match self {
+            DbRow::Any(row) => row.get(column),
+            DbRow::Sqlite(row) => row.get(column),
+        }
+    }
+}
+
+impl Db<'_> {
+    /// Runs a statement; returns how many rows it changed.
+    pub(crate) async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        match self {
+            Db::Sqlite(connection) => {
+                let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
+                bind_sqlite(&mut statement, args)?;
+                Ok(statement.raw_execute().map_err(sqlite_error)? as u64)
+            }
+            Db::Sqlx(connection) => {
+                let result = sqlx::query_with(sql, sqlx_args(args)?)
+                    .execute(&mut **connection)
+                    .await?;
+                Ok(result.rows_affected())
+            }
+        }
+    }
+
+    /// Runs a query and decodes every row it returns.
+    pub(crate) async fn fetch<T>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        decode: impl Fn(&DbRow<'_>) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        match self {
+            Db::Sqlite(connection) => {
+                let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
+                bind_sqlite(&mut statement, args)?;
+                let columns = ColumnIndex::of(&statement);
+                let mut rows = statement.raw_query();
+                let mut decoded = Vec::new();
+                while let Some(row) = rows.next().map_err(sqlite_error)? {
+                    let columns = &columns;
+                    decoded.push(decode(&DbRow::Sqlite(SqliteRow { row, columns }))?);
+                }
+                Ok(decoded)
+            }
+            Db::Sqlx(connection) => {
+                let rows = sqlx::query_with(sql, sqlx_args(args)?)
+                    .fetch_all(&mut **connection)
+                    .await?;
+                rows.iter().map(|row| decode(&DbRow::Any(row))).collect()
+            }
+        }
+    }
+
+    /// A query answering one row of one integer column named `value` (or none).
+    pub(crate) async fn fetch_number(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> StoreResult<Option<i64>> {
+        let rows = self
+            .fetch(sql, args, |row| row.get::<Option<i64>>("value"))
+            .await?;
+        Ok(rows.into_iter().next().flatten())
+    }
+}
+
+/// Binds `$N` (SQLite's name for the parameter) to `args[N - 1]`.
+fn bind_sqlite(statement: &mut rusqlite::CachedStatement<'_>, args: &[Arg<'_>]) -> StoreResult<()> {
+    for index in 1..=statement.parameter_count() {
+        let number = statement
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|number| number.parse::<usize>().ok())
+            .unwrap_or(index);
+        let arg = args.get(number - 1).ok_or_else(|| {
+            crate::StoreError::Database(format!("no value for parameter ${number}"))
+        })?;
+        let bound = match arg {
+            Arg::Int(value) => statement.raw_bind_parameter(index, value),
+            Arg::Text(value) => statement.raw_bind_parameter(index, value.as_deref()),
+        };
+        bound.map_err(sqlite_error)?;
+    }
+    Ok(())
+}
+
+fn sqlx_args<'q>(args: &'q [Arg<'_>]) -> StoreResult<sqlx::any::AnyArguments<'q>> {
+    use sqlx::Arguments;
+    let mut bound = sqlx::any::AnyArguments::default();
+    for arg in args {
+        let added = match arg {
+            Arg::Int(value) => bound.add(*value),
+            Arg::Text(value) => bound.add(value.as_deref()),
+        };
+        added.map_err(|error| crate::StoreError::Database(error.to_string()))?;
+    }
+    Ok(bound)
+}

@@ -1,0 +1,168 @@
+//! SQLite's hot reads (a payment chain, a merchant), run inline on the caller's thread through
+//! rusqlite with cached statements.
+//!
+//! Why not through sqlx: its SQLite driver runs every statement on a worker thread of its own
+//! and hands rows back over channels, two thread switches per statement. A chain read is four
+//! statements, so switching, not SQLite, was most of a read's cost (a flame graph of
+//! `GET /transactions/{id}` showed ~45 % of the server's time in the kernel's task switch and
+//! ~1 % in SQLite). A primary-key read from SQLite's page cache takes microseconds, so running
+//! it on the async thread holds that thread no longer than a JSON render does.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use paybank_core::ids::{PaymentId, TransactionId};
+use paybank_core::model::{Merchant, PaymentChain};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+use crate::codec::{self, sql_id};
+use crate::columns::{sqlite_error, ColumnIndex, SqliteRow};
+use crate::StoreResult;
+
+/// How long a read waits for the writer's lock during a WAL checkpoint, in milliseconds.
+const BUSY_TIMEOUT_MS: u32 = 5_000;
+/// Statements each connection keeps prepared.
+const STATEMENT_CACHE: usize = 32;
+
+/// A few read-only connections; a read takes whichever is free.
+pub(crate) struct SqliteReads {
+    connections: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+impl SqliteReads {
+    /// Opens `count` read-only connections to the database file at `path` (which exists:
+    /// the writer created and migrated it first).
+    pub(crate) fn open(path: &Path, count: usize) -> StoreResult<SqliteReads> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connections = (0..count.max(1))
+            .map(|_| {
+                let connection = Connection::open_with_flags(path, flags).map_err(sqlite_error)?;
+                connection
+                    .execute_batch(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"))
+                    .map_err(sqlite_error)?;
+                connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+                Ok(Mutex::new(connection))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(SqliteReads {
+            connections,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// Runs `read` on the first free connection; waits for one only when all are in use.
+    /// Trying them in order keeps the reads on the first connections, whose page caches are
+    /// warm, rather than spreading them over cold ones.
+    fn with<T>(&self, read: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        for connection in &self.connections {
+            if let Ok(connection) = connection.try_lock() {
+                return read(&connection);
+            }
+        }
+        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.connections.len();
+        let connection = self.connections[index]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        read(&connection)
+    }
+
+    pub(crate) fn merchant_by_access_id(&self, access_id: &str) -> StoreResult<Option<Merchant>> {
+        self.with(|connection| {
+            let mut statement = connection
+                .prepare_cached("SELECT * FROM merchants WHERE access_id = ?1")
+                .map_err(sqlite_error)?;
+            let columns = ColumnIndex::of(&statement);
+            let mut rows = statement.query([access_id]).map_err(sqlite_error)?;
+            match rows.next().map_err(sqlite_error)? {
+                Some(row) => codec::merchant(&SqliteRow {
+                    row,
+                    columns: &columns,
+                })
+                .map(Some),
+                None => Ok(None),
+            }
+        })
+    }
+
+    pub(crate) fn chain(&self, payment_id: PaymentId) -> StoreResult<Option<PaymentChain>> {
+        self.with(|connection| in_snapshot(connection, |c| load_chain(c, payment_id)))
+    }
+
+    pub(crate) fn chain_of_transaction(
+        &self,
+        transaction_id: TransactionId,
+    ) -> StoreResult<Option<PaymentChain>> {
+        self.with(|connection| {
+            in_snapshot(connection, |c| {
+                let payment_id: Option<i64> = c
+                    .prepare_cached("SELECT payment_id FROM transactions WHERE transaction_id = ?1")
+                    .map_err(sqlite_error)?
+                    .query_row([sql_id(transaction_id.0)], |row| row.get(0))
+                    .optional()
+                    .map_err(sqlite_error)?;
+                match payment_id {
+                    Some(payment_id) => load_chain(c, PaymentId(payment_id as u64)),
+                    None => Ok(None),
+                }
+            })
+        })
+    }
+}
+
+/// Runs `read` in one read transaction, so its statements see one snapshot of the database.
+/// BEGIN and COMMIT are cached statements too: `Connection::transaction` would parse them anew
+/// on every read.
+fn in_snapshot<T>(
+    connection: &Connection,
+    read: impl FnOnce(&Connection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let run = |sql: &str| -> StoreResult<()> {
+        let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
+        statement.execute([]).map_err(sqlite_error)?;
+        Ok(())
+    };
+    run("BEGIN")?;
+    let result = read(connection);
+    // A reader's COMMIT only ends its snapshot; it must run even after a failed read.
+    run("COMMIT")?;
+    result
+}
+
+fn load_chain(connection: &Connection, payment_id: PaymentId) -> StoreResult<Option<PaymentChain>> {
+    let mut statement = connection
+        .prepare_cached("SELECT * FROM payments WHERE payment_id = ?1")
+        .map_err(sqlite_error)?;
+    let columns = ColumnIndex::of(&statement);
+    let mut rows = statement
+        .query([sql_id(payment_id.0)])
+        .map_err(sqlite_error)?;
+    let payment = match rows.next().map_err(sqlite_error)? {
+        Some(row) => codec::payment(&SqliteRow {
+            row,
+            columns: &columns,
+        })?,
+        None => return Ok(None),
+    };
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT * FROM transactions WHERE payment_id = ?1 ORDER BY created_at, transaction_id",
+        )
+        .map_err(sqlite_error)?;
+    let columns = ColumnIndex::of(&statement);
+    let mut rows = statement
+        .query([sql_id(payment_id.0)])
+        .map_err(sqlite_error)?;
+    let mut transactions = Vec::new();
+    while let Some(row) = rows.next().map_err(sqlite_error)? {
+        transactions.push(codec::transaction(&SqliteRow {
+            row,
+            columns: &columns,
+        })?);
+    }
+    Ok(Some(PaymentChain {
+        payment,
+        transactions,
+    }))
+}
