@@ -4,10 +4,18 @@
 //! and database size as JSON and Markdown. See BENCHMARKS.md.
 
 pub mod ceiling;
+pub mod delivery_check;
+pub mod fanout;
+pub mod flow_load;
+pub mod flows;
 pub mod load;
 pub mod machine;
+pub mod merchant_api;
 pub mod nacha;
+pub mod peers;
+pub mod postgres;
 pub mod process;
+pub mod receiver;
 pub mod report;
 pub mod scenarios;
 pub mod seed;
@@ -30,7 +38,18 @@ pub struct Options {
     /// Fixed arrival rates for the open-loop read and capture runs, requests per second.
     pub read_rate: f64,
     pub capture_rate: f64,
+    /// Where the peers (Prism, localstripe) are installed and what Prism mocks; none skips them.
+    pub peers: Option<peers::Setup>,
+    /// A PostgreSQL server (trust auth) where (b) on PostgreSQL may create and drop databases.
+    pub postgres_url: String,
+    /// Offered rate of the open-loop run of (c), full flows per second.
+    pub flow_rate: f64,
+    /// Queued events (d) drains.
+    pub fanout_events: usize,
 }
+
+/// Where `paybank bench` looks for PostgreSQL unless told otherwise.
+pub const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 impl Options {
     pub fn new(exe: PathBuf, out_dir: PathBuf, quick: bool) -> Options {
@@ -43,6 +62,10 @@ impl Options {
                 phase_seconds: 0.5,
                 read_rate: 500.0,
                 capture_rate: 200.0,
+                peers: None,
+                postgres_url: POSTGRES_URL.to_owned(),
+                flow_rate: 40.0,
+                fanout_events: 2_000,
             },
             false => Options {
                 quick,
@@ -52,6 +75,10 @@ impl Options {
                 phase_seconds: 10.0,
                 read_rate: 20_000.0,
                 capture_rate: 10_000.0,
+                peers: Some(peers::Setup::default()),
+                postgres_url: POSTGRES_URL.to_owned(),
+                flow_rate: 500.0,
+                fanout_events: 100_000,
             },
         }
     }
@@ -64,7 +91,11 @@ pub async fn run(options: &Options) -> anyhow::Result<report::Report> {
     report.machine = machine::describe(&options.out_dir);
     scenarios::reads(options, &mut report).await?;
     scenarios::captures(options, &mut report).await?;
+    scenarios::captures_postgres(options, &mut report).await?;
+    flows::full_flow(options, &mut report).await?;
+    fanout::fan_out(options, &mut report).await?;
     report.push(nacha::run(if options.quick { 1_000 } else { 100_000 })?);
+    peers::run(options, &mut report).await?;
     report.write(&options.out_dir)?;
     Ok(report)
 }

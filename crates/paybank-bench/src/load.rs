@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 pub struct Call {
     pub post: bool,
     pub path: String,
-    /// Form-encoded body of a POST.
+    /// Body of a POST, in the target's `body_type` (form-encoded unless the target says JSON).
     pub form: Option<String>,
 }
 
@@ -28,7 +28,15 @@ pub struct Target {
     pub base: String,
     /// `(accessId, accessKey)` for HTTP Basic, or none (the ceiling).
     pub credentials: Option<(String, String)>,
+    /// Media type of POST bodies. paybank speaks the provider's form-encoded API; Prism
+    /// validates bodies against the spec's `application/json` request schemas.
+    pub body_type: &'static str,
 }
+
+/// The body type paybank's API takes.
+pub const FORM: &str = "application/x-www-form-urlencoded";
+/// The body type a JSON API takes.
+pub const JSON: &str = "application/json";
 
 impl Target {
     pub fn new(base: String, credentials: Option<(String, String)>) -> Target {
@@ -41,6 +49,15 @@ impl Target {
             client,
             base,
             credentials,
+            body_type: FORM,
+        }
+    }
+
+    /// The same target, sending POST bodies as JSON.
+    pub fn json(self) -> Target {
+        Target {
+            body_type: JSON,
+            ..self
         }
     }
 
@@ -55,7 +72,7 @@ impl Target {
         }
         if let Some(form) = &call.form {
             request = request
-                .header("content-type", "application/x-www-form-urlencoded")
+                .header("content-type", self.body_type)
                 .body(form.clone());
         }
         match request.send().await {

@@ -113,7 +113,8 @@ fn ticks_per_second() -> u64 {
         .unwrap_or(100)
 }
 
-fn cpu_us(pid: u32) -> Option<u64> {
+/// CPU time (user + system) process `pid` has used so far, in microseconds.
+pub fn cpu_us(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     let rest = stat.rsplit_once(')')?.1;

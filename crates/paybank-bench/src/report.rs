@@ -1,4 +1,7 @@
-//! The results of a run, as JSON (`bench.json`) and as a Markdown table (`bench.md`).
+//! The results of a run, as JSON (`bench.json`) and as a Markdown table (`bench.md`), with the
+//! ratios between paybank and the systems it is compared with under the table.
+
+pub mod ratios;
 
 use std::path::Path;
 
@@ -69,7 +72,21 @@ impl Report {
     }
 
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
-        std::fs::write(dir.join("bench.json"), serde_json::to_string_pretty(self)?)?;
+        // The ratios are derived from the rows when written, so they always match them.
+        #[derive(Serialize)]
+        struct Written<'a> {
+            #[serde(flatten)]
+            report: &'a Report,
+            ratios: Vec<ratios::Ratio>,
+        }
+        let written = Written {
+            report: self,
+            ratios: ratios::compute(&self.rows),
+        };
+        std::fs::write(
+            dir.join("bench.json"),
+            serde_json::to_string_pretty(&written)?,
+        )?;
         std::fs::write(dir.join("bench.md"), self.markdown())?;
         Ok(())
     }
@@ -87,6 +104,7 @@ impl Report {
             text.push_str(&markdown_line(row));
             text.push('\n');
         }
+        text.push_str(&ratios::markdown(&ratios::compute(&self.rows)));
         text
     }
 }

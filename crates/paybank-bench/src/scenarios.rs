@@ -1,11 +1,13 @@
 //! The scenarios, each against a fresh database and a fresh server process: (a) reads of one
 //! transaction, the bare-axum ceiling serving the same number of bytes, and (b) durable
-//! captures. Each runs open loop at the offered rate, then closed loop for the peak.
+//! captures on SQLite and on PostgreSQL. Each runs open loop at the offered rate, then closed
+//! loop for the peak.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::load::{closed_loop, open_loop, Call, Calls, Target};
+use crate::load::{closed_loop, open_loop, Call, Calls, Outcome, Target};
+use crate::postgres::Database;
 use crate::process::{dir_bytes, free_port, Server};
 use crate::report::{Report, Row};
 use crate::seed::{config, seed, Seeded};
@@ -34,16 +36,13 @@ pub async fn reads(options: &Options, report: &mut Report) -> anyhow::Result<()>
         "(a) GET /transactions/{{id}}, {} stored",
         options.stored_transactions
     );
-    let rows = measure(
-        options,
-        &server,
-        &target,
-        calls,
-        options.read_rate,
-        &scenario,
-        "paybank",
-    )
-    .await;
+    let measurement = Measurement {
+        scenario: &scenario,
+        system: "paybank",
+        rate: options.read_rate,
+        other_cpu_us: &|| 0,
+    };
+    let rows = measure(options, &server, &target, calls, &measurement).await;
     for mut row in rows {
         row.peak_rss_mb = Some(server.peak_rss_bytes() as f64 / MB);
         row.database_mb = Some(dir_bytes(&dir) as f64 / MB);
@@ -67,18 +66,13 @@ async fn ceiling(options: &Options, report: &mut Report, body_bytes: usize) -> a
         path: "/".to_owned(),
         form: None,
     });
-    let scenario = "(a) ceiling: bare axum, same answer size";
-    for row in measure(
-        options,
-        &server,
-        &target,
-        calls,
-        options.read_rate,
-        scenario,
-        "axum",
-    )
-    .await
-    {
+    let measurement = Measurement {
+        scenario: "(a) ceiling: bare axum, same answer size",
+        system: "axum",
+        rate: options.read_rate,
+        other_cpu_us: &|| 0,
+    };
+    for row in measure(options, &server, &target, calls, &measurement).await {
         report.push(row);
     }
     Ok(())
@@ -87,9 +81,49 @@ async fn ceiling(options: &Options, report: &mut Report, body_bytes: usize) -> a
 /// (b): durable `POST /transactions/{id}/capture` of $1.00, round robin over authorizations.
 pub async fn captures(options: &Options, report: &mut Report) -> anyhow::Result<()> {
     let dir = fresh_dir(options, "captures")?;
+    capture_rows(options, report, &dir, None).await
+}
+
+/// (b) with the server on PostgreSQL, in a database made for this run and dropped after it.
+/// Without PostgreSQL the row only says why it was skipped.
+pub async fn captures_postgres(options: &Options, report: &mut Report) -> anyhow::Result<()> {
+    let database = match Database::create(&options.postgres_url) {
+        Ok(database) => database,
+        Err(reason) => {
+            report.push(Row {
+                scenario: POSTGRES_CAPTURES.to_owned(),
+                system: "paybank".to_owned(),
+                note: format!("skipped: {reason}"),
+                ..Row::default()
+            });
+            return Ok(());
+        }
+    };
+    let dir = fresh_dir(options, "captures-postgres")?;
+    let result = capture_rows(options, report, &dir, Some(&database)).await;
+    // The server is gone by now, so nothing holds the database.
+    if let (Err(reason), Some(row)) = (database.remove(), report.rows.last_mut()) {
+        row.note = format!("{}; {reason}", row.note);
+    }
+    result
+}
+
+const POSTGRES_CAPTURES: &str = "(b) durable capture, PostgreSQL";
+
+async fn capture_rows(
+    options: &Options,
+    report: &mut Report,
+    dir: &Path,
+    database: Option<&Database>,
+) -> anyhow::Result<()> {
     let authorizations = if options.quick { 200 } else { 20_000 };
-    let seeded = seed(config(&dir, ""), authorizations).await?;
-    let server = start_paybank(options, &dir).await?;
+    let database_url = database.map_or(String::new(), |database| database.url.clone());
+    let seeded = seed(config(dir, &database_url), authorizations).await?;
+    let settings = ServerSettings {
+        database_url: database.map(|database| database.url.clone()),
+        ..ServerSettings::default()
+    };
+    let server = start_paybank_with(options, dir, settings).await?;
     let target = merchant_target(&server, &seeded);
     let ids = Arc::new(seeded.authorizations);
     // Request numbers never repeat within a server's life, so no reference is a duplicate.
@@ -101,60 +135,121 @@ pub async fn captures(options: &Options, report: &mut Report) -> anyhow::Result<
         ),
         form: Some(format!("merchantReference=cap-{n}&amount=1.00")),
     });
-    let scenario = "(b) durable capture, SQLite";
-    let rows = measure(
-        options,
-        &server,
-        &target,
-        calls,
-        options.capture_rate,
+    let scenario = match database {
+        Some(_) => POSTGRES_CAPTURES,
+        None => "(b) durable capture, SQLite",
+    };
+    let measurement = Measurement {
         scenario,
-        "paybank",
-    )
-    .await;
+        system: "paybank",
+        rate: options.capture_rate,
+        other_cpu_us: &|| database.map_or(0, Database::backend_cpu_us),
+    };
+    let rows = measure(options, &server, &target, calls, &measurement).await;
+    let database_bytes = match database {
+        Some(database) => database.size_bytes().unwrap_or(0),
+        None => dir_bytes(dir),
+    };
     for mut row in rows {
-        row.database_mb = Some(dir_bytes(&dir) as f64 / MB);
+        row.database_mb = Some(database_bytes as f64 / MB);
         row.peak_rss_mb = Some(server.peak_rss_bytes() as f64 / MB);
         report.push(row);
     }
     Ok(())
 }
 
-/// An open-loop run at `rate`, then a closed-loop peak; each with the server's CPU per request.
+/// What one `measure` runs, and how its rows are labelled.
+struct Measurement<'a> {
+    scenario: &'a str,
+    system: &'a str,
+    /// The open-loop rate, requests per second.
+    rate: f64,
+    /// CPU time of the processes working for the server (database backends) so far, in µs.
+    other_cpu_us: &'a dyn Fn() -> u64,
+}
+
+/// An open-loop run at the measurement's rate, then a closed-loop peak; each with the CPU per
+/// request of the server and of the processes working for it.
 async fn measure(
     options: &Options,
     server: &Server,
     target: &Target,
     calls: Calls,
-    rate: f64,
-    scenario: &str,
-    system: &str,
+    measurement: &Measurement<'_>,
 ) -> Vec<Row> {
     let seconds = options.phase_seconds;
-    let before = server.cpu_us();
+    let other_cpu_us = measurement.other_cpu_us;
+    let before = (server.cpu_us(), other_cpu_us());
+    let rate = measurement.rate;
     let open = open_loop(target, calls.clone(), rate, seconds, IN_FLIGHT_MAX).await;
-    let open_row = Row::from_outcome(scenario, system, &open, server.cpu_us() - before);
+    let open_row = cpu_row(measurement, &open, before, server);
     // The peak continues the same numbering, so captures stay unique.
     let offset = open.ok + open.errors;
     let shifted: Calls = Arc::new(move |n| calls(n + offset + 1));
-    let before = server.cpu_us();
+    let before = (server.cpu_us(), other_cpu_us());
     let peak = closed_loop(target, shifted, PEAK_CONNECTIONS, seconds).await;
-    let mut peak_row = Row::from_outcome(scenario, system, &peak, server.cpu_us() - before);
-    peak_row.system = format!("{system} (peak, closed loop)");
+    let mut peak_row = cpu_row(measurement, &peak, before, server);
+    peak_row.system = format!("{} (peak, closed loop)", measurement.system);
     vec![open_row, peak_row]
 }
 
+/// A run's row; CPU per request counts the server and the processes working for it, and the
+/// note splits the two when the others did any work.
+fn cpu_row(
+    measurement: &Measurement<'_>,
+    outcome: &Outcome,
+    (server_before, other_before): (u64, u64),
+    server: &Server,
+) -> Row {
+    let server_us = server.cpu_us().saturating_sub(server_before);
+    let other_us = (measurement.other_cpu_us)().saturating_sub(other_before);
+    let (scenario, system) = (measurement.scenario, measurement.system);
+    let mut row = Row::from_outcome(scenario, system, outcome, server_us + other_us);
+    if other_us > 0 {
+        let requests = (outcome.ok + outcome.errors).max(1) as f64;
+        row.note = format!(
+            "CPU µs/req: paybank {:.1} + PostgreSQL backends {:.1} (unpinned)",
+            server_us as f64 / requests,
+            other_us as f64 / requests
+        );
+    }
+    row
+}
+
+/// How a scenario's server runs, besides its data directory.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ServerSettings {
+    /// A `postgres://…` URL; none means SQLite in the data directory.
+    pub database_url: Option<String>,
+    /// Runs the settlement and delivery workers; only the event scenarios need them.
+    pub workers: bool,
+    /// More `PAYBANK_*` settings, applied last.
+    pub envs: Vec<(&'static str, String)>,
+}
+
 async fn start_paybank(options: &Options, dir: &Path) -> anyhow::Result<Server> {
+    start_paybank_with(options, dir, ServerSettings::default()).await
+}
+
+pub(crate) async fn start_paybank_with(
+    options: &Options,
+    dir: &Path,
+    settings: ServerSettings,
+) -> anyhow::Result<Server> {
     let port = free_port()?;
-    let envs = [
+    let mut envs = vec![
         ("PAYBANK_DATA_DIR", dir.display().to_string()),
         ("PAYBANK_LISTEN", format!("127.0.0.1:{port}")),
         ("PAYBANK_DEMO__ENABLED", "false".to_owned()),
-        // The read and capture runs measure the API; the workers would spend the core on the
-        // seeded payments' events, which nobody receives.
-        ("PAYBANK_WORKERS__ENABLED", "false".to_owned()),
+        // Without them, the read and capture runs measure the API alone; with them, the
+        // workers would spend the core on the seeded payments' events, which nobody receives.
+        ("PAYBANK_WORKERS__ENABLED", settings.workers.to_string()),
         ("PAYBANK_LOG", "warn".to_owned()),
     ];
+    if let Some(url) = settings.database_url {
+        envs.push(("PAYBANK_DATABASE_URL", url));
+    }
+    envs.extend(settings.envs);
     Server::start(&options.exe, &["serve"], &envs, port, "/api/v1/nothing").await
 }
 
@@ -183,7 +278,7 @@ async fn first_body_bytes(target: &Target, id: &str) -> anyhow::Result<usize> {
     Ok(response.bytes().await?.len())
 }
 
-fn fresh_dir(options: &Options, name: &str) -> anyhow::Result<std::path::PathBuf> {
+pub(crate) fn fresh_dir(options: &Options, name: &str) -> anyhow::Result<PathBuf> {
     let dir = options.out_dir.join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;

@@ -35,8 +35,21 @@ pub fn config(data_dir: &Path, database_url: &str) -> Config {
     config
 }
 
-/// Creates the merchant and `count` authorized Disbursement-style payments of $1,000,000 each.
+/// Events each seeded payment queues for its merchant: Establish and Authorize.
+pub const EVENTS_PER_SEEDED_PAYMENT: usize = 2;
+
+/// Creates the merchant and `count` authorized Deferred payments of $1,000,000 each.
 pub async fn seed(config: Config, count: usize) -> anyhow::Result<Seeded> {
+    seed_for(config, count, None).await
+}
+
+/// As [`seed`], for a merchant whose event notifications go to `notification_url`: each
+/// payment's events are then queued for delivery there once a server with workers runs.
+pub async fn seed_for(
+    config: Config,
+    count: usize,
+    notification_url: Option<String>,
+) -> anyhow::Result<Seeded> {
     std::fs::create_dir_all(&config.server.data_dir)?;
     let store = paybank_store::open(&config.database_url()).await?;
     let state = Arc::new(AppState::new(config, store).await?);
@@ -44,7 +57,7 @@ pub async fn seed(config: Config, count: usize) -> anyhow::Result<Seeded> {
         &state,
         NewMerchant {
             name: "Bench Shop".to_owned(),
-            notification_url: None,
+            notification_url,
             allowed_origins: vec!["http://127.0.0.1".to_owned()],
             split_token_enabled: false,
             payouts_from_settled_only: false,

@@ -54,15 +54,8 @@ enum Command {
     Ach(AchCommand),
     /// Apply database migrations and exit.
     Migrate,
-    /// Benchmark this build against the bare-axum ceiling (see BENCHMARKS.md).
-    Bench {
-        /// A few seconds with small stores: checks the harness works, measures nothing.
-        #[arg(long)]
-        quick: bool,
-        /// Where results (bench.json, bench.md) and scratch databases go.
-        #[arg(long, default_value = "target/bench")]
-        out: PathBuf,
-    },
+    /// Benchmark this build against the bare-axum ceiling and the peers (see BENCHMARKS.md).
+    Bench(BenchArgs),
     /// The ceiling the benchmark compares with: a bare axum handler (used by `bench`).
     #[command(hide = true)]
     BenchCeiling {
@@ -73,6 +66,42 @@ enum Command {
     },
     /// Print the default configuration file.
     Config,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// A few seconds with small stores and no peers: checks the harness works, measures nothing.
+    #[arg(long)]
+    quick: bool,
+    /// Where results (bench.json, bench.md) and scratch databases go.
+    #[arg(long, default_value = "target/bench")]
+    out: PathBuf,
+    /// Skip the peers (Stoplight Prism, localstripe) in a full run.
+    #[arg(long)]
+    no_peers: bool,
+    /// Seconds each load phase runs, instead of the mode's default.
+    #[arg(long)]
+    phase_seconds: Option<f64>,
+    /// Transactions stored for the read scenario, instead of the mode's default.
+    #[arg(long)]
+    stored: Option<usize>,
+    /// PostgreSQL (trust auth) for (b) on PostgreSQL: a database is created there per run and
+    /// dropped after it. Unreachable: (b) on PostgreSQL is skipped with a note.
+    #[arg(long, default_value = paybank_bench::POSTGRES_URL)]
+    postgres_url: String,
+    /// Offered rate of the full-flow scenario (c), flows per second, instead of the mode's default.
+    #[arg(long)]
+    flow_rate: Option<f64>,
+    /// Queued events the fan-out scenario (d) drains, instead of the mode's default.
+    #[arg(long)]
+    events: Option<usize>,
+    /// Where the peers are installed (default: target/bench-cache in the workspace).
+    #[arg(long)]
+    peers_cache: Option<PathBuf>,
+    /// The OpenAPI document Prism mocks (default: shared/reference/trustly-na-openapi.yml beside
+    /// the workspace).
+    #[arg(long, env = "PAYBANK_BENCH_OPENAPI")]
+    openapi: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -133,6 +162,8 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let filter = match cli.command {
         Command::Serve { .. } => "info,sqlx=warn,tower_http=warn",
+        // The harness says what it installs, which takes a while the first time.
+        Command::Bench(_) => "warn,paybank_bench=info",
         _ => "warn",
     };
     tracing_subscriber::fmt()
@@ -146,7 +177,7 @@ async fn main() -> anyhow::Result<()> {
         _ => None,
     };
     match &cli.command {
-        Command::Bench { quick, out } => return bench(*quick, out.clone()).await,
+        Command::Bench(args) => return bench(args).await,
         Command::BenchCeiling { listen, body_bytes } => {
             return paybank_bench::ceiling::serve(listen, *body_bytes).await
         }
@@ -154,7 +185,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let config = load_config(&cli.common, listen)?;
     match cli.command {
-        Command::Bench { .. } | Command::BenchCeiling { .. } => Ok(()),
+        Command::Bench(_) | Command::BenchCeiling { .. } => Ok(()),
         Command::Serve { .. } => serve(config).await,
         Command::Merchant(command) => merchant(config, command).await,
         Command::Clock(command) => clock(config, command).await,
@@ -173,15 +204,35 @@ async fn main() -> anyhow::Result<()> {
 
 /// Runs the benchmark harness with this executable as the server under test, the harness
 /// itself pinned to core 1 (the server gets core 0).
-async fn bench(quick: bool, out: PathBuf) -> anyhow::Result<()> {
+async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     if !paybank_bench::process::pin_self(1) {
         eprintln!("note: taskset is missing; the load generator and the server share cores");
     }
     let exe = std::env::current_exe().context("finding the paybank executable")?;
-    let options = paybank_bench::Options::new(exe, out.clone(), quick);
+    let mut options = paybank_bench::Options::new(exe, args.out.clone(), args.quick);
+    if let Some(seconds) = args.phase_seconds {
+        options.phase_seconds = seconds;
+    }
+    if let Some(stored) = args.stored {
+        options.stored_transactions = stored;
+    }
+    options.postgres_url = args.postgres_url.clone();
+    options.flow_rate = args.flow_rate.unwrap_or(options.flow_rate);
+    options.fanout_events = args.events.unwrap_or(options.fanout_events);
+    if args.no_peers {
+        options.peers = None;
+    }
+    if let Some(peers) = &mut options.peers {
+        if let Some(cache) = &args.peers_cache {
+            peers.cache_dir = cache.clone();
+        }
+        if let Some(openapi) = &args.openapi {
+            peers.openapi = openapi.clone();
+        }
+    }
     let report = paybank_bench::run(&options).await?;
     print!("{}", report.markdown());
-    println!("results: {}/bench.md and bench.json", out.display());
+    println!("results: {}/bench.md and bench.json", args.out.display());
     Ok(())
 }
 
