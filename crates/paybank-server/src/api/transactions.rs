@@ -1,6 +1,7 @@
 //! Establish, transaction reads, and the operations on a transaction.
 
 use axum::extract::{Path, Query, RawQuery, State};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use paybank_core::authorization::refresh;
 use paybank_core::capture::{
@@ -22,7 +23,9 @@ use serde_json::{json, Value};
 
 use crate::api::body::RequestBody;
 use crate::api::error::ApiError;
-use crate::api::wire::transaction_json;
+use crate::api::wire::{
+    transaction_json, TransactionAnswer, TransactionPage, TransactionRead, TransactionView,
+};
 use crate::api::{AuthMerchant, ClientIp};
 use crate::app::AppState;
 use crate::establish::{establish_authorization, establish_disbursement, pays_given_account};
@@ -53,11 +56,12 @@ fn reference_field(body: &RequestBody, required: bool) -> Result<Option<String>,
 }
 
 /// `{"transaction": …}` for the transaction `id` of `chain`.
-fn wrap(merchant: &Merchant, chain: &PaymentChain, id: TransactionId) -> Json<Value> {
+fn wrap(merchant: &Merchant, chain: &PaymentChain, id: TransactionId) -> Response {
     let txn = chain
         .transaction(id)
         .expect("the change holds the transaction it reports");
-    Json(json!({ "transaction": transaction_json(merchant, chain, txn) }))
+    let transaction = TransactionView::new(merchant, chain, txn);
+    Json(TransactionAnswer { transaction }).into_response()
 }
 
 #[derive(Deserialize)]
@@ -115,7 +119,7 @@ pub async fn get_transaction(
     State(state): State<AppState>,
     AuthMerchant(merchant): AuthMerchant,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = transaction_id(&id)?;
     let chain = merchant_chain(&state, &merchant, id).await?;
     let txn = chain
@@ -133,9 +137,8 @@ pub async fn get_transaction(
     let url = session
         .filter(|session| !session.step.is_final())
         .map(|session| format!("{}/lightbox/{}", state.public_url, session.session_id));
-    Ok(Json(
-        json!({ "transaction": transaction_json(&merchant, &chain, txn), "url": url }),
-    ))
+    let transaction = TransactionView::new(&merchant, &chain, txn);
+    Ok(Json(TransactionRead { transaction, url }).into_response())
 }
 
 /// `GET /transactions` with the provider's filters and offset paging.
@@ -143,7 +146,7 @@ pub async fn list_transactions(
     State(state): State<AppState>,
     AuthMerchant(merchant): AuthMerchant,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let query = parse_list_query(raw.as_deref().unwrap_or_default())?;
     let transactions = state
         .store
@@ -151,19 +154,20 @@ pub async fn list_transactions(
         .await?;
     // Children of one payment share its chain: load each chain once per page.
     let mut chains: HashMap<PaymentId, PaymentChain> = HashMap::new();
-    let mut items = Vec::with_capacity(transactions.len());
-    for txn in transactions {
-        let chain = match chains.entry(txn.payment_id) {
-            Entry::Occupied(entry) => entry.into_mut(),
-            Entry::Vacant(entry) => {
-                entry.insert(merchant_chain(&state, &merchant, txn.transaction_id).await?)
-            }
-        };
-        items.push(transaction_json(&merchant, chain, &txn));
+    for txn in &transactions {
+        if let Entry::Vacant(entry) = chains.entry(txn.payment_id) {
+            entry.insert(merchant_chain(&state, &merchant, txn.transaction_id).await?);
+        }
     }
-    Ok(Json(
-        json!({ "transactions": items, "startIndex": query.offset, "itemsPerPage": query.limit }),
-    ))
+    let page = TransactionPage {
+        items_per_page: query.limit,
+        start_index: query.offset,
+        transactions: transactions
+            .iter()
+            .map(|txn| TransactionView::new(&merchant, &chains[&txn.payment_id], txn))
+            .collect(),
+    };
+    Ok(Json(page).into_response())
 }
 
 fn parse_list_query(raw: &str) -> Result<TransactionQuery, ApiError> {
@@ -244,7 +248,7 @@ async fn answer_created<F>(
     merchant: &Merchant,
     id: TransactionId,
     rule: F,
-) -> Result<Json<Value>, ApiError>
+) -> Result<Response, ApiError>
 where
     F: FnMut(&mut Ctx<'_>, &PaymentChain) -> Result<Change, RuleError>,
 {
@@ -283,7 +287,7 @@ pub async fn capture_transaction(
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     body: RequestBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = transaction_id(&id)?;
     let request = money_request(&body, ip)?;
     answer_created(&state, &merchant, id, |ctx, chain| {
@@ -299,7 +303,7 @@ pub async fn deposit_transaction(
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     body: RequestBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = transaction_id(&id)?;
     let request = money_request(&body, ip)?;
     answer_created(&state, &merchant, id, |ctx, chain| {
@@ -315,7 +319,7 @@ pub async fn preauthorize_transaction(
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     body: RequestBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = transaction_id(&id)?;
     let period = body.required("period")?;
     let request = PreauthorizationRequest {
@@ -340,7 +344,7 @@ pub async fn refund_transaction(
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     body: RequestBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = transaction_id(&id)?;
     let request = RefundRequest {
         merchant_reference: reference_field(&body, false)?,
@@ -359,7 +363,7 @@ pub async fn cancel_transaction(
     AuthMerchant(merchant): AuthMerchant,
     Path(id): Path<String>,
     body: RequestBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = transaction_id(&id)?;
     body.bounded("message", 40)?;
     let (chain, _) =
