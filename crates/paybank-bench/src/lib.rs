@@ -46,6 +46,8 @@ pub struct Options {
     pub flow_rate: f64,
     /// Queued events (d) drains.
     pub fanout_events: usize,
+    /// The scenarios to run, by letter (`a`–`e`, `p` for the peers); empty runs them all.
+    pub only: String,
 }
 
 /// Where `paybank bench` looks for PostgreSQL unless told otherwise.
@@ -66,6 +68,7 @@ impl Options {
                 postgres_url: POSTGRES_URL.to_owned(),
                 flow_rate: 40.0,
                 fanout_events: 2_000,
+                only: String::new(),
             },
             false => Options {
                 quick,
@@ -79,8 +82,16 @@ impl Options {
                 postgres_url: POSTGRES_URL.to_owned(),
                 flow_rate: 500.0,
                 fanout_events: 100_000,
+                only: String::new(),
             },
         }
+    }
+}
+
+impl Options {
+    /// Whether scenario `letter` is part of this run.
+    pub fn runs(&self, letter: char) -> bool {
+        self.only.is_empty() || self.only.contains(letter)
     }
 }
 
@@ -89,13 +100,25 @@ pub async fn run(options: &Options) -> anyhow::Result<report::Report> {
     std::fs::create_dir_all(&options.out_dir)?;
     let mut report = report::Report::new(options);
     report.machine = machine::describe(&options.out_dir);
-    scenarios::reads(options, &mut report).await?;
-    scenarios::captures(options, &mut report).await?;
-    scenarios::captures_postgres(options, &mut report).await?;
-    flows::full_flow(options, &mut report).await?;
-    fanout::fan_out(options, &mut report).await?;
-    report.push(nacha::run(if options.quick { 1_000 } else { 100_000 })?);
-    peers::run(options, &mut report).await?;
+    if options.runs('a') {
+        scenarios::reads(options, &mut report).await?;
+    }
+    if options.runs('b') {
+        scenarios::captures(options, &mut report).await?;
+        scenarios::captures_postgres(options, &mut report).await?;
+    }
+    if options.runs('c') {
+        flows::full_flow(options, &mut report).await?;
+    }
+    if options.runs('d') {
+        fanout::fan_out(options, &mut report).await?;
+    }
+    if options.runs('e') {
+        report.push(nacha::run(if options.quick { 1_000 } else { 100_000 })?);
+    }
+    if options.runs('p') {
+        peers::run(options, &mut report).await?;
+    }
     report.write(&options.out_dir)?;
     Ok(report)
 }

@@ -102,6 +102,9 @@ struct BenchArgs {
     /// the workspace).
     #[arg(long, env = "PAYBANK_BENCH_OPENAPI")]
     openapi: Option<PathBuf>,
+    /// Only these scenarios, by letter: `--only ab` runs (a) and (b); `p` is the peers.
+    #[arg(long, default_value = "")]
+    only: String,
 }
 
 #[derive(Subcommand)]
@@ -217,6 +220,7 @@ async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         options.stored_transactions = stored;
     }
     options.postgres_url = args.postgres_url.clone();
+    options.only = args.only.clone();
     options.flow_rate = args.flow_rate.unwrap_or(options.flow_rate);
     options.fanout_events = args.events.unwrap_or(options.fanout_events);
     if args.no_peers {
