@@ -3,6 +3,7 @@
 //! both into domain records.
 
 use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
 
 use sqlx::any::AnyRow;
 
@@ -30,15 +31,30 @@ impl Columns for AnyRow {
 /// than the read itself.
 pub(crate) struct ColumnIndex(HashMap<String, usize>);
 
+/// Column indexes by statement text. The schema is the same for every store in a process (each
+/// migrates to the latest on open), so a statement's columns never change; the statements are
+/// the store's own constants, so the map stays small.
+static COLUMN_INDEXES: LazyLock<RwLock<HashMap<String, Arc<ColumnIndex>>>> =
+    LazyLock::new(Default::default);
+
 impl ColumnIndex {
-    pub(crate) fn of(statement: &rusqlite::Statement<'_>) -> ColumnIndex {
+    /// The columns of `statement`, prepared from `sql`, found once per statement text.
+    pub(crate) fn of(sql: &str, statement: &rusqlite::Statement<'_>) -> Arc<ColumnIndex> {
+        let known = COLUMN_INDEXES.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(index) = known.get(sql) {
+            return index.clone();
+        }
+        drop(known);
         let names = statement.column_names().into_iter().map(str::to_owned);
-        ColumnIndex(
+        let index = Arc::new(ColumnIndex(
             names
                 .enumerate()
                 .map(|(index, name)| (name, index))
                 .collect(),
-        )
+        ));
+        let mut known = COLUMN_INDEXES.write().unwrap_or_else(|p| p.into_inner());
+        known.insert(sql.to_owned(), index.clone());
+        index
     }
 }
 

@@ -124,7 +124,7 @@ impl Db<'_> {
             Db::Sqlite(connection) => {
                 let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
                 bind_sqlite(&mut statement, args)?;
-                let columns = ColumnIndex::of(&statement);
+                let columns = ColumnIndex::of(sql, &statement);
                 let mut rows = statement.raw_query();
                 let mut decoded = Vec::new();
                 while let Some(row) = rows.next().map_err(sqlite_error)? {

@@ -70,10 +70,9 @@ impl SqliteReads {
 
     pub(crate) fn merchant_by_access_id(&self, access_id: &str) -> StoreResult<Option<Merchant>> {
         self.with(|connection| {
-            let mut statement = connection
-                .prepare_cached("SELECT * FROM merchants WHERE access_id = ?1")
-                .map_err(sqlite_error)?;
-            let columns = ColumnIndex::of(&statement);
+            let sql = "SELECT * FROM merchants WHERE access_id = ?1";
+            let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
+            let columns = ColumnIndex::of(sql, &statement);
             let mut rows = statement.query([access_id]).map_err(sqlite_error)?;
             match rows.next().map_err(sqlite_error)? {
                 Some(row) => codec::merchant(&SqliteRow {
@@ -131,10 +130,9 @@ fn in_snapshot<T>(
 }
 
 fn load_chain(connection: &Connection, payment_id: PaymentId) -> StoreResult<Option<PaymentChain>> {
-    let mut statement = connection
-        .prepare_cached("SELECT * FROM payments WHERE payment_id = ?1")
-        .map_err(sqlite_error)?;
-    let columns = ColumnIndex::of(&statement);
+    let sql = "SELECT * FROM payments WHERE payment_id = ?1";
+    let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
+    let columns = ColumnIndex::of(sql, &statement);
     let mut rows = statement
         .query([sql_id(payment_id.0)])
         .map_err(sqlite_error)?;
@@ -145,12 +143,10 @@ fn load_chain(connection: &Connection, payment_id: PaymentId) -> StoreResult<Opt
         })?,
         None => return Ok(None),
     };
-    let mut statement = connection
-        .prepare_cached(
-            "SELECT * FROM transactions WHERE payment_id = ?1 ORDER BY created_at, transaction_id",
-        )
-        .map_err(sqlite_error)?;
-    let columns = ColumnIndex::of(&statement);
+    let sql =
+        "SELECT * FROM transactions WHERE payment_id = ?1 ORDER BY created_at, transaction_id";
+    let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
+    let columns = ColumnIndex::of(sql, &statement);
     let mut rows = statement
         .query([sql_id(payment_id.0)])
         .map_err(sqlite_error)?;

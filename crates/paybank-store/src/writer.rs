@@ -164,19 +164,63 @@ async fn run_batch(connection: &mut WriteConnection, backend: Backend, batch: &m
     }
 }
 
-/// Runs every command of the batch in one transaction. A command's own failure rolls back only
-/// its savepoint; a failure of the transaction itself fails the whole batch.
+/// Runs every command of the batch in one transaction. A command's own failure leaves the
+/// others untouched; a failure of the transaction itself fails the whole batch.
+///
+/// Commands first run without savepoints: a savepoint copies every page a command touches
+/// into its statement journal, and nearly every batch succeeds whole. Only when a command fails
+/// (a conflict, a duplicate reference) is the batch rolled back and run again with a savepoint
+/// per command. Commands only read and write the database, so the second run sees the same
+/// state and gives the same answers.
 async fn apply_batch(
     connection: &mut WriteConnection,
     backend: Backend,
     batch: &[Job],
 ) -> StoreResult<Vec<StoreResult<Reply>>> {
+    match apply_all_or_nothing(connection, backend, batch).await? {
+        Ok(replies) => Ok(replies.into_iter().map(Ok).collect()),
+        // A batch of one has nothing else to save: its failure is its answer.
+        Err(error) if batch.len() == 1 => Ok(vec![Err(error)]),
+        Err(_) => apply_each_in_savepoint(connection, backend, batch).await,
+    }
+}
+
+fn begin(backend: Backend) -> &'static str {
     // IMMEDIATE takes SQLite's write lock up front rather than at the first write.
-    let begin = match backend {
+    match backend {
         Backend::Sqlite => "BEGIN IMMEDIATE",
         Backend::Postgres => "BEGIN",
-    };
-    connection.control(begin).await?;
+    }
+}
+
+/// Commits the batch if every command succeeds; otherwise rolls it all back and says why.
+async fn apply_all_or_nothing(
+    connection: &mut WriteConnection,
+    backend: Backend,
+    batch: &[Job],
+) -> StoreResult<Result<Vec<Reply>, StoreError>> {
+    connection.control(begin(backend)).await?;
+    let mut replies = Vec::with_capacity(batch.len());
+    for job in batch {
+        match writes::apply(&mut connection.db(), backend, &job.command).await {
+            Ok(reply) => replies.push(reply),
+            Err(error) => {
+                connection.control("ROLLBACK").await?;
+                return Ok(Err(error));
+            }
+        }
+    }
+    connection.control("COMMIT").await?;
+    Ok(Ok(replies))
+}
+
+/// Each command in its own savepoint: a failing one rolls back only its own writes.
+async fn apply_each_in_savepoint(
+    connection: &mut WriteConnection,
+    backend: Backend,
+    batch: &[Job],
+) -> StoreResult<Vec<StoreResult<Reply>>> {
+    connection.control(begin(backend)).await?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
         connection.control("SAVEPOINT command").await?;
