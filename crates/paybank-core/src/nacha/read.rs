@@ -32,7 +32,7 @@ pub fn parse(text: &str) -> Result<NachaFile, NachaError> {
     let mut reader = Reader {
         lines: &lines,
         next: 0,
-        traces: HashMap::new(),
+        traces: HashMap::with_capacity(lines.len()),
     };
     let header = read_file_header(&reader.expect(Record::FileHeader, b"1")?)?;
     let mut batches: Vec<Batch> = Vec::new();
@@ -60,7 +60,7 @@ struct Reader<'a, 'b> {
     next: usize,
     /// Each trace number seen so far and its line: a trace number identifies one entry in
     /// the file, and returns and NOCs find their entry by it.
-    traces: HashMap<String, usize>,
+    traces: HashMap<u64, usize>,
 }
 
 impl<'a> Reader<'a, '_> {
@@ -68,15 +68,18 @@ impl<'a> Reader<'a, '_> {
     /// reported as `missing`; the end of the file or block filler as the last allowed record,
     /// the one whose absence ends the file early (a batch or file control).
     fn expect(&mut self, missing: Record, allowed: &[u8]) -> Result<Line<'a>, NachaError> {
-        let expected = describe(allowed);
+        // Described only on the way to an error: a 100,000-entry file reads as many records.
+        let expected = || describe(allowed);
         let last = record_of(allowed.last().copied().unwrap_or(b'9'));
         let Some(raw) = self.lines.get(self.next).copied() else {
+            let expected = expected();
             let number = self.lines.len() + 1;
             let problem = format!("missing: expected {expected}, found the end of the file");
             return Err(NachaError::new(number, last, RECORD_TYPE.name, problem));
         };
         let found = raw.type_code().unwrap_or(b' ');
         if raw.is_filler() {
+            let expected = expected();
             let problem = format!("missing: expected {expected}, found block filler (94 nines)");
             return Err(NachaError::new(raw.number, last, RECORD_TYPE.name, problem));
         }
@@ -86,7 +89,7 @@ impl<'a> Reader<'a, '_> {
             } else {
                 format!("{:?}", char::from(found))
             };
-            let problem = format!("expected {expected}, found {found}");
+            let problem = format!("expected {}, found {found}", expected());
             return Err(NachaError::new(
                 raw.number,
                 missing,
@@ -264,10 +267,9 @@ fn read_entry(reader: &mut Reader, line: &Line, class: ServiceClass) -> Result<E
         discretionary_data: line.text(ed::DISCRETIONARY_DATA),
         trace_number: line.digits(ed::TRACE_NUMBER)?,
     };
-    if let Some(first) = reader
-        .traces
-        .insert(detail.trace_number.clone(), line.number)
-    {
+    // Fifteen digits (checked above) fit a u64, which hashes without an allocation.
+    let trace_key = detail.trace_number.parse::<u64>().unwrap_or(u64::MAX);
+    if let Some(first) = reader.traces.insert(trace_key, line.number) {
         let problem = format!(
             "{} is already the trace number on line {first}",
             detail.trace_number
