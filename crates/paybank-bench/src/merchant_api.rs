@@ -72,11 +72,16 @@ impl MerchantApi {
         text_at(&answer, &["transactionId"])
     }
 
-    /// Completes the Lightbox at Demo Bank without a browser.
+    /// Completes the Lightbox at Demo Bank without a browser, as a consumer of its own: with
+    /// one shared login, every flow would draw on one simulated account until it ran dry.
     pub async fn authorize(&self, transaction_id: &str) -> anyhow::Result<()> {
         let path = format!("/api/v1/sandbox/transactions/{transaction_id}/authorize");
-        self.post_form(&path, &[("username", "bench"), ("password", "secret")])
-            .await?;
+        let username = format!("bench-{transaction_id}");
+        self.post_form(
+            &path,
+            &[("username", username.as_str()), ("password", "secret")],
+        )
+        .await?;
         Ok(())
     }
 
