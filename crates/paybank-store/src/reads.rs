@@ -219,6 +219,9 @@ impl Store for SqlStore {
     }
 
     async fn lightbox_session(&self, session_id: &str) -> StoreResult<Option<LightboxSession>> {
+        if let Some(reads) = &self.sqlite_reads {
+            return reads.lightbox_session(session_id);
+        }
         let row = sqlx::query("SELECT * FROM lightbox_sessions WHERE session_id = $1")
             .bind(session_id)
             .fetch_optional(&self.reads)
@@ -230,6 +233,9 @@ impl Store for SqlStore {
         &self,
         transaction_id: TransactionId,
     ) -> StoreResult<Option<LightboxSession>> {
+        if let Some(reads) = &self.sqlite_reads {
+            return reads.lightbox_session_of_transaction(transaction_id);
+        }
         let row = sqlx::query("SELECT * FROM lightbox_sessions WHERE transaction_id = $1 ORDER BY updated_at DESC LIMIT 1")
             .bind(sql_id(transaction_id.0))
             .fetch_optional(&self.reads)

@@ -1,4 +1,4 @@
-//! SQLite's hot reads (a payment chain, a merchant), run inline on the caller's thread through
+//! SQLite's hot reads (a payment chain, a merchant, a Lightbox session), run inline on the caller's thread through
 //! rusqlite with cached statements.
 //!
 //! Why not through sqlx: its SQLite driver runs every statement on a worker thread of its own
@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use paybank_core::ids::{PaymentId, TransactionId};
+use paybank_core::lightbox::LightboxSession;
 use paybank_core::model::{Merchant, PaymentChain};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
@@ -68,14 +69,19 @@ impl SqliteReads {
         read(&connection)
     }
 
-    pub(crate) fn merchant_by_access_id(&self, access_id: &str) -> StoreResult<Option<Merchant>> {
+    /// The first row `sql` finds for `key`, decoded.
+    fn first<T>(
+        &self,
+        sql: &str,
+        key: impl rusqlite::ToSql,
+        decode: impl Fn(&SqliteRow<'_>) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
         self.with(|connection| {
-            let sql = "SELECT * FROM merchants WHERE access_id = ?1";
             let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
             let columns = ColumnIndex::of(sql, &statement);
-            let mut rows = statement.query([access_id]).map_err(sqlite_error)?;
+            let mut rows = statement.query([key]).map_err(sqlite_error)?;
             match rows.next().map_err(sqlite_error)? {
-                Some(row) => codec::merchant(&SqliteRow {
+                Some(row) => decode(&SqliteRow {
                     row,
                     columns: &columns,
                 })
@@ -83,6 +89,29 @@ impl SqliteReads {
                 None => Ok(None),
             }
         })
+    }
+
+    pub(crate) fn merchant_by_access_id(&self, access_id: &str) -> StoreResult<Option<Merchant>> {
+        let sql = "SELECT * FROM merchants WHERE access_id = ?1";
+        self.first(sql, access_id, |row| codec::merchant(row))
+    }
+
+    pub(crate) fn lightbox_session(
+        &self,
+        session_id: &str,
+    ) -> StoreResult<Option<LightboxSession>> {
+        let sql = "SELECT * FROM lightbox_sessions WHERE session_id = ?1";
+        self.first(sql, session_id, |row| codec::lightbox_session(row))
+    }
+
+    pub(crate) fn lightbox_session_of_transaction(
+        &self,
+        transaction_id: TransactionId,
+    ) -> StoreResult<Option<LightboxSession>> {
+        let sql = "SELECT * FROM lightbox_sessions WHERE transaction_id = ?1 \
+                   ORDER BY updated_at DESC LIMIT 1";
+        let key = sql_id(transaction_id.0);
+        self.first(sql, key, |row| codec::lightbox_session(row))
     }
 
     pub(crate) fn chain(&self, payment_id: PaymentId) -> StoreResult<Option<PaymentChain>> {
