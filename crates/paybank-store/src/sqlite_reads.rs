@@ -151,6 +151,10 @@ fn in_snapshot<T>(
         statement.execute([]).map_err(sqlite_error)?;
         Ok(())
     };
+    // A snapshot left open by a COMMIT that failed would make every later BEGIN fail.
+    if !connection.is_autocommit() {
+        run("ROLLBACK")?;
+    }
     run("BEGIN")?;
     let result = read(connection);
     // A reader's COMMIT only ends its snapshot; it must run even after a failed read.
