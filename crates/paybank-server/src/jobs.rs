@@ -26,6 +26,49 @@ impl Round {
     }
 }
 
+/// Runs `work` on every item: items with the same key one after the other, in the order given;
+/// items with different keys at once. Their commits then share group commits (one fsync for
+/// many) instead of each waiting for its own, while one payment's or one transaction's steps
+/// keep their order.
+async fn in_order_per_key<T, K, Work, Done>(
+    state: &AppState,
+    items: Vec<T>,
+    key: impl Fn(&T) -> K,
+    work: Work,
+) -> anyhow::Result<()>
+where
+    T: Send + 'static,
+    K: PartialEq,
+    Work: Fn(AppState, T) -> Done + Clone + Send + 'static,
+    Done: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let mut queues: Vec<(K, Vec<T>)> = Vec::new();
+    for item in items {
+        let item_key = key(&item);
+        match queues
+            .iter_mut()
+            .find(|(queue_key, _)| *queue_key == item_key)
+        {
+            Some((_, queue)) => queue.push(item),
+            None => queues.push((item_key, vec![item])),
+        }
+    }
+    let mut running = tokio::task::JoinSet::new();
+    for (_, queue) in queues {
+        let (state, work) = (state.clone(), work.clone());
+        running.spawn(async move {
+            for item in queue {
+                work(state.clone(), item).await?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(result) = running.join_next().await {
+        result??;
+    }
+    Ok(())
+}
+
 /// Runs everything due at the current simulated time until nothing is left.
 pub async fn run_pending_jobs(state: &AppState) -> anyhow::Result<Round> {
     let _guard = state.scheduler.lock().await;

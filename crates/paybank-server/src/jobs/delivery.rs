@@ -6,11 +6,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use paybank_core::ids::TransactionId;
 use paybank_core::signature::{sign, webhook_authorization_header, webhook_message, HmacAlgorithm};
 use paybank_store::{DeliveryRecord, EventAttempt, NextDelivery, StoredEvent, WriteSet};
 use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use crate::app::AppState;
 use crate::config::WebhookConfig;
@@ -53,30 +51,9 @@ pub async fn deliver_due_events(state: &AppState) -> anyhow::Result<usize> {
         .claim_due_events(now, workers.lease_ms, workers.batch_size)
         .await?;
     let count = events.len();
-    let mut by_transaction: Vec<(TransactionId, Vec<StoredEvent>)> = Vec::new();
-    for event in events {
-        let transaction_id = event.event.transaction_id;
-        match by_transaction
-            .iter_mut()
-            .find(|(id, _)| *id == transaction_id)
-        {
-            Some((_, queue)) => queue.push(event),
-            None => by_transaction.push((transaction_id, vec![event])),
-        }
-    }
-    let mut deliveries = JoinSet::new();
-    for (_, queue) in by_transaction {
-        let state = state.clone();
-        deliveries.spawn(async move {
-            for event in queue {
-                deliver(&state, event).await?;
-            }
-            anyhow::Ok(())
-        });
-    }
-    while let Some(result) = deliveries.join_next().await {
-        result??;
-    }
+    let transaction = |event: &StoredEvent| event.event.transaction_id;
+    let work = |state: AppState, event| async move { deliver(&state, event).await };
+    super::in_order_per_key(state, events, transaction, work).await?;
     Ok(count)
 }
 

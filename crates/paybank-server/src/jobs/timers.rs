@@ -1,11 +1,9 @@
 //! Running due timers: each is a core settlement step applied to its payment chain.
 
 use paybank_core::change::Timer;
-use paybank_core::ids::PaymentId;
 use paybank_core::rules::Ctx;
 use paybank_core::settlement::run_timer;
 use paybank_store::{StoreError, WriteSet};
-use tokio::task::JoinSet;
 
 use crate::app::AppState;
 use crate::ids::IDS_PER_COMMAND;
@@ -22,31 +20,9 @@ pub async fn run_due_timers(state: &AppState) -> anyhow::Result<usize> {
         .claim_due_timers(now, workers.lease_ms, workers.batch_size)
         .await?;
     let count = timers.len();
-    // One payment's timers run in order; different payments' at once, so that their commits
-    // share group commits (one fsync for many) instead of each waiting for its own.
-    let mut by_payment: Vec<(PaymentId, Vec<Timer>)> = Vec::new();
-    for timer in timers {
-        match by_payment
-            .iter_mut()
-            .find(|(id, _)| *id == timer.payment_id)
-        {
-            Some((_, queue)) => queue.push(timer),
-            None => by_payment.push((timer.payment_id, vec![timer])),
-        }
-    }
-    let mut running = JoinSet::new();
-    for (_, queue) in by_payment {
-        let state = state.clone();
-        running.spawn(async move {
-            for timer in &queue {
-                run_one(&state, timer).await?;
-            }
-            anyhow::Ok(())
-        });
-    }
-    while let Some(result) = running.join_next().await {
-        result??;
-    }
+    let payment = |timer: &Timer| timer.payment_id;
+    let work = |state: AppState, timer| async move { run_one(&state, &timer).await };
+    super::in_order_per_key(state, timers, payment, work).await?;
     Ok(count)
 }
 
