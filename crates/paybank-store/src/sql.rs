@@ -83,20 +83,15 @@ impl SqlStore {
             })
             .connect_with(connect_options)
             .await?;
-        let sqlite_reads = match backend {
-            Backend::Sqlite => Some(SqliteReads::open(
-                &sqlite_path(&url)?,
-                options.read_connections_max as usize,
-            )?),
-            Backend::Postgres => None,
-        };
-        let write_connection = match backend {
+        let (sqlite_reads, write_connection) = match backend {
             Backend::Sqlite => {
+                let path = sqlite_path(&url)?;
+                let reads = SqliteReads::open(&path, options.read_connections_max as usize)?;
                 // Migrations ran through sqlx; from here on rusqlite is the only writer.
                 write_connection.close().await?;
-                WriteConnection::Sqlite(sqlite_writer(&sqlite_path(&url)?)?)
+                (Some(reads), WriteConnection::Sqlite(sqlite_writer(&path)?))
             }
-            Backend::Postgres => WriteConnection::Sqlx(write_connection),
+            Backend::Postgres => (None, WriteConnection::Sqlx(write_connection)),
         };
         let writer = WriterHandle::spawn(write_connection, backend, options)?;
         Ok(SqlStore {
