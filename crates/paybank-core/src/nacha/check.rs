@@ -17,7 +17,7 @@ use super::{Batch, Entry};
 /// Entry hashes keep their ten low-order digits.
 const HASH_MODULUS: u64 = 10_000_000_000;
 /// Records per block.
-const BLOCKING_FACTOR: usize = 10;
+pub(super) const BLOCKING_FACTOR: usize = 10;
 
 /// What a batch control states about its entries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

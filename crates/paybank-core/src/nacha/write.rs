@@ -2,6 +2,7 @@
 //! space-filled, numeric fields right-justified and zero-filled, LF after every record, and
 //! `9…9` filler up to a whole block.
 
+use super::check::BLOCKING_FACTOR;
 use super::error::{NachaError, Record};
 use super::layout::{
     addenda as ad, batch_control as bc, batch_header as bh, entry_detail as ed, file_control as fc,
@@ -9,6 +10,13 @@ use super::layout::{
 };
 use super::records::{Addenda, BatchControl, BatchHeader, EntryDetail, FileControl, FileHeader};
 use super::{parse, NachaFile};
+
+/// A block filler record: 94 nines.
+const FILLER: &str = concat!(
+    "9999999999999999999999999999999999999999999999999999999999999999999999999999999999",
+    "999999999999",
+);
+const _: () = assert!(FILLER.len() == RECORD_LEN);
 
 /// Writes `file` exactly as its records say; controls are not recomputed (build the file
 /// with [`NachaFile::new`] for that). The text is always well-formed: a value too wide for
@@ -32,7 +40,14 @@ pub fn write_checked(file: &NachaFile) -> Result<String, NachaError> {
 }
 
 fn render(file: &NachaFile) -> (String, Option<NachaError>) {
-    let mut out = Out::default();
+    let records = padded_record_count(file);
+    let mut out = Out {
+        // Sized once: a 100,000-entry file is about 9.5 MB, and growing it by doubling would
+        // copy it several times over.
+        text: String::with_capacity(records * (RECORD_LEN + 1)),
+        records: 0,
+        problem: None,
+    };
     file_header(&mut out, &file.header);
     for batch in &file.batches {
         batch_header(&mut out, &batch.header);
@@ -45,16 +60,29 @@ fn render(file: &NachaFile) -> (String, Option<NachaError>) {
         batch_control(&mut out, &batch.control);
     }
     file_control(&mut out, &file.control);
-    while out.records % 10 != 0 {
-        out.text.push_str(&"9".repeat(RECORD_LEN));
+    while !out.records.is_multiple_of(BLOCKING_FACTOR) {
+        out.text.push_str(FILLER);
         out.text.push('\n');
         out.records += 1;
     }
     (out.text, out.problem)
 }
 
+/// Records `render` writes for `file`, filler included, counted from the batches themselves
+/// rather than their controls, which a hand-built file may state wrongly.
+fn padded_record_count(file: &NachaFile) -> usize {
+    let batch_records: usize = file
+        .batches
+        .iter()
+        .map(|batch| {
+            let addenda: usize = batch.entries.iter().map(|entry| entry.addenda.len()).sum();
+            2 + batch.entries.len() + addenda
+        })
+        .sum();
+    (2 + batch_records).next_multiple_of(BLOCKING_FACTOR)
+}
+
 /// The text written so far and the first field that did not fit.
-#[derive(Default)]
 struct Out {
     text: String,
     records: usize,
@@ -89,23 +117,31 @@ impl RecordBuf<'_> {
         }
     }
 
-    fn put(&mut self, field: Field, text: &[u8]) {
-        self.bytes[field.range()][..text.len()].copy_from_slice(text);
-    }
-
-    /// Left-justified, space-filled.
+    /// Left-justified, space-filled. Characters outside printable ASCII become `?`, one per
+    /// character, and a value too long keeps its first `field.len` characters.
     fn text(&mut self, field: Field, value: &str) {
-        let printable = |c: &char| (' '..='~').contains(c);
-        let mut bytes: Vec<u8> = value
-            .chars()
-            .map(|c| if printable(&c) { c as u8 } else { b'?' })
-            .collect();
-        if !value.chars().all(|c| printable(&c)) {
+        let slot = &mut self.bytes[field.range()];
+        let printable = value.bytes().all(|byte| is_printable(&byte));
+        // Copying bytes is enough when every byte is printable ASCII, as in nearly every field.
+        let characters = if printable {
+            let len = value.len().min(slot.len());
+            slot[..len].copy_from_slice(&value.as_bytes()[..len]);
+            value.len()
+        } else {
+            let replaced = value
+                .chars()
+                .map(|c| u8::try_from(c).ok().filter(is_printable).unwrap_or(b'?'));
+            slot.iter_mut()
+                .zip(replaced)
+                .for_each(|(byte, c)| *byte = c);
+            value.chars().count()
+        };
+        if !printable {
             self.report(
                 field,
                 format!("{value:?} has characters outside printable ASCII"),
             );
-        } else if bytes.len() > field.len {
+        } else if characters > field.len {
             let problem = format!("{value:?} is longer than {} characters", field.len);
             self.report(field, problem);
         } else if value.ends_with(' ') {
@@ -114,20 +150,21 @@ impl RecordBuf<'_> {
                 format!("{value:?} ends in spaces, which reading drops"),
             );
         }
-        bytes.truncate(field.len);
-        self.put(field, &bytes);
     }
 
     /// Right-justified, zero-filled; a value too large keeps its low-order digits.
     fn number(&mut self, field: Field, value: u64) {
-        let digits = format!("{value:0width$}", width = field.len);
-        if digits.len() > field.len {
+        let mut rest = value;
+        for byte in self.bytes[field.range()].iter_mut().rev() {
+            *byte = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        if rest != 0 {
             self.report(
                 field,
                 format!("{value} does not fit in {} digits", field.len),
             );
         }
-        self.put(field, &digits.as_bytes()[digits.len() - field.len..]);
     }
 
     /// Text that must be all digits and exactly fill its field (identifiers, dates).
@@ -151,7 +188,7 @@ impl RecordBuf<'_> {
 
     fn finish(mut self) {
         let type_code = self.record.type_code().unwrap_or(' ');
-        self.put(RECORD_TYPE, &[type_code as u8]);
+        self.bytes[RECORD_TYPE.range()][0] = type_code as u8;
         // Every byte is printable ASCII or a space, so this conversion cannot fail.
         let text = std::str::from_utf8(&self.bytes).unwrap_or_default();
         self.out.text.push_str(text);
@@ -173,7 +210,7 @@ fn file_header(out: &mut Out, header: &FileHeader) {
             format!("expected A-Z or 0-9, found {modifier:?}"),
         );
     }
-    r.text(fh::FILE_ID_MODIFIER, &modifier.to_string());
+    r.text(fh::FILE_ID_MODIFIER, modifier.encode_utf8(&mut [0; 4]));
     r.text(fh::RECORD_SIZE, "094");
     r.text(fh::BLOCKING_FACTOR, "10");
     r.text(fh::FORMAT_CODE, "1");
@@ -313,4 +350,9 @@ fn file_control(out: &mut Out, control: &FileControl) {
     r.number(fc::TOTAL_DEBIT, control.total_debit);
     r.number(fc::TOTAL_CREDIT, control.total_credit);
     r.finish();
+}
+
+/// The characters a NACHA record may hold: space through tilde.
+fn is_printable(byte: &u8) -> bool {
+    (b' '..=b'~').contains(byte)
 }

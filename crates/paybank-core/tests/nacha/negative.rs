@@ -341,6 +341,9 @@ fn the_writer_refuses_values_that_do_not_fit() {
     file.batches[0].entries[0].detail.individual_name = "JOSÉ".to_string();
     let err = write_checked(&file).unwrap_err();
     assert_eq!(err.field, "individual name");
+    // The plain writer puts one `?` for each character outside printable ASCII.
+    let written = write(&file);
+    assert_eq!(written.lines().nth(2).unwrap().get(54..59), Some("JOS? "));
 
     let mut file = web_debit_file(&[1000]);
     file.batches[0].entries[0].detail.amount = 10_000_000_000;
