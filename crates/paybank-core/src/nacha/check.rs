@@ -9,7 +9,9 @@
 //! count already assumes padding (`ppd-debit-fixedLength.ach`). The writer always pads.
 
 use super::error::{NachaError, Record};
-use super::layout::{addenda as ad, batch_control as bc, batch_header as bh, file_control as fc};
+use super::layout::{
+    addenda as ad, batch_control as bc, batch_header as bh, entry_detail as ed, file_control as fc,
+};
 use super::line::Line;
 use super::records::{Addenda, BatchControl, BatchHeader, EntryDetail, FileControl};
 use super::{Batch, Entry};
@@ -32,18 +34,23 @@ impl Sums {
     pub fn of_entries(entries: &[Entry]) -> Sums {
         let mut sums = Sums::default();
         for entry in entries {
-            let detail = &entry.detail;
-            sums.entry_addenda_count += 1 + entry.addenda.len() as u64;
-            sums.entry_hash = (sums.entry_hash + rdfi_hash_part(detail)) % HASH_MODULUS;
-            // Saturating: a built file with absurd amounts must not panic; its totals cannot
-            // be written anyway and `write_checked` reports them.
-            if detail.is_debit() {
-                sums.total_debit = sums.total_debit.saturating_add(detail.amount);
-            } else {
-                sums.total_credit = sums.total_credit.saturating_add(detail.amount);
-            }
+            sums.add(entry);
         }
         sums
+    }
+
+    /// Counts one more entry in, so the reader can sum a batch as it reads it.
+    pub fn add(&mut self, entry: &Entry) {
+        let detail = &entry.detail;
+        self.entry_addenda_count += 1 + entry.addenda.len() as u64;
+        self.entry_hash = (self.entry_hash + rdfi_hash_part(detail)) % HASH_MODULUS;
+        // Saturating: a built file with absurd amounts must not panic; its totals cannot be
+        // written anyway and `write_checked` reports them.
+        if detail.is_debit() {
+            self.total_debit = self.total_debit.saturating_add(detail.amount);
+        } else {
+            self.total_credit = self.total_credit.saturating_add(detail.amount);
+        }
     }
 
     /// File sums: the batch controls' sums added up (the hash again mod 10^10).
@@ -82,10 +89,10 @@ pub(super) fn blocks(records: u64) -> u64 {
     records.div_ceil(BLOCKING_FACTOR as u64)
 }
 
-/// Checks a batch control against its header and entries.
+/// Checks a batch control against its header and the sums of its entries.
 pub(super) fn batch_control(
     header: &BatchHeader,
-    entries: &[Entry],
+    sums: &Sums,
     control: &BatchControl,
     line: usize,
 ) -> Result<(), NachaError> {
@@ -101,7 +108,6 @@ pub(super) fn batch_control(
             control.service_class.code().to_string(),
         );
     }
-    let sums = Sums::of_entries(entries);
     let stated = [
         (
             bc::ENTRY_ADDENDA_COUNT.name,
@@ -217,6 +223,47 @@ pub(super) fn addenda_sequence(
         }
     }
     Ok(())
+}
+
+/// The trace numbers of a file's entries and their lines. A trace number identifies one entry
+/// in the file (returns and NOCs find their entry by it), so none may repeat.
+pub(super) struct Traces {
+    /// Trace number and line, in reading order.
+    seen: Vec<(u64, usize)>,
+}
+
+impl Traces {
+    pub fn with_capacity(capacity: usize) -> Traces {
+        Traces {
+            seen: Vec::with_capacity(capacity),
+        }
+    }
+
+    pub fn push(&mut self, trace: u64, line: usize) {
+        self.seen.push((trace, line));
+    }
+
+    /// Refuses the first repeat in reading order: the earliest line whose trace number an
+    /// earlier line already has. Sorting is cheaper than hashing every trace number as it is
+    /// read, and nearly free on the ascending runs a batch's trace numbers form.
+    pub fn check_unique(mut self) -> Result<(), NachaError> {
+        // Stable, so equal trace numbers stay in line order.
+        self.seen.sort_by_key(|&(trace, _)| trace);
+        let repeat = self
+            .seen
+            .windows(2)
+            .filter(|pair| pair[0].0 == pair[1].0)
+            .min_by_key(|pair| pair[1].1);
+        let Some(&[(trace, first), (_, line)]) = repeat else {
+            return Ok(());
+        };
+        Err(NachaError::new(
+            line,
+            Record::EntryDetail,
+            ed::TRACE_NUMBER.name,
+            format!("{trace:015} is already the trace number on line {first}"),
+        ))
+    }
 }
 
 /// Checks the file control against the batches; `records` counts the records up to and

@@ -45,7 +45,8 @@ pub(super) fn split_records(text: &str) -> Result<Vec<RawLine<'_>>, NachaError> 
             ),
         ));
     }
-    let mut lines = Vec::new();
+    // Nearly every line is a whole record and its newline, so this is about the final count.
+    let mut lines = Vec::with_capacity(text.len() / (RECORD_LEN + 1) + 1);
     for (index, line) in text.split('\n').enumerate() {
         if index > MAX_RECORDS {
             return Err(too_many_records());
@@ -94,6 +95,27 @@ fn too_many_records() -> NachaError {
     )
 }
 
+/// The error for the first character of `raw` outside printable ASCII, naming its column
+/// (counted in characters) and the field there.
+fn unprintable(raw: RawLine, record: Record) -> NachaError {
+    let addenda_type = raw.text.get(1..3).unwrap_or("");
+    let bad = raw
+        .text
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !(' '..='~').contains(c));
+    // Always found: a byte outside the range belongs to a character outside it.
+    let Some((index, c)) = bad else {
+        return NachaError::new(raw.number, record, "characters", "not printable ASCII");
+    };
+    let field = layout::field_at(record, addenda_type, index + 1);
+    let problem = format!(
+        "column {}: {c:?} is not a printable ASCII character",
+        index + 1
+    );
+    NachaError::new(raw.number, record, field, problem)
+}
+
 /// A record padded to 94 printable ASCII characters, ready for field access.
 pub(super) struct Line<'a> {
     pub number: usize,
@@ -107,19 +129,10 @@ impl<'a> Line<'a> {
     /// Checks the characters and the length of `raw` as a record of kind `record`, and pads a
     /// line whose trailing spaces were trimmed.
     pub fn new(raw: RawLine<'a>, record: Record) -> Result<Self, NachaError> {
-        let addenda_type = raw.text.get(1..3).unwrap_or("");
-        let bad = raw
-            .text
-            .chars()
-            .enumerate()
-            .find(|(_, c)| !(' '..='~').contains(c));
-        if let Some((index, c)) = bad {
-            let field = layout::field_at(record, addenda_type, index + 1);
-            let problem = format!(
-                "column {}: {c:?} is not a printable ASCII character",
-                index + 1
-            );
-            return Err(NachaError::new(raw.number, record, field, problem));
+        // Checked by byte first: every record of a well-formed file passes, and only a line
+        // that fails needs its characters counted to name the column.
+        if !raw.text.bytes().all(|byte| (b' '..=b'~').contains(&byte)) {
+            return Err(unprintable(raw, record));
         }
         let given = raw.text.len();
         if given > RECORD_LEN {
@@ -163,14 +176,20 @@ impl<'a> Line<'a> {
 
     /// An alphanumeric field, without its trailing spaces.
     pub fn text(&self, field: Field) -> String {
-        self.raw(field).trim_end().to_string()
+        // Spaces are the only whitespace a printable ASCII record can hold.
+        self.raw(field).trim_end_matches(' ').to_string()
     }
 
     /// A field that must be all digits, kept as text because its leading zeros matter.
     pub fn digits(&self, field: Field) -> Result<String, NachaError> {
+        self.digit_str(field).map(str::to_string)
+    }
+
+    /// The text of a field that must be all digits, without copying it.
+    fn digit_str(&self, field: Field) -> Result<&str, NachaError> {
         let raw = self.raw(field);
         if raw.bytes().all(|b| b.is_ascii_digit()) {
-            return Ok(raw.to_string());
+            return Ok(raw);
         }
         if field.start > self.given {
             let problem = format!(
@@ -187,7 +206,7 @@ impl<'a> Line<'a> {
 
     /// A numeric field, right-justified and zero-filled.
     pub fn number(&self, field: Field) -> Result<u64, NachaError> {
-        let digits = self.digits(field)?;
+        let digits = self.digit_str(field)?;
         // At most 15 digits by layout, so the value always fits.
         Ok(digits.bytes().fold(0, |n, b| n * 10 + u64::from(b - b'0')))
     }

@@ -1,9 +1,7 @@
 //! Reading a NACHA file: record order, then each record's fields, then the controls.
 //! Lenient about the physical form (see `line`), strict about content.
 
-use std::collections::HashMap;
-
-use super::check;
+use super::check::{self, Sums, Traces};
 use super::codes::{change_code_is_known, return_code_is_known, TransactionCode};
 use super::error::{NachaError, Record};
 use super::layout::{
@@ -32,8 +30,17 @@ pub fn parse(text: &str) -> Result<NachaFile, NachaError> {
     let mut reader = Reader {
         lines: &lines,
         next: 0,
-        traces: HashMap::with_capacity(lines.len()),
+        traces: Traces::with_capacity(lines.len()),
     };
+    let read = read_file(&mut reader);
+    // Trace numbers are checked for repeats once, when reading stops. A repeat comes before
+    // any problem that stopped the reading: it was found on an entry read in full, and only
+    // that entry's addenda indicator and later records were looked at after it.
+    reader.traces.check_unique()?;
+    read
+}
+
+fn read_file(reader: &mut Reader) -> Result<NachaFile, NachaError> {
     let header = read_file_header(&reader.expect(Record::FileHeader, b"1")?)?;
     let mut batches: Vec<Batch> = Vec::new();
     loop {
@@ -50,7 +57,7 @@ pub fn parse(text: &str) -> Result<NachaFile, NachaError> {
             });
         }
         let previous = batches.last().map(|batch| batch.header.batch_number);
-        batches.push(read_batch(&mut reader, line, previous)?);
+        batches.push(read_batch(reader, line, previous)?);
     }
 }
 
@@ -58,9 +65,8 @@ pub fn parse(text: &str) -> Result<NachaFile, NachaError> {
 struct Reader<'a, 'b> {
     lines: &'b [RawLine<'a>],
     next: usize,
-    /// Each trace number seen so far and its line: a trace number identifies one entry in
-    /// the file, and returns and NOCs find their entry by it.
-    traces: HashMap<u64, usize>,
+    /// Each trace number read so far and its line.
+    traces: Traces,
 }
 
 impl<'a> Reader<'a, '_> {
@@ -99,6 +105,19 @@ impl<'a> Reader<'a, '_> {
         }
         self.next += 1;
         Line::new(raw, record_of(found))
+    }
+
+    /// Entry detail records from the next record up to the first that is neither an entry
+    /// nor an addenda: the entries of the batch being read, if the file is well formed.
+    fn entries_ahead(&self) -> usize {
+        let ahead = self.lines[self.next..]
+            .iter()
+            .map_while(|line| match line.type_code() {
+                Some(b'6') => Some(1),
+                Some(b'7') => Some(0),
+                _ => None,
+            });
+        ahead.sum()
     }
 
     fn peek_type(&self) -> Option<u8> {
@@ -212,15 +231,19 @@ fn read_batch<'a>(
     if let Some(previous) = previous {
         check::batch_order(previous, header.batch_number, header_line.number)?;
     }
-    let mut entries: Vec<Entry> = Vec::new();
+    // Sized once: entries are large, and a batch may hold most of a 100,000-entry file.
+    let mut entries: Vec<Entry> = Vec::with_capacity(reader.entries_ahead());
+    let mut sums = Sums::default();
     loop {
         let line = reader.expect(Record::BatchControl, b"68")?;
         if line.record == Record::EntryDetail {
-            entries.push(read_entry(reader, &line, header.service_class)?);
+            let entry = read_entry(reader, &line, header.service_class)?;
+            sums.add(&entry);
+            entries.push(entry);
             continue;
         }
         let control = read_batch_control(&line)?;
-        check::batch_control(&header, &entries, &control, line.number)?;
+        check::batch_control(&header, &sums, &control, line.number)?;
         return Ok(Batch {
             header,
             entries,
@@ -267,15 +290,9 @@ fn read_entry(reader: &mut Reader, line: &Line, class: ServiceClass) -> Result<E
         discretionary_data: line.text(ed::DISCRETIONARY_DATA),
         trace_number: line.digits(ed::TRACE_NUMBER)?,
     };
-    // Fifteen digits (checked above) fit a u64, which hashes without an allocation.
-    let trace_key = detail.trace_number.parse::<u64>().unwrap_or(u64::MAX);
-    if let Some(first) = reader.traces.insert(trace_key, line.number) {
-        let problem = format!(
-            "{} is already the trace number on line {first}",
-            detail.trace_number
-        );
-        return Err(line.error(ed::TRACE_NUMBER, problem));
-    }
+    // Fifteen digits (checked above) always fit a u64.
+    let trace = detail.trace_number.parse::<u64>().unwrap_or(u64::MAX);
+    reader.traces.push(trace, line.number);
     let indicator: u8 = line.small(ed::ADDENDA_RECORD_INDICATOR)?;
     let follows = reader.peek_type() == Some(b'7');
     match (indicator, follows) {

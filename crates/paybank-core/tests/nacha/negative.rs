@@ -319,6 +319,20 @@ fn trace_numbers_are_unique_in_the_file() {
     );
 }
 
+// Trace numbers are checked once reading stops, yet a repeat is still reported ahead of a
+// problem on a later record, as it was found first.
+#[test]
+fn a_repeated_trace_number_comes_before_later_problems() {
+    let text = sample();
+    let first_trace = &text.lines().nth(2).unwrap()[79..];
+    let repeated = patch(&text, 4, 80, first_trace);
+    let broken_later = patch(&repeated, 5, 11, "9999999999");
+    assert_eq!(
+        refusal(&broken_later),
+        (4, Record::EntryDetail, "trace number")
+    );
+}
+
 #[test]
 fn oversized_input_is_refused_before_reading() {
     let huge = "9".repeat(MAX_FILE_BYTES + 1);
