@@ -131,7 +131,11 @@ impl<'a> Line<'a> {
     pub fn new(raw: RawLine<'a>, record: Record) -> Result<Self, NachaError> {
         // Checked by byte first: every record of a well-formed file passes, and only a line
         // that fails needs its characters counted to name the column.
-        if !raw.text.bytes().all(|byte| (b' '..=b'~').contains(&byte)) {
+        // A fold rather than `all`: without the early exit the check runs many bytes at once.
+        let printable = raw.text.bytes().fold(true, |printable, byte| {
+            printable & (b' '..=b'~').contains(&byte)
+        });
+        if !printable {
             return Err(unprintable(raw, record));
         }
         let given = raw.text.len();
