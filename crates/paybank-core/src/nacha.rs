@@ -18,6 +18,7 @@ mod layout;
 mod line;
 mod read;
 mod records;
+mod text;
 mod write;
 
 pub use codes::{
@@ -30,6 +31,7 @@ pub use read::parse;
 pub use records::{
     Addenda, BatchControl, BatchHeader, EntryDetail, FileControl, FileHeader, ServiceClass,
 };
+pub use text::Text;
 pub use write::{write, write_checked};
 
 use check::Sums;
@@ -72,7 +74,7 @@ impl Entry {
     /// trace number.
     pub fn with_payment_information(detail: EntryDetail, information: &str) -> Entry {
         let addenda = Addenda::Payment05 {
-            payment_related_information: information.to_string(),
+            payment_related_information: information.into(),
             addenda_sequence_number: 1,
             entry_detail_sequence_number: detail.trace_sequence().unwrap_or(0),
         };
@@ -96,7 +98,7 @@ impl Batch {
             total_debit: sums.total_debit,
             total_credit: sums.total_credit,
             company_identification: header.company_identification.clone(),
-            message_authentication_code: String::new(),
+            message_authentication_code: Text::new(),
             odfi_identification: header.odfi_identification.clone(),
             batch_number: header.batch_number,
         };

@@ -98,7 +98,7 @@ fn payment_files_contents() {
     assert_eq!(
         entry.addenda,
         [Addenda::Payment05 {
-            payment_related_information: "PAY-GATE payment\\".to_string(),
+            payment_related_information: "PAY-GATE payment\\".into(),
             addenda_sequence_number: 1,
             entry_detail_sequence_number: 1,
         }]
@@ -211,11 +211,11 @@ fn notification_of_change_contents() {
     assert_eq!(
         entry.addenda,
         [Addenda::Notice98 {
-            change_code: "C01".to_string(),
-            original_entry_trace_number: "121042880000001".to_string(),
-            original_rdfi_identification: "12104288".to_string(),
-            corrected_data: "1918171614".to_string(),
-            trace_number: "091012980000088".to_string(),
+            change_code: "C01".into(),
+            original_entry_trace_number: "121042880000001".into(),
+            original_rdfi_identification: "12104288".into(),
+            corrected_data: "1918171614".into(),
+            trace_number: "091012980000088".into(),
         }]
     );
 }

@@ -70,8 +70,9 @@ impl Sums {
 fn rdfi_hash_part(detail: &EntryDetail) -> u64 {
     let digits = detail
         .rdfi_identification
-        .bytes()
-        .filter(u8::is_ascii_digit);
+        .as_bytes()
+        .iter()
+        .filter(|byte| byte.is_ascii_digit());
     digits.fold(0, |n, b| (n * 10 + u64::from(b - b'0')) % HASH_MODULUS)
 }
 
@@ -142,7 +143,7 @@ pub(super) fn batch_control(
         return mismatch(
             bc::ODFI_IDENTIFICATION.name,
             expected,
-            control.odfi_identification.clone(),
+            control.odfi_identification.to_string(),
         );
     }
     if control.batch_number != header.batch_number {

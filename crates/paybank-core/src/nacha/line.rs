@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use super::error::{NachaError, Record};
 use super::layout::{self, Field, RECORD_LEN};
+use super::text::Text;
 
 /// Larger inputs are refused before any work, so a hostile file cannot cost unbounded memory.
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
@@ -179,14 +180,14 @@ impl<'a> Line<'a> {
     }
 
     /// An alphanumeric field, without its trailing spaces.
-    pub fn text(&self, field: Field) -> String {
+    pub fn text(&self, field: Field) -> Text {
         // Spaces are the only whitespace a printable ASCII record can hold.
-        self.raw(field).trim_end_matches(' ').to_string()
+        Text::from(self.raw(field).trim_end_matches(' '))
     }
 
     /// A field that must be all digits, kept as text because its leading zeros matter.
-    pub fn digits(&self, field: Field) -> Result<String, NachaError> {
-        self.digit_str(field).map(str::to_string)
+    pub fn digits(&self, field: Field) -> Result<Text, NachaError> {
+        self.digit_str(field).map(Text::from)
     }
 
     /// The text of a field that must be all digits, without copying it.
@@ -222,13 +223,13 @@ impl<'a> Line<'a> {
     }
 
     /// An optional numeric field: all digits or all blank (returned empty).
-    pub fn digits_or_blank(&self, field: Field) -> Result<String, NachaError> {
+    pub fn digits_or_blank(&self, field: Field) -> Result<Text, NachaError> {
         if self.raw(field).trim().is_empty() {
-            return Ok(String::new());
+            return Ok(Text::new());
         }
         let raw = self.raw(field);
         if raw.bytes().all(|b| b.is_ascii_digit()) {
-            return Ok(raw.to_string());
+            return Ok(Text::from(raw));
         }
         let problem = format!("expected {} digits or blanks, found {raw:?}", field.len);
         Err(self.error(field, problem))

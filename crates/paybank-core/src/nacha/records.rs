@@ -1,13 +1,14 @@
 //! The six NACHA record kinds as typed structs (rails.md §1.2).
 //!
 //! Quantities (amounts in cents, counts, hashes, sequence and batch numbers) are integers.
-//! Everything else is text kept exactly as in the file minus trailing spaces, so a file
+//! Everything else is [`Text`] kept exactly as in the file minus trailing spaces, so a file
 //! paybank writes reads back byte for byte: that includes identifiers made of digits (routing
 //! and DFI identifications, trace numbers, dates), whose leading zeros matter. The record type
 //! and the file header's fixed record size, blocking factor and format code are not stored:
 //! the reader checks them and the writer writes them.
 
 use super::codes::TransactionCode;
+use super::text::Text;
 
 /// File header, record type `1`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,18 +16,18 @@ pub struct FileHeader {
     /// `01` in practice.
     pub priority_code: u8,
     /// A space and the 9-digit routing number of the ODFI or ACH operator, e.g. ` 031300012`.
-    pub immediate_destination: String,
+    pub immediate_destination: Text,
     /// A space and a routing number, or a 10-character company identification.
-    pub immediate_origin: String,
+    pub immediate_origin: Text,
     /// YYMMDD.
-    pub file_creation_date: String,
+    pub file_creation_date: Text,
     /// HHMM, or empty.
-    pub file_creation_time: String,
+    pub file_creation_time: Text,
     /// A–Z or 0–9, telling apart files created on the same day.
     pub file_id_modifier: char,
-    pub immediate_destination_name: String,
-    pub immediate_origin_name: String,
-    pub reference_code: String,
+    pub immediate_destination_name: Text,
+    pub immediate_origin_name: Text,
+    pub reference_code: Text,
 }
 
 /// What a batch may contain (batch header positions 2-4).
@@ -73,22 +74,22 @@ impl ServiceClass {
 pub struct BatchHeader {
     pub service_class: ServiceClass,
     /// The name the receiver sees on their statement.
-    pub company_name: String,
-    pub company_discretionary_data: String,
-    pub company_identification: String,
+    pub company_name: Text,
+    pub company_discretionary_data: Text,
+    pub company_identification: Text,
     /// `WEB`, `PPD`, `CCD`, `COR`, …
-    pub standard_entry_class: String,
+    pub standard_entry_class: Text,
     /// e.g. `PAYMENT`; reserved values include `ACCTVERIFY`, `REVERSAL` and `RETRY PYMT`.
-    pub company_entry_description: String,
-    pub company_descriptive_date: String,
+    pub company_entry_description: Text,
+    pub company_descriptive_date: Text,
     /// YYMMDD (the moov COR sample carries `000000`, so it is only checked to be digits).
-    pub effective_entry_date: String,
+    pub effective_entry_date: Text,
     /// Julian day filled in by the ACH operator; empty on files an originator sends.
-    pub settlement_date: String,
+    pub settlement_date: Text,
     /// `1` for a batch an ODFI originates.
     pub originator_status_code: u8,
     /// The first 8 digits of the ODFI's routing number.
-    pub odfi_identification: String,
+    pub odfi_identification: Text,
     pub batch_number: u32,
 }
 
@@ -97,21 +98,21 @@ pub struct BatchHeader {
 pub struct EntryDetail {
     pub transaction_code: TransactionCode,
     /// The first 8 digits of the receiving DFI's routing number.
-    pub rdfi_identification: String,
+    pub rdfi_identification: Text,
     /// The routing number's ninth digit; the reader checks it against `rdfi_identification`.
     pub check_digit: u8,
-    pub dfi_account_number: String,
+    pub dfi_account_number: Text,
     /// Cents, at most 9,999,999,999.
     pub amount: u64,
     /// Individual identification number (PPD/WEB) or identification number (CCD).
-    pub individual_identification: String,
+    pub individual_identification: Text,
     /// Individual name (PPD/WEB) or receiving company name (CCD).
-    pub individual_name: String,
+    pub individual_name: Text,
     /// Two characters, raw: for WEB this is the payment type code; see
     /// [`EntryDetail::payment_type_code`].
-    pub discretionary_data: String,
+    pub discretionary_data: Text,
     /// ODFI identification (8 digits) and a 7-digit sequence number.
-    pub trace_number: String,
+    pub trace_number: Text,
 }
 
 impl EntryDetail {
@@ -150,7 +151,7 @@ impl EntryDetail {
 pub enum Addenda {
     /// `05`: free-form payment related information (PPD/WEB/CCD allow one per entry).
     Payment05 {
-        payment_related_information: String,
+        payment_related_information: Text,
         /// 1 for an entry's first addenda, counting up.
         addenda_sequence_number: u16,
         /// The last 7 digits of the entry's trace number.
@@ -158,22 +159,22 @@ pub enum Addenda {
     },
     /// `98`: a notification of change (or a refused one, C61–C69) on a COR entry.
     Notice98 {
-        change_code: String,
-        original_entry_trace_number: String,
-        original_rdfi_identification: String,
-        corrected_data: String,
-        trace_number: String,
+        change_code: Text,
+        original_entry_trace_number: Text,
+        original_rdfi_identification: Text,
+        corrected_data: Text,
+        trace_number: Text,
     },
     /// `99`: a return, including dishonored and contested returns, whose addenda
     /// information is kept whole.
     Return99 {
-        return_reason_code: String,
-        original_entry_trace_number: String,
+        return_reason_code: Text,
+        original_entry_trace_number: Text,
         /// YYMMDD for R14/R15, otherwise empty.
-        date_of_death: String,
-        original_rdfi_identification: String,
-        addenda_information: String,
-        trace_number: String,
+        date_of_death: Text,
+        original_rdfi_identification: Text,
+        addenda_information: Text,
+        trace_number: Text,
     },
 }
 
@@ -198,9 +199,9 @@ pub struct BatchControl {
     pub entry_hash: u64,
     pub total_debit: u64,
     pub total_credit: u64,
-    pub company_identification: String,
-    pub message_authentication_code: String,
-    pub odfi_identification: String,
+    pub company_identification: Text,
+    pub message_authentication_code: Text,
+    pub odfi_identification: Text,
     pub batch_number: u32,
 }
 

@@ -44,7 +44,7 @@ fn render(file: &NachaFile) -> (String, Option<NachaError>) {
     let mut out = Out {
         // Sized once: a 100,000-entry file is about 9.5 MB, and growing it by doubling would
         // copy it several times over.
-        text: String::with_capacity(records * (RECORD_LEN + 1)),
+        text: Vec::with_capacity(records * (RECORD_LEN + 1)),
         records: 0,
         problem: None,
     };
@@ -61,11 +61,15 @@ fn render(file: &NachaFile) -> (String, Option<NachaError>) {
     }
     file_control(&mut out, &file.control);
     while !out.records.is_multiple_of(BLOCKING_FACTOR) {
-        out.text.push_str(FILLER);
-        out.text.push('\n');
+        out.text.extend_from_slice(FILLER.as_bytes());
+        out.text.push(b'\n');
         out.records += 1;
     }
-    (out.text, out.problem)
+    // Every byte written is printable ASCII or a newline, so the text is always UTF-8; it is
+    // checked once here rather than record by record.
+    let text = String::from_utf8(out.text)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
+    (text, out.problem)
 }
 
 /// Records `render` writes for `file`, filler included, counted from the batches themselves
@@ -84,7 +88,7 @@ fn padded_record_count(file: &NachaFile) -> usize {
 
 /// The text written so far and the first field that did not fit.
 struct Out {
-    text: String,
+    text: Vec<u8>,
     records: usize,
     problem: Option<NachaError>,
 }
@@ -118,16 +122,19 @@ impl RecordBuf<'_> {
     }
 
     /// Left-justified, space-filled. Characters outside printable ASCII become `?`, one per
-    /// character, and a value too long keeps its first `field.len` characters.
-    fn text(&mut self, field: Field, value: &str) {
+    /// character, and a value too long keeps its first `field.len` characters. Takes bytes
+    /// (a `&str` or a [`Text`](super::Text)) so field text is not checked as UTF-8 on the way.
+    fn text(&mut self, field: Field, value: impl AsRef<[u8]>) {
+        let value = value.as_ref();
         let slot = &mut self.bytes[field.range()];
-        let printable = value.bytes().all(|byte| is_printable(&byte));
+        let printable = value.iter().all(is_printable);
         // Copying bytes is enough when every byte is printable ASCII, as in nearly every field.
         let characters = if printable {
             let len = value.len().min(slot.len());
-            slot[..len].copy_from_slice(&value.as_bytes()[..len]);
+            slot[..len].copy_from_slice(&value[..len]);
             value.len()
         } else {
+            let value = String::from_utf8_lossy(value);
             let replaced = value
                 .chars()
                 .map(|c| u8::try_from(c).ok().filter(is_printable).unwrap_or(b'?'));
@@ -136,19 +143,16 @@ impl RecordBuf<'_> {
                 .for_each(|(byte, c)| *byte = c);
             value.chars().count()
         };
+        let shown = || String::from_utf8_lossy(value);
         if !printable {
-            self.report(
-                field,
-                format!("{value:?} has characters outside printable ASCII"),
-            );
-        } else if characters > field.len {
-            let problem = format!("{value:?} is longer than {} characters", field.len);
+            let problem = format!("{:?} has characters outside printable ASCII", shown());
             self.report(field, problem);
-        } else if value.ends_with(' ') {
-            self.report(
-                field,
-                format!("{value:?} ends in spaces, which reading drops"),
-            );
+        } else if characters > field.len {
+            let problem = format!("{:?} is longer than {} characters", shown(), field.len);
+            self.report(field, problem);
+        } else if value.ends_with(b" ") {
+            let problem = format!("{:?} ends in spaces, which reading drops", shown());
+            self.report(field, problem);
         }
     }
 
@@ -168,19 +172,19 @@ impl RecordBuf<'_> {
     }
 
     /// Text that must be all digits and exactly fill its field (identifiers, dates).
-    fn digits(&mut self, field: Field, value: &str) {
-        if value.len() != field.len || !value.bytes().all(|b| b.is_ascii_digit()) {
-            self.report(
-                field,
-                format!("expected {} digits, found {value:?}", field.len),
-            );
+    fn digits(&mut self, field: Field, value: impl AsRef<[u8]>) {
+        let value = value.as_ref();
+        if value.len() != field.len || !value.iter().all(u8::is_ascii_digit) {
+            let shown = String::from_utf8_lossy(value);
+            let problem = format!("expected {} digits, found {shown:?}", field.len);
+            self.report(field, problem);
         }
         self.text(field, value);
     }
 
     /// Like `digits`, but blank is allowed too.
-    fn digits_or_blank(&mut self, field: Field, value: &str) {
-        if value.is_empty() {
+    fn digits_or_blank(&mut self, field: Field, value: impl AsRef<[u8]>) {
+        if value.as_ref().is_empty() {
             return;
         }
         self.digits(field, value);
@@ -189,10 +193,8 @@ impl RecordBuf<'_> {
     fn finish(mut self) {
         let type_code = self.record.type_code().unwrap_or(' ');
         self.bytes[RECORD_TYPE.range()][0] = type_code as u8;
-        // Every byte is printable ASCII or a space, so this conversion cannot fail.
-        let text = std::str::from_utf8(&self.bytes).unwrap_or_default();
-        self.out.text.push_str(text);
-        self.out.text.push('\n');
+        self.out.text.extend_from_slice(&self.bytes);
+        self.out.text.push(b'\n');
     }
 }
 

@@ -3,7 +3,7 @@
 
 use paybank_core::nacha::{
     trace_number, Addenda, Batch, BatchHeader, Entry, EntryDetail, FileHeader, NachaFile,
-    ServiceClass, TransactionCode,
+    ServiceClass, Text, TransactionCode,
 };
 use paybank_core::routing::check_digit;
 
@@ -16,30 +16,30 @@ pub const RDFI_B: &str = "23138010";
 pub fn file_header() -> FileHeader {
     FileHeader {
         priority_code: 1,
-        immediate_destination: " 091000019".to_string(),
-        immediate_origin: "1234567890".to_string(),
-        file_creation_date: "250602".to_string(),
-        file_creation_time: "1200".to_string(),
+        immediate_destination: " 091000019".into(),
+        immediate_origin: "1234567890".into(),
+        file_creation_date: "250602".into(),
+        file_creation_time: "1200".into(),
         file_id_modifier: 'A',
-        immediate_destination_name: "DEMO ODFI".to_string(),
-        immediate_origin_name: "PAYBANK".to_string(),
-        reference_code: String::new(),
+        immediate_destination_name: "DEMO ODFI".into(),
+        immediate_origin_name: "PAYBANK".into(),
+        reference_code: Text::new(),
     }
 }
 
 pub fn batch_header(class: ServiceClass, sec: &str, batch_number: u32) -> BatchHeader {
     BatchHeader {
         service_class: class,
-        company_name: "DEMO SHOP".to_string(),
-        company_discretionary_data: String::new(),
-        company_identification: "1234567890".to_string(),
-        standard_entry_class: sec.to_string(),
-        company_entry_description: "PAYMENT".to_string(),
-        company_descriptive_date: String::new(),
-        effective_entry_date: "250603".to_string(),
-        settlement_date: String::new(),
+        company_name: "DEMO SHOP".into(),
+        company_discretionary_data: Text::new(),
+        company_identification: "1234567890".into(),
+        standard_entry_class: sec.into(),
+        company_entry_description: "PAYMENT".into(),
+        company_descriptive_date: Text::new(),
+        effective_entry_date: "250603".into(),
+        settlement_date: Text::new(),
         originator_status_code: 1,
-        odfi_identification: ODFI.to_string(),
+        odfi_identification: ODFI.into(),
         batch_number,
     }
 }
@@ -48,14 +48,14 @@ pub fn batch_header(class: ServiceClass, sec: &str, batch_number: u32) -> BatchH
 pub fn detail(code: TransactionCode, rdfi: &str, amount: u64, sequence: u32) -> EntryDetail {
     EntryDetail {
         transaction_code: code,
-        rdfi_identification: rdfi.to_string(),
+        rdfi_identification: rdfi.into(),
         check_digit: check_digit(rdfi).expect("8-digit RDFI"),
-        dfi_account_number: format!("{:09}", 100_000 + sequence),
+        dfi_account_number: format!("{:09}", 100_000 + sequence).into(),
         amount,
-        individual_identification: format!("CUST{sequence:04}"),
-        individual_name: "JANE DOE".to_string(),
-        discretionary_data: "S".to_string(),
-        trace_number: trace_number(ODFI, sequence).expect("trace number"),
+        individual_identification: format!("CUST{sequence:04}").into(),
+        individual_name: "JANE DOE".into(),
+        discretionary_data: "S".into(),
+        trace_number: trace_number(ODFI, sequence).expect("trace number").into(),
     }
 }
 
@@ -96,13 +96,15 @@ pub fn return_entry(original: &EntryDetail, code: &str, sequence: u32) -> Entry 
         TransactionCode::CHECKING_RETURN_CREDIT
     };
     let mut detail = detail(transaction_code, ODFI, original.amount, sequence);
-    detail.trace_number = trace_number(&original.rdfi_identification, sequence).unwrap();
+    detail.trace_number = trace_number(&original.rdfi_identification, sequence)
+        .unwrap()
+        .into();
     let addenda = Addenda::Return99 {
-        return_reason_code: code.to_string(),
+        return_reason_code: code.into(),
         original_entry_trace_number: original.trace_number.clone(),
-        date_of_death: String::new(),
+        date_of_death: Text::new(),
         original_rdfi_identification: original.rdfi_identification.clone(),
-        addenda_information: String::new(),
+        addenda_information: Text::new(),
         trace_number: detail.trace_number.clone(),
     };
     Entry {
@@ -119,12 +121,14 @@ pub fn notice_entry(original: &EntryDetail, code: &str, corrected: &str, sequenc
         TransactionCode::CHECKING_RETURN_CREDIT
     };
     let mut detail = detail(transaction_code, ODFI, 0, sequence);
-    detail.trace_number = trace_number(&original.rdfi_identification, sequence).unwrap();
+    detail.trace_number = trace_number(&original.rdfi_identification, sequence)
+        .unwrap()
+        .into();
     let addenda = Addenda::Notice98 {
-        change_code: code.to_string(),
+        change_code: code.into(),
         original_entry_trace_number: original.trace_number.clone(),
         original_rdfi_identification: original.rdfi_identification.clone(),
-        corrected_data: corrected.to_string(),
+        corrected_data: corrected.into(),
         trace_number: detail.trace_number.clone(),
     };
     Entry {

@@ -342,7 +342,7 @@ fn oversized_input_is_refused_before_reading() {
 #[test]
 fn the_writer_refuses_values_that_do_not_fit() {
     let mut file = web_debit_file(&[1000]);
-    file.batches[0].entries[0].detail.individual_name = "A NAME LONGER THAN TWENTY-TWO".to_string();
+    file.batches[0].entries[0].detail.individual_name = "A NAME LONGER THAN TWENTY-TWO".into();
     let err = write_checked(&file).unwrap_err();
     assert_eq!(
         (err.line, err.record, err.field),
@@ -352,7 +352,7 @@ fn the_writer_refuses_values_that_do_not_fit() {
     assert!(write(&file).lines().all(|line| line.len() == 94));
 
     let mut file = web_debit_file(&[1000]);
-    file.batches[0].entries[0].detail.individual_name = "JOSÉ".to_string();
+    file.batches[0].entries[0].detail.individual_name = "JOSÉ".into();
     let err = write_checked(&file).unwrap_err();
     assert_eq!(err.field, "individual name");
     // The plain writer puts one `?` for each character outside printable ASCII.
@@ -374,7 +374,7 @@ fn the_writer_refuses_values_that_do_not_fit() {
     let mut file = web_debit_file(&[1000]);
     if let Some(entry) = file.batches[0].entries.first_mut() {
         entry.addenda.push(Addenda::Payment05 {
-            payment_related_information: "NOTE ".to_string(),
+            payment_related_information: "NOTE ".into(),
             addenda_sequence_number: 1,
             entry_detail_sequence_number: 1,
         });

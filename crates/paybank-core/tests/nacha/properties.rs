@@ -47,14 +47,14 @@ prop_compose! {
     ) -> FileHeader {
         FileHeader {
             priority_code: 1,
-            immediate_destination: format!(" {destination}"),
-            immediate_origin: origin,
-            file_creation_date: date,
-            file_creation_time: time,
+            immediate_destination: format!(" {destination}").into(),
+            immediate_origin: origin.into(),
+            file_creation_date: date.into(),
+            file_creation_time: time.into(),
             file_id_modifier: modifier,
-            immediate_destination_name: names.0,
-            immediate_origin_name: names.1,
-            reference_code: names.2,
+            immediate_destination_name: names.0.into(),
+            immediate_origin_name: names.1.into(),
+            reference_code: names.2.into(),
         }
     }
 }
@@ -70,16 +70,16 @@ prop_compose! {
     ) -> BatchHeader {
         BatchHeader {
             service_class: class,
-            company_name: company.0,
-            company_discretionary_data: company.1,
-            company_identification: company.2,
-            standard_entry_class: sec.to_string(),
-            company_entry_description: description.0,
-            company_descriptive_date: description.1,
-            effective_entry_date: effective,
-            settlement_date: settlement,
+            company_name: company.0.into(),
+            company_discretionary_data: company.1.into(),
+            company_identification: company.2.into(),
+            standard_entry_class: sec.into(),
+            company_entry_description: description.0.into(),
+            company_descriptive_date: description.1.into(),
+            effective_entry_date: effective.into(),
+            settlement_date: settlement.into(),
             originator_status_code: 1,
-            odfi_identification: odfi,
+            odfi_identification: odfi.into(),
             batch_number,
         }
     }
@@ -109,13 +109,13 @@ prop_compose! {
         let detail = EntryDetail {
             transaction_code: code,
             check_digit: check_digit(&rdfi).expect("8 digits"),
-            rdfi_identification: rdfi,
-            dfi_account_number: account,
+            rdfi_identification: rdfi.into(),
+            dfi_account_number: account.into(),
             amount,
-            individual_identification: person.0,
-            individual_name: person.1,
-            discretionary_data: payment_type.to_string(),
-            trace_number: trace_number(&odfi, sequence).expect("trace number"),
+            individual_identification: person.0.into(),
+            individual_name: person.1.into(),
+            discretionary_data: payment_type.into(),
+            trace_number: trace_number(&odfi, sequence).expect("trace number").into(),
         };
         assert!(routing_number_is_valid(&detail.routing_number()));
         match information {
@@ -133,7 +133,7 @@ fn batch(batch_number: u32) -> impl Strategy<Value = Batch> {
         .prop_flat_map(move |(class, header)| {
             let odfi = header.odfi_identification.clone();
             let entries: Vec<_> = (0..8)
-                .map(|index| entry(class, odfi.clone(), batch_number * 1000 + index))
+                .map(|index| entry(class, odfi.to_string(), batch_number * 1000 + index))
                 .collect();
             (Just(header), entries, 0..=8usize)
         })

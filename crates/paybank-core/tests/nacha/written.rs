@@ -3,7 +3,7 @@
 //! independent third-party validator.
 
 use paybank_core::nacha::{
-    parse, write_checked, Batch, Entry, NachaFile, ServiceClass, TransactionCode,
+    parse, write_checked, Batch, Entry, NachaFile, ServiceClass, Text, TransactionCode,
 };
 
 use super::build::{
@@ -14,7 +14,7 @@ use super::third_party;
 
 fn ppd_credit_batch(batch_number: u32) -> Batch {
     let mut header = batch_header(ServiceClass::CreditsOnly, "PPD", batch_number);
-    header.company_entry_description = "PAYOUT".to_string();
+    header.company_entry_description = "PAYOUT".into();
     let first = first_sequence(batch_number);
     let entries = [
         (RDFI_A, 12_500, first),
@@ -24,7 +24,7 @@ fn ppd_credit_batch(batch_number: u32) -> Batch {
     .into_iter()
     .map(|(rdfi, amount, sequence)| {
         let mut credit = detail(TransactionCode::CHECKING_CREDIT, rdfi, amount, sequence);
-        credit.discretionary_data = String::new();
+        credit.discretionary_data = Text::new();
         Entry::new(credit)
     })
     .collect();
@@ -34,7 +34,7 @@ fn ppd_credit_batch(batch_number: u32) -> Batch {
 /// Two micro-deposit credits and the debit that offsets them (rails §1.4).
 fn micro_deposit_batch(batch_number: u32) -> Batch {
     let mut header = batch_header(ServiceClass::Mixed, "PPD", batch_number);
-    header.company_entry_description = "ACCTVERIFY".to_string();
+    header.company_entry_description = "ACCTVERIFY".into();
     let savings = TransactionCode::SAVINGS_CREDIT;
     let first = first_sequence(batch_number);
     let entries = vec![
@@ -70,7 +70,7 @@ fn web_debits_with_addenda(batch_number: u32) -> Batch {
 /// The RDFI returns two of our entries: an R01 debit and an R03 credit.
 fn return_batch(batch_number: u32) -> Batch {
     let mut header = batch_header(ServiceClass::Mixed, "WEB", batch_number);
-    header.odfi_identification = RDFI_A.to_string();
+    header.odfi_identification = RDFI_A.into();
     let debit = detail(TransactionCode::CHECKING_DEBIT, RDFI_A, 12_354, 11);
     let credit = detail(TransactionCode::CHECKING_CREDIT, RDFI_A, 4_565, 12);
     let entries = vec![
@@ -83,8 +83,8 @@ fn return_batch(batch_number: u32) -> Batch {
 /// The RDFI tells us the account number changed (C01).
 fn notice_batch(batch_number: u32) -> Batch {
     let mut header = batch_header(ServiceClass::Mixed, "COR", batch_number);
-    header.odfi_identification = RDFI_A.to_string();
-    header.company_entry_description = "VENDOR PAY".to_string();
+    header.odfi_identification = RDFI_A.into();
+    header.company_entry_description = "VENDOR PAY".into();
     let original = detail(TransactionCode::CHECKING_DEBIT, RDFI_A, 5_000, 21);
     let entries = vec![notice_entry(&original, "C01", "1918171614", 1)];
     Batch::new(header, entries)

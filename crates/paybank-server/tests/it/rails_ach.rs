@@ -91,7 +91,7 @@ pub fn shape((batch, entry): (&Batch, &Entry)) -> (u16, String, u8, u64) {
     let detail = &entry.detail;
     (
         header.service_class.code(),
-        header.standard_entry_class.clone(),
+        header.standard_entry_class.to_string(),
         detail.transaction_code.code(),
         detail.amount,
     )
@@ -115,8 +115,8 @@ fn only_return(file: &NachaFile) -> (String, String) {
             original_entry_trace_number,
             ..
         }] => (
-            return_reason_code.clone(),
-            original_entry_trace_number.clone(),
+            return_reason_code.to_string(),
+            original_entry_trace_number.to_string(),
         ),
         other => panic!("not a return: {other:?}"),
     }
@@ -238,7 +238,11 @@ async fn an_empty_account_returns_the_debit_r01_and_the_capture_is_denied_next_m
     let read_at = next_opening_at(&app, merchant).await;
     past_next_cutoff(&app, merchant).await;
     let (_, sent) = newest_outbound(&app, merchant).await;
-    let trace = entry_for(&sent, "nsf-2-c").1.detail.trace_number.clone();
+    let trace = entry_for(&sent, "nsf-2-c")
+        .1
+        .detail
+        .trace_number
+        .to_string();
     advance_to(&app, merchant, read_at - 60_000).await;
     assert_eq!(app.transaction(merchant, &capture_id).await["status"], 3);
     let returns = files_of(&app, merchant, "inbound", "returns").await;
