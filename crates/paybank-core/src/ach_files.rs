@@ -85,7 +85,7 @@ fn file_header(parties: &FileParties, created_at: TimestampMs, modifier: char) -
         file_id_modifier: modifier,
         immediate_destination_name: field(&parties.destination_name, 23),
         immediate_origin_name: field(&parties.origin_name, 23),
-        reference_code: Text::new(),
+        reference_code: Text::const_new(""),
     }
 }
 
@@ -117,11 +117,11 @@ fn batch_header(spec: &BatchSpec<'_>) -> BatchHeader {
     BatchHeader {
         service_class: spec.service_class,
         company_name: field(&spec.company.name, 16),
-        company_discretionary_data: Text::new(),
+        company_discretionary_data: Text::const_new(""),
         company_identification: field(&spec.company.identification, 10),
         standard_entry_class: spec.sec.into(),
         company_entry_description: spec.description.into(),
-        company_descriptive_date: Text::new(),
+        company_descriptive_date: Text::const_new(""),
         effective_entry_date: yymmdd(spec.effective_date).into(),
         settlement_date: spec
             .settlement_date
@@ -307,9 +307,9 @@ fn answer_entry(
             Addenda::Return99 {
                 return_reason_code: code.into(),
                 original_entry_trace_number: (&traced.trace_number).into(),
-                date_of_death: Text::new(),
+                date_of_death: Text::const_new(""),
                 original_rdfi_identification: rdfi,
-                addenda_information: Text::new(),
+                addenda_information: Text::const_new(""),
                 trace_number: trace.into(),
             },
         ),

@@ -98,7 +98,7 @@ impl Batch {
             total_debit: sums.total_debit,
             total_credit: sums.total_credit,
             company_identification: header.company_identification.clone(),
-            message_authentication_code: Text::new(),
+            message_authentication_code: Text::const_new(""),
             odfi_identification: header.odfi_identification.clone(),
             batch_number: header.batch_number,
         };

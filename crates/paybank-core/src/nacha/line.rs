@@ -225,7 +225,7 @@ impl<'a> Line<'a> {
     /// An optional numeric field: all digits or all blank (returned empty).
     pub fn digits_or_blank(&self, field: Field) -> Result<Text, NachaError> {
         if self.raw(field).trim().is_empty() {
-            return Ok(Text::new());
+            return Ok(Text::const_new(""));
         }
         let raw = self.raw(field);
         if raw.bytes().all(|b| b.is_ascii_digit()) {

@@ -23,7 +23,7 @@ pub fn file_header() -> FileHeader {
         file_id_modifier: 'A',
         immediate_destination_name: "DEMO ODFI".into(),
         immediate_origin_name: "PAYBANK".into(),
-        reference_code: Text::new(),
+        reference_code: Text::const_new(""),
     }
 }
 
@@ -31,13 +31,13 @@ pub fn batch_header(class: ServiceClass, sec: &str, batch_number: u32) -> BatchH
     BatchHeader {
         service_class: class,
         company_name: "DEMO SHOP".into(),
-        company_discretionary_data: Text::new(),
+        company_discretionary_data: Text::const_new(""),
         company_identification: "1234567890".into(),
         standard_entry_class: sec.into(),
         company_entry_description: "PAYMENT".into(),
-        company_descriptive_date: Text::new(),
+        company_descriptive_date: Text::const_new(""),
         effective_entry_date: "250603".into(),
-        settlement_date: Text::new(),
+        settlement_date: Text::const_new(""),
         originator_status_code: 1,
         odfi_identification: ODFI.into(),
         batch_number,
@@ -102,9 +102,9 @@ pub fn return_entry(original: &EntryDetail, code: &str, sequence: u32) -> Entry 
     let addenda = Addenda::Return99 {
         return_reason_code: code.into(),
         original_entry_trace_number: original.trace_number.clone(),
-        date_of_death: Text::new(),
+        date_of_death: Text::const_new(""),
         original_rdfi_identification: original.rdfi_identification.clone(),
-        addenda_information: Text::new(),
+        addenda_information: Text::const_new(""),
         trace_number: detail.trace_number.clone(),
     };
     Entry {

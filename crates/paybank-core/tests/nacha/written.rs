@@ -24,7 +24,7 @@ fn ppd_credit_batch(batch_number: u32) -> Batch {
     .into_iter()
     .map(|(rdfi, amount, sequence)| {
         let mut credit = detail(TransactionCode::CHECKING_CREDIT, rdfi, amount, sequence);
-        credit.discretionary_data = Text::new();
+        credit.discretionary_data = Text::const_new("");
         Entry::new(credit)
     })
     .collect();
