@@ -1,7 +1,7 @@
 //! paybank's benchmark harness: starts the server under test (and the bare-axum ceiling) pinned
 //! to one core, drives open-loop load at fixed arrival rates and a closed-loop peak from the
 //! other core, and reports throughput, latency percentiles, server CPU per request, peak RSS
-//! and database size as JSON and Markdown. See BENCHMARKS.md.
+//! and database size as JSON and Markdown; over several runs, their median. See BENCHMARKS.md.
 
 pub mod ceiling;
 pub mod delivery_check;
@@ -48,6 +48,8 @@ pub struct Options {
     pub fanout_events: usize,
     /// The scenarios to run, by letter (`a`–`e`, `p` for the peers); empty runs them all.
     pub only: String,
+    /// How many times the scenarios run; the report gives each number's median over the runs.
+    pub n_runs: usize,
 }
 
 /// Where `paybank bench` looks for PostgreSQL unless told otherwise.
@@ -69,6 +71,7 @@ impl Options {
                 flow_rate: 40.0,
                 fanout_events: 2_000,
                 only: String::new(),
+                n_runs: 1,
             },
             false => Options {
                 quick,
@@ -83,6 +86,7 @@ impl Options {
                 flow_rate: 500.0,
                 fanout_events: 100_000,
                 only: String::new(),
+                n_runs: 1,
             },
         }
     }
@@ -95,30 +99,54 @@ impl Options {
     }
 }
 
-/// Runs every scenario and writes `bench.json` and `bench.md` into the output directory.
-pub async fn run(options: &Options) -> anyhow::Result<report::Report> {
+/// Runs the selected scenarios `n_runs` times and writes `bench.json` and `bench.md` into the
+/// output directory after each run, so a failure late in a long run keeps the runs before it.
+pub async fn run(options: &Options) -> anyhow::Result<report::runs::Runs> {
     std::fs::create_dir_all(&options.out_dir)?;
-    let mut report = report::Report::new(options);
-    report.machine = machine::describe(&options.out_dir);
-    if options.runs('a') {
-        scenarios::reads(options, &mut report).await?;
+    let machine = machine::describe(&options.out_dir);
+    let read_store = match options.runs('a') {
+        true => Some(scenarios::seed_reads(options).await?),
+        false => None,
+    };
+    let n_runs = options.n_runs.max(1);
+    let mut runs = report::runs::Runs::default();
+    for run_idx in 0..n_runs {
+        if n_runs > 1 {
+            tracing::info!("run {} of {n_runs}", run_idx + 1);
+        }
+        let mut report = report::Report::new(options);
+        report.machine = machine.clone();
+        run_once(options, read_store.as_ref(), &mut report).await?;
+        runs.push(report);
+        runs.write(&options.out_dir)?;
+    }
+    Ok(runs)
+}
+
+/// One run of every selected scenario, peers included, so ratios compare rows of one run.
+async fn run_once(
+    options: &Options,
+    read_store: Option<&scenarios::ReadStore>,
+    report: &mut report::Report,
+) -> anyhow::Result<()> {
+    if let Some(read_store) = read_store {
+        scenarios::reads(options, read_store, report).await?;
     }
     if options.runs('b') {
-        scenarios::captures(options, &mut report).await?;
-        scenarios::captures_postgres(options, &mut report).await?;
+        scenarios::captures(options, report).await?;
+        scenarios::captures_postgres(options, report).await?;
     }
     if options.runs('c') {
-        flows::full_flow(options, &mut report).await?;
+        flows::full_flow(options, report).await?;
     }
     if options.runs('d') {
-        fanout::fan_out(options, &mut report).await?;
+        fanout::fan_out(options, report).await?;
     }
     if options.runs('e') {
         report.push(nacha::run(if options.quick { 1_000 } else { 100_000 })?);
     }
     if options.runs('p') {
-        peers::run(options, &mut report).await?;
+        peers::run(options, report).await?;
     }
-    report.write(&options.out_dir)?;
-    Ok(report)
+    Ok(())
 }

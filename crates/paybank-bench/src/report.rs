@@ -1,7 +1,9 @@
 //! The results of a run, as JSON (`bench.json`) and as a Markdown table (`bench.md`), with the
 //! ratios between paybank and the systems it is compared with under the table.
 
+pub mod merge;
 pub mod ratios;
+pub mod runs;
 
 use std::path::Path;
 
@@ -72,41 +74,55 @@ impl Report {
     }
 
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
-        // The ratios are derived from the rows when written, so they always match them.
-        #[derive(Serialize)]
-        struct Written<'a> {
-            #[serde(flatten)]
-            report: &'a Report,
-            ratios: Vec<ratios::Ratio>,
-        }
-        let written = Written {
-            report: self,
-            ratios: ratios::compute(&self.rows),
-        };
         std::fs::write(
             dir.join("bench.json"),
-            serde_json::to_string_pretty(&written)?,
+            serde_json::to_string_pretty(&self.with_ratios())?,
         )?;
         std::fs::write(dir.join("bench.md"), self.markdown())?;
         Ok(())
     }
 
-    pub fn markdown(&self) -> String {
-        let machine = &self.machine;
-        let mut text = format!(
-            "Machine: {} cores, {}, disk flush {} µs (median of 4 KiB write + fdatasync).\n\n",
-            machine.cores, machine.cpu_model, machine.disk_flush_us
-        );
-        text.push_str(
-            "| scenario | system | offered/s | achieved/s | p50 µs | p99 µs | p99.9 µs | errors | CPU µs/req | peak RSS MB | DB MB | note |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
-        );
-        for row in &self.rows {
-            text.push_str(&markdown_line(row));
-            text.push('\n');
+    /// The report as written, with its ratios. They are derived from the rows when written, so
+    /// they always match them.
+    pub fn with_ratios(&self) -> WithRatios<'_> {
+        WithRatios {
+            report: self,
+            ratios: ratios::compute(&self.rows),
         }
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut text = machine_line(&self.machine);
+        text.push_str(&rows_table(&self.rows));
         text.push_str(&ratios::markdown(&ratios::compute(&self.rows)));
         text
     }
+}
+
+/// A report with its ratios, as `bench.json` holds it.
+#[derive(Serialize)]
+pub struct WithRatios<'a> {
+    #[serde(flatten)]
+    report: &'a Report,
+    ratios: Vec<ratios::Ratio>,
+}
+
+fn machine_line(machine: &crate::machine::Machine) -> String {
+    format!(
+        "Machine: {} cores, {}, disk flush {} µs (median of 4 KiB write + fdatasync).\n\n",
+        machine.cores, machine.cpu_model, machine.disk_flush_us
+    )
+}
+
+fn rows_table(rows: &[Row]) -> String {
+    let mut text = String::from(
+        "| scenario | system | offered/s | achieved/s | p50 µs | p99 µs | p99.9 µs | errors | CPU µs/req | peak RSS MB | DB MB | note |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for row in rows {
+        text.push_str(&markdown_line(row));
+        text.push('\n');
+    }
+    text
 }
 
 fn markdown_line(row: &Row) -> String {

@@ -1,16 +1,18 @@
-//! The scenarios, each against a fresh database and a fresh server process: (a) reads of one
-//! transaction, the bare-axum ceiling serving the same number of bytes, and (b) durable
-//! captures on SQLite and on PostgreSQL. Each runs open loop at the offered rate, then closed
-//! loop for the peak.
+//! The scenarios, each against a fresh server process and a fresh database (but for (a)'s
+//! store, which every run reads): (a) reads of one transaction, the bare-axum ceiling serving
+//! the same number of bytes, and (b) durable captures on SQLite and on PostgreSQL. Each runs
+//! open loop at the offered rate, then closed loop for the peak.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use paybank_core::model::Merchant;
 
 use crate::load::{closed_loop, open_loop, Call, Calls, Outcome, Target};
 use crate::postgres::Database;
 use crate::process::{dir_bytes, free_port, Server};
 use crate::report::{Report, Row};
-use crate::seed::{config, seed, Seeded};
+use crate::seed::{config, seed};
 use crate::Options;
 
 /// Requests in flight at once in an open-loop run, and connections in a closed-loop one.
@@ -18,14 +20,36 @@ const IN_FLIGHT_MAX: usize = 256;
 const PEAK_CONNECTIONS: usize = 64;
 const MB: f64 = 1024.0 * 1024.0;
 
-/// (a): `GET /transactions/{id}` over a store of `stored_transactions` authorizations; then
-/// the ceiling, serving an answer of the same size.
-pub async fn reads(options: &Options, report: &mut Report) -> anyhow::Result<()> {
+/// (a)'s store of `stored_transactions` authorizations. It is seeded once and read by every
+/// run: reads change no data, and seeding 1,000,000 transactions takes minutes.
+pub struct ReadStore {
+    dir: PathBuf,
+    merchant: Merchant,
+    ids: Arc<Vec<String>>,
+}
+
+/// Seeds (a)'s store in a fresh directory.
+pub async fn seed_reads(options: &Options) -> anyhow::Result<ReadStore> {
     let dir = fresh_dir(options, "reads")?;
     let seeded = seed(config(&dir, ""), options.stored_transactions).await?;
-    let server = start_paybank(options, &dir).await?;
-    let target = merchant_target(&server, &seeded);
-    let ids = Arc::new(seeded.authorizations);
+    Ok(ReadStore {
+        dir,
+        merchant: seeded.merchant,
+        ids: Arc::new(seeded.authorizations),
+    })
+}
+
+/// (a): `GET /transactions/{id}` over the read store, from a fresh server process so start-up
+/// and peak RSS belong to this run; then the ceiling, serving an answer of the same size.
+pub async fn reads(
+    options: &Options,
+    store: &ReadStore,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let dir = &store.dir;
+    let server = start_paybank(options, dir).await?;
+    let target = merchant_target(&server, &store.merchant);
+    let ids = store.ids.clone();
     let body_bytes = first_body_bytes(&target, &ids[0]).await?;
     let calls: Calls = Arc::new(move |n| Call {
         post: false,
@@ -45,7 +69,7 @@ pub async fn reads(options: &Options, report: &mut Report) -> anyhow::Result<()>
     let rows = measure(options, &server, &target, calls, &measurement).await;
     for mut row in rows {
         row.peak_rss_mb = Some(server.peak_rss_bytes() as f64 / MB);
-        row.database_mb = Some(dir_bytes(&dir) as f64 / MB);
+        row.database_mb = Some(dir_bytes(dir) as f64 / MB);
         row.note = format!("start-up {:.0} ms; {body_bytes} B answers", server.start_ms);
         report.push(row);
     }
@@ -124,7 +148,7 @@ async fn capture_rows(
         ..ServerSettings::default()
     };
     let server = start_paybank_with(options, dir, settings).await?;
-    let target = merchant_target(&server, &seeded);
+    let target = merchant_target(&server, &seeded.merchant);
     let ids = Arc::new(seeded.authorizations);
     // Request numbers never repeat within a server's life, so no reference is a duplicate.
     let calls: Calls = Arc::new(move |n| Call {
@@ -253,11 +277,8 @@ pub(crate) async fn start_paybank_with(
     Server::start(&options.exe, &["serve"], &envs, port, "/api/v1/nothing").await
 }
 
-fn merchant_target(server: &Server, seeded: &Seeded) -> Target {
-    let credentials = (
-        seeded.merchant.access_id.clone(),
-        seeded.merchant.access_key.clone(),
-    );
+fn merchant_target(server: &Server, merchant: &Merchant) -> Target {
+    let credentials = (merchant.access_id.clone(), merchant.access_key.clone());
     Target::new(server.base.clone(), Some(credentials))
 }
 

@@ -111,6 +111,10 @@ struct BenchArgs {
     /// Only these scenarios, by letter: `--only ab` runs (a) and (b); `p` is the peers.
     #[arg(long, default_value = "")]
     only: String,
+    /// Run the scenarios (peers included) this many times and report each number's median;
+    /// (a)'s store is seeded once and read by every run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    runs: u16,
 }
 
 #[derive(Subcommand)]
@@ -227,6 +231,7 @@ async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     }
     options.postgres_url = args.postgres_url.clone();
     options.only = args.only.clone();
+    options.n_runs = usize::from(args.runs);
     options.flow_rate = args.flow_rate.unwrap_or(options.flow_rate);
     options.fanout_events = args.events.unwrap_or(options.fanout_events);
     if args.no_peers {
@@ -240,8 +245,8 @@ async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
             peers.openapi = openapi.clone();
         }
     }
-    let report = paybank_bench::run(&options).await?;
-    print!("{}", report.markdown());
+    let runs = paybank_bench::run(&options).await?;
+    print!("{}", runs.markdown());
     println!("results: {}/bench.md and bench.json", args.out.display());
     Ok(())
 }
