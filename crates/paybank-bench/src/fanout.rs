@@ -31,6 +31,8 @@ const MB: f64 = 1024.0 * 1024.0;
 
 /// The outage and the recovery after it.
 struct Outage {
+    /// How long the receiver was meant to be down, which names the row so runs line up.
+    planned_down_s: f64,
     down_s: f64,
     /// Events made (one Establish each) while the receiver was down.
     made: usize,
@@ -127,6 +129,7 @@ async fn outage(
     let up_at = Instant::now();
     let recovered = receiver.wait_for(expected, DRAIN_TIMEOUT).await;
     Outage {
+        planned_down_s: down_s,
         down_s: (up_at - down_at).as_secs_f64(),
         made,
         make_errors,
@@ -168,18 +171,19 @@ async fn make_events(api: &Arc<MerchantApi>, count: usize, until: Instant) -> (u
 
 fn outage_row(outage: &Outage, delivery: &DeliveryCheck) -> Row {
     Row {
-        scenario: format!("{SCENARIO}: receiver down {:.0} s", outage.down_s),
+        scenario: format!("{SCENARIO}: receiver down {:.0} s", outage.planned_down_s),
         system: "paybank".to_owned(),
         ok: Some(outage.made as u64),
         errors: Some(delivery.errors() + outage.make_errors + u64::from(!outage.recovered)),
         cpu_us_per_request: Some(outage.cpu_us as f64 / outage.made.max(1) as f64),
         elapsed_ms: Some(outage.recovery_s * 1e3),
         note: format!(
-            "{} events made while down, {} deliveries refused meanwhile; {} {:.2} s after it came \
+            "down {:.1} s; {} events made while down, {} deliveries refused meanwhile; {} {:.2} s after it came \
              back; retries 1 s after a failure, doubling to 4 s \
              (PAYBANK_WEBHOOKS__RETRY_DELAY_FIRST_S={RETRY_DELAY_FIRST_S}, \
              PAYBANK_WEBHOOKS__RETRY_DELAY_MAX_S={RETRY_DELAY_MAX_S}); CPU µs per event made, \
              retries included; whole scenario: {}",
+            outage.down_s,
             outage.made,
             outage.refused,
             match outage.recovered {
