@@ -50,6 +50,9 @@ pub struct SqlStore {
     pub(crate) writer: WriterHandle,
 }
 
+/// How long a SQLite connection waits for another's lock (the writer's, a checkpoint's); the
+/// pragmas below spell the same 5,000 ms.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_millis(5_000);
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
 /// The writer's own settings. A checkpoint copies every page written since the last one back

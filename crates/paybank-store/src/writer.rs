@@ -5,11 +5,15 @@
 //! On SQLite the writer is a thread of its own holding a rusqlite connection: its statements
 //! run inline, and the commit's fsync blocks only that thread, so requests keep arriving and
 //! queue for the next batch meanwhile. On PostgreSQL it is a task on the runtime using sqlx.
+//! A SQLite writer that has changed nothing for a moment, or is closing, empties the WAL.
+
+use std::time::Duration;
 
 use paybank_core::change::Timer;
 use paybank_core::rails::RailJob;
 use sqlx::{AnyConnection, Executor};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 use crate::db::Db;
 use crate::sql::{Backend, WriterOptions};
@@ -58,6 +62,33 @@ impl WriteConnection {
         }
     }
 
+    /// SQLite only: copies the WAL back into the database file and empties it. The writer
+    /// checkpoints only every 16,384 frames while busy (see `sql.rs`), and a WAL that large
+    /// must be read whole by the next process to open the database, so an idle or closing
+    /// writer leaves it empty. Readers still on old frames make it wait a little, then give up,
+    /// which only leaves the WAL for later: commands must not queue behind a checkpoint.
+    fn checkpoint(&mut self) {
+        if let WriteConnection::Sqlite(connection) = self {
+            let checkpoint = connection
+                .busy_timeout(CHECKPOINT_WAIT_MAX)
+                .and_then(|()| connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);"));
+            if let Err(error) = checkpoint {
+                tracing::warn!(%error, "WAL checkpoint failed");
+            }
+            if let Err(error) = connection.busy_timeout(crate::sql::BUSY_TIMEOUT) {
+                tracing::warn!(%error, "restoring the writer's busy timeout failed");
+            }
+        }
+    }
+
+    /// Rows changed since the connection opened; SQLite only, where checkpoints are ours to run.
+    fn total_changes(&self) -> u64 {
+        match self {
+            WriteConnection::Sqlite(connection) => connection.total_changes(),
+            WriteConnection::Sqlx(_) => 0,
+        }
+    }
+
     /// Runs a statement of transaction control (BEGIN, SAVEPOINT, …).
     async fn control(&mut self, sql: &str) -> StoreResult<()> {
         match self {
@@ -96,6 +127,7 @@ impl WriterHandle {
                 // The commands are async for sqlx's sake; on rusqlite they never wait, so a
                 // single-threaded runtime on the writer's thread drives them.
                 let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
                     .build()
                     .map_err(|error| StoreError::Database(error.to_string()))?;
                 std::thread::Builder::new()
@@ -125,6 +157,12 @@ impl WriterHandle {
     }
 }
 
+/// How long an idle checkpoint waits for readers on old frames.
+const CHECKPOINT_WAIT_MAX: Duration = Duration::from_millis(100);
+/// How long after its last change the writer, if given nothing to change meanwhile,
+/// checkpoints. Workers' polls that find nothing change nothing, so they do not put it off.
+const IDLE_CHECKPOINT_AFTER: Duration = Duration::from_millis(250);
+
 async fn writer_loop(
     mut connection: WriteConnection,
     mut receiver: mpsc::Receiver<Job>,
@@ -132,7 +170,21 @@ async fn writer_loop(
     options: WriterOptions,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(options.batch_size_max);
-    while let Some(first) = receiver.recv().await {
+    let mut checkpoint_due: Option<Instant> = None;
+    loop {
+        let first = match checkpoint_due {
+            None => receiver.recv().await,
+            Some(due) => match tokio::time::timeout_at(due, receiver.recv()).await {
+                Ok(first) => first,
+                Err(_idle) => {
+                    connection.checkpoint();
+                    checkpoint_due = None;
+                    continue;
+                }
+            },
+        };
+        // Every handle is gone: the store is closing.
+        let Some(first) = first else { break };
         batch.push(first);
         while batch.len() < options.batch_size_max {
             match receiver.try_recv() {
@@ -140,8 +192,13 @@ async fn writer_loop(
                 Err(_) => break,
             }
         }
+        let changes_before = connection.total_changes();
         run_batch(&mut connection, backend, &mut batch).await;
+        if connection.total_changes() != changes_before {
+            checkpoint_due = Some(Instant::now() + IDLE_CHECKPOINT_AFTER);
+        }
     }
+    connection.checkpoint();
 }
 
 async fn run_batch(connection: &mut WriteConnection, backend: Backend, batch: &mut Vec<Job>) {

@@ -141,3 +141,25 @@ story!(queues::clock_ids_and_settings);
 story!(views::lightbox_sessions);
 story!(views::transaction_listing);
 story!(views::event_log_paging);
+
+/// SQLite only: a writer with nothing to do checkpoints what it wrote and empties the WAL, so
+/// the next process to open the database has no WAL to read back first. Waits for it by
+/// polling, with a bound far above the writer's 250 ms idle delay; nothing here times speed.
+#[tokio::test]
+async fn sqlite_idle_writer_empties_the_wal() {
+    let dir = std::env::temp_dir().join(format!("paybank-wal-{}", unique_suffix()));
+    std::fs::create_dir_all(&dir).expect("create the test directory");
+    let store = paybank_store::open(&format!("sqlite://{}", dir.join("paybank.db").display()))
+        .await
+        .expect("open the store");
+    support::add_merchant(&store, &support::merchant(1, true)).await;
+    let wal_bytes = || std::fs::metadata(dir.join("paybank.db-wal")).map_or(0, |wal| wal.len());
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while wal_bytes() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let left = wal_bytes();
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(left, 0, "the idle writer left {left} bytes of WAL");
+}
