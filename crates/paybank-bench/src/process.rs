@@ -150,3 +150,18 @@ pub fn dir_bytes(dir: &Path) -> u64 {
         })
         .sum()
 }
+
+/// Reads every file in `dir` once, so the OS page cache holds them as it would for a server
+/// that has been running a while. Some machines evict cold file pages on their own (this one
+/// runs DAMON's proactive reclaim, which pages out what went unread for a minute), and a read
+/// scenario started right after seeding and other scenarios would otherwise measure the disk.
+pub fn warm_page_cache(dir: &Path) -> std::io::Result<()> {
+    let mut chunk = vec![0u8; 1 << 20];
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        if entry.file_type()?.is_file() {
+            let mut file = std::fs::File::open(entry.path())?;
+            while std::io::Read::read(&mut file, &mut chunk)? > 0 {}
+        }
+    }
+    Ok(())
+}

@@ -10,7 +10,7 @@ use paybank_core::model::Merchant;
 
 use crate::load::{closed_loop, open_loop, Call, Calls, Outcome, Target};
 use crate::postgres::Database;
-use crate::process::{dir_bytes, free_port, Server};
+use crate::process::{dir_bytes, free_port, warm_page_cache, Server};
 use crate::report::{Report, Row};
 use crate::seed::{config, seed};
 use crate::Options;
@@ -47,6 +47,7 @@ pub async fn reads(
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let dir = &store.dir;
+    warm_page_cache(dir)?;
     let server = start_paybank(options, dir).await?;
     let target = merchant_target(&server, &store.merchant);
     let ids = store.ids.clone();
