@@ -158,10 +158,15 @@ pub fn dir_bytes(dir: &Path) -> u64 {
 pub fn warm_page_cache(dir: &Path) -> std::io::Result<()> {
     let mut chunk = vec![0u8; 1 << 20];
     for entry in std::fs::read_dir(dir)?.flatten() {
-        if entry.file_type()?.is_file() {
-            let mut file = std::fs::File::open(entry.path())?;
-            while std::io::Read::read(&mut file, &mut chunk)? > 0 {}
-        }
+        // SQLite deletes the `-wal` and `-shm` files when the last connection closes, which
+        // may happen while this runs: a file gone is a file with nothing to warm.
+        let mut file = match std::fs::File::open(entry.path()) {
+            Ok(file) if file.metadata()?.is_file() => file,
+            Ok(_) => continue,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(error),
+        };
+        while std::io::Read::read(&mut file, &mut chunk)? > 0 {}
     }
     Ok(())
 }
