@@ -74,12 +74,7 @@ impl Report {
     }
 
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
-        std::fs::write(
-            dir.join("bench.json"),
-            serde_json::to_string_pretty(&self.with_ratios())?,
-        )?;
-        std::fs::write(dir.join("bench.md"), self.markdown())?;
-        Ok(())
+        write_files(dir, &self.with_ratios(), &self.markdown())
     }
 
     /// The report as written, with its ratios. They are derived from the rows when written, so
@@ -145,4 +140,11 @@ fn markdown_line(row: &Row) -> String {
         number(row.database_mb, 1),
         row.note
     )
+}
+
+/// Writes a run's results into `dir`: `bench.json` from `json`, `bench.md` from `markdown`.
+pub(crate) fn write_files(dir: &Path, json: &impl Serialize, markdown: &str) -> anyhow::Result<()> {
+    std::fs::write(dir.join("bench.json"), serde_json::to_string_pretty(json)?)?;
+    std::fs::write(dir.join("bench.md"), markdown)?;
+    Ok(())
 }

@@ -37,6 +37,12 @@ pub fn median(values: &[f64]) -> Option<f64> {
     }
 }
 
+/// The median of one figure over `items`, leaving out those without it.
+fn median_of<T>(items: &[&T], figure: fn(&T) -> Option<f64>) -> Option<f64> {
+    let values: Vec<f64> = items.iter().filter_map(|item| figure(item)).collect();
+    median(&values)
+}
+
 /// The median of integer values, rounded half up when it falls between two.
 fn median_integer(values: &[u64]) -> Option<u64> {
     let mut sorted = values.to_vec();
@@ -137,14 +143,7 @@ fn merged_order(runs: &[Vec<(RowKey, &Row)>]) -> Vec<RowKey> {
 /// One row from each run's (none where a run lacks it), in run order.
 fn merge_row(per_run: &[Option<&Row>]) -> Row {
     let rows: Vec<&Row> = per_run.iter().flatten().copied().collect();
-    let real = |column: fn(&Row) -> Option<f64>| {
-        median(
-            &rows
-                .iter()
-                .filter_map(|row| column(row))
-                .collect::<Vec<_>>(),
-        )
-    };
+    let real = |column: fn(&Row) -> Option<f64>| median_of(&rows, column);
     let integer = |column: fn(&Row) -> Option<u64>| {
         median_integer(
             &rows
@@ -297,14 +296,7 @@ fn errors_text(per_run: &[Option<&Row>]) -> String {
 /// One comparison from each run's ratios (none where a run lacks it), in run order.
 fn merge_ratio(comparison: &Ratio, per_run: &[Option<&Ratio>]) -> MergedRatio {
     let present: Vec<&Ratio> = per_run.iter().flatten().copied().collect();
-    let real = |field: fn(&Ratio) -> Option<f64>| {
-        median(
-            &present
-                .iter()
-                .filter_map(|ratio| field(ratio))
-                .collect::<Vec<_>>(),
-        )
-    };
+    let real = |field: fn(&Ratio) -> Option<f64>| median_of(&present, field);
     let label = |field: fn(&Ratio) -> Option<&String>| {
         present.iter().find_map(|ratio| field(ratio).cloned())
     };

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::machine::Machine;
 use crate::report::merge::{merge_ratios, merge_rows, MergedRatio};
 use crate::report::ratios::{self, Ratio};
-use crate::report::{machine_line, rows_table, Report, Row, WithRatios};
+use crate::report::{machine_line, rows_table, write_files, Report, Row, WithRatios};
 
 /// The reports of the runs so far, in order.
 #[derive(Debug, Default)]
@@ -43,12 +43,7 @@ impl Runs {
         if let [report] = self.reports.as_slice() {
             return report.write(dir);
         }
-        std::fs::write(
-            dir.join("bench.json"),
-            serde_json::to_string_pretty(&self.merged())?,
-        )?;
-        std::fs::write(dir.join("bench.md"), self.markdown())?;
-        Ok(())
+        write_files(dir, &self.merged(), &self.markdown())
     }
 
     pub fn markdown(&self) -> String {
