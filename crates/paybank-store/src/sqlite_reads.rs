@@ -25,6 +25,12 @@ use crate::StoreResult;
 const BUSY_TIMEOUT_MS: u32 = 5_000;
 /// Statements each connection keeps prepared.
 const STATEMENT_CACHE: usize = 32;
+/// Each connection's page cache, in KiB. With SQLite's default (2 MiB) a chain read over a large
+/// store fetched most of its pages from the kernel, a `pread` each (10 % of a read's time in a
+/// profile with 200,000 stored); with 16 MiB, alternating runs of `paybank bench --only a`
+/// served 2-10 % more reads per second. Only connections in use fill theirs, and reads keep to
+/// the first connections, so this adds about 15 MB to the server's memory.
+const PAGE_CACHE_KIB: u32 = 16_384;
 
 /// A few read-only connections; a read takes whichever is free.
 pub(crate) struct SqliteReads {
@@ -41,7 +47,9 @@ impl SqliteReads {
             .map(|_| {
                 let connection = Connection::open_with_flags(path, flags).map_err(sqlite_error)?;
                 connection
-                    .execute_batch(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"))
+                    .execute_batch(&format!(
+                        "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA cache_size = -{PAGE_CACHE_KIB};"
+                    ))
                     .map_err(sqlite_error)?;
                 connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
                 Ok(Mutex::new(connection))
