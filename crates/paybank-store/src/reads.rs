@@ -13,9 +13,10 @@ use sqlx::{Any, Row};
 
 use paybank_core::rails::{ForcedOutcome, RailJob};
 
+use crate::chain_read::{self, ChainRows};
 use crate::codec::{self, sql_id};
 use crate::rails_reads;
-use crate::sql::{Backend, SqlStore};
+use crate::sql::SqlStore;
 use crate::writer::{Command, Reply};
 use crate::{BankAccountRecord, InstantMessage, RailFile, StoredEntry};
 use crate::{
@@ -162,7 +163,7 @@ impl Store for SqlStore {
         if let Some(reads) = &self.sqlite_reads {
             return reads.chain(payment_id);
         }
-        load_chain(self, payment_id).await
+        load_chain(self, &chain_read::BY_PAYMENT, payment_id.0).await
     }
 
     async fn chain_of_transaction(
@@ -172,15 +173,7 @@ impl Store for SqlStore {
         if let Some(reads) = &self.sqlite_reads {
             return reads.chain_of_transaction(transaction_id);
         }
-        let row: Option<(i64,)> =
-            sqlx::query_as("SELECT payment_id FROM transactions WHERE transaction_id = $1")
-                .bind(sql_id(transaction_id.0))
-                .fetch_optional(&self.reads)
-                .await?;
-        match row {
-            Some((payment_id,)) => load_chain(self, PaymentId(payment_id as u64)).await,
-            None => Ok(None),
-        }
+        load_chain(self, &chain_read::BY_TRANSACTION, transaction_id.0).await
     }
 
     async fn list_transactions(
@@ -394,38 +387,18 @@ impl Store for SqlStore {
     }
 }
 
-async fn load_chain(store: &SqlStore, payment_id: PaymentId) -> StoreResult<Option<PaymentChain>> {
-    let mut reads = store.reads.begin().await?;
-    // One snapshot for both statements: PostgreSQL's default (read committed) would let a
-    // commit land between them and pair the payment with another version's transactions.
-    if store.backend == Backend::Postgres {
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *reads)
-            .await?;
+/// Runs the chain statement `sql` for the id `key` through the pool: one round trip, and one
+/// snapshot even under PostgreSQL's read committed, since it is one statement.
+async fn load_chain(store: &SqlStore, sql: &str, key: u64) -> StoreResult<Option<PaymentChain>> {
+    let rows = sqlx::query(sql)
+        .bind(sql_id(key))
+        .fetch_all(&store.reads)
+        .await?;
+    let mut chain = ChainRows::default();
+    for row in &rows {
+        chain.push(row)?;
     }
-    let Some(payment_row) = sqlx::query("SELECT * FROM payments WHERE payment_id = $1")
-        .bind(sql_id(payment_id.0))
-        .fetch_optional(&mut *reads)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let rows = sqlx::query(
-        "SELECT * FROM transactions WHERE payment_id = $1 ORDER BY created_at, transaction_id",
-    )
-    .bind(sql_id(payment_id.0))
-    .fetch_all(&mut *reads)
-    .await?;
-    reads.commit().await?;
-    let payment = codec::payment(&payment_row)?;
-    let transactions = rows
-        .iter()
-        .map(codec::transaction)
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Some(PaymentChain {
-        payment,
-        transactions,
-    }))
+    Ok(chain.finish())
 }
 
 enum Bind {

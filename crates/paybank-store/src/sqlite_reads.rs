@@ -2,8 +2,8 @@
 //! rusqlite with cached statements.
 //!
 //! Why not through sqlx: its SQLite driver runs every statement on a worker thread of its own
-//! and hands rows back over channels, two thread switches per statement. A chain read is four
-//! statements, so switching, not SQLite, was most of a read's cost (a flame graph of
+//! and hands rows back over channels, two thread switches per statement. A chain read was four
+//! statements then (one now, see `chain_read`), so switching, not SQLite, was most of a read's cost (a flame graph of
 //! `GET /transactions/{id}` showed ~45 % of the server's time in the kernel's task switch and
 //! ~1 % in SQLite). A primary-key read from SQLite's page cache takes microseconds, so running
 //! it on the async thread holds that thread no longer than a JSON render does.
@@ -15,8 +15,9 @@ use std::sync::Mutex;
 use paybank_core::ids::{PaymentId, TransactionId};
 use paybank_core::lightbox::LightboxSession;
 use paybank_core::model::{Merchant, PaymentChain};
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags};
 
+use crate::chain_read::{self, ChainRows};
 use crate::codec::{self, sql_id};
 use crate::columns::{sqlite_error, ColumnIndex, SqliteRow};
 use crate::StoreResult;
@@ -123,7 +124,7 @@ impl SqliteReads {
     }
 
     pub(crate) fn chain(&self, payment_id: PaymentId) -> StoreResult<Option<PaymentChain>> {
-        self.with(|connection| in_snapshot(connection, |c| load_chain(c, payment_id)))
+        self.with(|connection| load_chain(connection, &chain_read::BY_PAYMENT, payment_id.0))
     }
 
     pub(crate) fn chain_of_transaction(
@@ -131,75 +132,22 @@ impl SqliteReads {
         transaction_id: TransactionId,
     ) -> StoreResult<Option<PaymentChain>> {
         self.with(|connection| {
-            in_snapshot(connection, |c| {
-                let payment_id: Option<i64> = c
-                    .prepare_cached("SELECT payment_id FROM transactions WHERE transaction_id = ?1")
-                    .map_err(sqlite_error)?
-                    .query_row([sql_id(transaction_id.0)], |row| row.get(0))
-                    .optional()
-                    .map_err(sqlite_error)?;
-                match payment_id {
-                    Some(payment_id) => load_chain(c, PaymentId(payment_id as u64)),
-                    None => Ok(None),
-                }
-            })
+            load_chain(connection, &chain_read::BY_TRANSACTION, transaction_id.0)
         })
     }
 }
 
-/// Runs `read` in one read transaction, so its statements see one snapshot of the database.
-/// BEGIN and COMMIT are cached statements too: `Connection::transaction` would parse them anew
-/// on every read.
-fn in_snapshot<T>(
-    connection: &Connection,
-    read: impl FnOnce(&Connection) -> StoreResult<T>,
-) -> StoreResult<T> {
-    let run = |sql: &str| -> StoreResult<()> {
-        let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
-        statement.execute([]).map_err(sqlite_error)?;
-        Ok(())
-    };
-    // A snapshot left open by a COMMIT that failed would make every later BEGIN fail.
-    if !connection.is_autocommit() {
-        run("ROLLBACK")?;
-    }
-    run("BEGIN")?;
-    let result = read(connection);
-    // A reader's COMMIT only ends its snapshot; it must run even after a failed read.
-    run("COMMIT")?;
-    result
-}
-
-fn load_chain(connection: &Connection, payment_id: PaymentId) -> StoreResult<Option<PaymentChain>> {
-    let sql = "SELECT * FROM payments WHERE payment_id = ?1";
+/// Runs the chain statement `sql` for the id `key`: one statement, so one snapshot.
+fn load_chain(connection: &Connection, sql: &str, key: u64) -> StoreResult<Option<PaymentChain>> {
     let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
     let columns = ColumnIndex::of(sql, &statement);
-    let mut rows = statement
-        .query([sql_id(payment_id.0)])
-        .map_err(sqlite_error)?;
-    let payment = match rows.next().map_err(sqlite_error)? {
-        Some(row) => codec::payment(&SqliteRow {
-            row,
-            columns: &columns,
-        })?,
-        None => return Ok(None),
-    };
-    let sql =
-        "SELECT * FROM transactions WHERE payment_id = ?1 ORDER BY created_at, transaction_id";
-    let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
-    let columns = ColumnIndex::of(sql, &statement);
-    let mut rows = statement
-        .query([sql_id(payment_id.0)])
-        .map_err(sqlite_error)?;
-    let mut transactions = Vec::new();
+    let mut rows = statement.query([sql_id(key)]).map_err(sqlite_error)?;
+    let mut chain = ChainRows::default();
     while let Some(row) = rows.next().map_err(sqlite_error)? {
-        transactions.push(codec::transaction(&SqliteRow {
+        chain.push(&SqliteRow {
             row,
             columns: &columns,
-        })?);
+        })?;
     }
-    Ok(Some(PaymentChain {
-        payment,
-        transactions,
-    }))
+    Ok(chain.finish())
 }
