@@ -17,7 +17,10 @@ fn quick_bench(name: &str, args: &[&str]) -> (PathBuf, Value) {
         .args(args)
         .status()
         .expect("run paybank bench");
-    assert!(status.success());
+    assert!(
+        status.success(),
+        "paybank bench {args:?} ended with {status}"
+    );
     let json = std::fs::read_to_string(out.join("bench.json")).expect("bench.json");
     (out, serde_json::from_str(&json).expect("JSON"))
 }
