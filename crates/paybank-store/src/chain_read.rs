@@ -13,33 +13,34 @@ use paybank_core::model::{Payment, PaymentChain, Transaction};
 
 use crate::codec;
 use crate::columns::{Columns, Value};
-use crate::StoreResult;
+use crate::{StoreError, StoreResult};
 
 /// What the payment's columns are renamed to start with.
 const PAYMENT_PREFIX: &str = "p_";
 
-/// Every column of `payments` that [`codec::payment`] reads.
+/// Every column of `payments` that [`codec::payment`] reads, under its `p_` name, spelled out
+/// so that reading a payment from a chain row allocates no names.
 const PAYMENT_COLUMNS: [&str; 20] = [
-    "payment_id",
-    "merchant_id",
-    "payment_type",
-    "merchant_reference",
-    "currency",
-    "amount",
-    "description",
-    "return_url",
-    "cancel_url",
-    "notification_url",
-    "establish_json",
-    "authorization_id",
-    "account_json",
-    "split_token_hash",
-    "split_token_expires_at",
-    "split_token_refreshable",
-    "decline_next_capture",
-    "created_at",
-    "updated_at",
-    "record_version",
+    "p_payment_id",
+    "p_merchant_id",
+    "p_payment_type",
+    "p_merchant_reference",
+    "p_currency",
+    "p_amount",
+    "p_description",
+    "p_return_url",
+    "p_cancel_url",
+    "p_notification_url",
+    "p_establish_json",
+    "p_authorization_id",
+    "p_account_json",
+    "p_split_token_hash",
+    "p_split_token_expires_at",
+    "p_split_token_refreshable",
+    "p_decline_next_capture",
+    "p_created_at",
+    "p_updated_at",
+    "p_record_version",
 ];
 
 /// The chain of the payment whose id is `$1`.
@@ -54,13 +55,18 @@ pub(crate) static BY_TRANSACTION: LazyLock<String> =
 fn select(payment_id: &str) -> String {
     let payment_columns: Vec<String> = PAYMENT_COLUMNS
         .iter()
-        .map(|column| format!("p.{column} AS {PAYMENT_PREFIX}{column}"))
+        .map(|renamed| format!("p.{} AS {renamed}", unprefixed(renamed)))
         .collect();
     format!(
         "SELECT {}, t.* FROM payments p LEFT JOIN transactions t ON t.payment_id = p.payment_id \
          WHERE p.payment_id = {payment_id} ORDER BY t.created_at, t.transaction_id",
         payment_columns.join(", ")
     )
+}
+
+/// A payment column's own name, from its `p_` name.
+fn unprefixed(renamed: &str) -> &str {
+    &renamed[PAYMENT_PREFIX.len()..]
 }
 
 /// A chain built from the chain statement's rows, in their order.
@@ -96,6 +102,12 @@ struct PaymentColumns<'a, R>(&'a R);
 
 impl<R: Columns> Columns for PaymentColumns<'_, R> {
     fn get<T: Value>(&self, column: &str) -> StoreResult<T> {
-        self.0.get(&format!("{PAYMENT_PREFIX}{column}"))
+        let renamed = PAYMENT_COLUMNS
+            .iter()
+            .find(|renamed| unprefixed(renamed) == column)
+            .ok_or_else(|| {
+                StoreError::Database(format!("no payment column {column} in a chain"))
+            })?;
+        self.0.get(renamed)
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! Why not through sqlx: its SQLite driver runs every statement on a worker thread of its own
 //! and hands rows back over channels, two thread switches per statement. A chain read was four
-//! statements then (one now, see `chain_read`), so switching, not SQLite, was most of a read's cost (a flame graph of
-//! `GET /transactions/{id}` showed ~45 % of the server's time in the kernel's task switch and
+//! statements then (one now, see `chain_read`), so switching, not SQLite, was most of a read's
+//! cost (a flame graph of `GET /transactions/{id}` showed ~45 % of the server's time in the kernel's task switch and
 //! ~1 % in SQLite). A primary-key read from SQLite's page cache takes microseconds, so running
 //! it on the async thread holds that thread no longer than a JSON render does.
 
@@ -22,8 +22,6 @@ use crate::codec::{self, sql_id};
 use crate::columns::{sqlite_error, ColumnIndex, SqliteRow};
 use crate::StoreResult;
 
-/// How long a read waits for the writer's lock during a WAL checkpoint, in milliseconds.
-const BUSY_TIMEOUT_MS: u32 = 5_000;
 /// Statements each connection keeps prepared.
 const STATEMENT_CACHE: usize = 32;
 /// Each connection's page cache, in KiB. With SQLite's default (2 MiB) a chain read over a large
@@ -47,10 +45,12 @@ impl SqliteReads {
         let connections = (0..count.max(1))
             .map(|_| {
                 let connection = Connection::open_with_flags(path, flags).map_err(sqlite_error)?;
+                // A read waits this long for the writer's lock during a WAL checkpoint.
                 connection
-                    .execute_batch(&format!(
-                        "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA cache_size = -{PAGE_CACHE_KIB};"
-                    ))
+                    .busy_timeout(crate::sql::BUSY_TIMEOUT)
+                    .map_err(sqlite_error)?;
+                connection
+                    .execute_batch(&format!("PRAGMA cache_size = -{PAGE_CACHE_KIB};"))
                     .map_err(sqlite_error)?;
                 connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
                 Ok(Mutex::new(connection))
