@@ -6,6 +6,7 @@
 //! Every write goes through a group-commit writer (`writer`): many commands, one transaction,
 //! one fsync, each command in its own savepoint so one failure leaves the others untouched.
 
+mod bulk;
 mod chain_read;
 mod codec;
 mod columns;

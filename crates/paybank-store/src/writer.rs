@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use crate::db::Db;
 use crate::sql::{Backend, WriterOptions};
-use crate::{writes, StoreError, StoreResult, StoredEvent, WriteSet};
+use crate::{bulk, writes, StoreError, StoreResult, StoredEvent, WriteSet};
 
 /// A command for the writer.
 #[derive(Debug)]
@@ -256,6 +256,11 @@ async fn apply_all_or_nothing(
     backend: Backend,
     batch: &[Job],
 ) -> StoreResult<Result<Vec<Reply>, StoreError>> {
+    if backend == Backend::Postgres {
+        if let Some(replies) = apply_table_by_table(connection, batch).await? {
+            return Ok(Ok(replies));
+        }
+    }
     connection.control(begin(backend)).await?;
     let mut replies = Vec::with_capacity(batch.len());
     for job in batch {
@@ -269,6 +274,41 @@ async fn apply_all_or_nothing(
     }
     connection.control("COMMIT").await?;
     Ok(Ok(replies))
+}
+
+/// PostgreSQL: commits a batch of changes with one statement per table (see `bulk`), when its
+/// commands allow that; the commands that run beside the changes run first, one by one. `None`
+/// when the commands do not allow it, or when the batch failed (rolled back): the change by
+/// change run that follows then finds which command failed and says why.
+async fn apply_table_by_table(
+    connection: &mut WriteConnection,
+    batch: &[Job],
+) -> StoreResult<Option<Vec<Reply>>> {
+    let Some(changes) = bulk::changes_of(batch.iter().map(|job| &job.command)) else {
+        return Ok(None);
+    };
+    connection.control("BEGIN").await?;
+    let mut replies = Vec::with_capacity(batch.len());
+    for job in batch {
+        let reply = match bulk::runs_beside(&job.command) {
+            true => writes::apply(&mut connection.db(), Backend::Postgres, &job.command).await,
+            false => Ok(Reply::Done),
+        };
+        let Ok(reply) = reply else {
+            connection.control("ROLLBACK").await?;
+            return Ok(None);
+        };
+        replies.push(reply);
+    }
+    if bulk::write_changes(&mut connection.db(), &changes)
+        .await
+        .is_err()
+    {
+        connection.control("ROLLBACK").await?;
+        return Ok(None);
+    }
+    connection.control("COMMIT").await?;
+    Ok(Some(replies))
 }
 
 /// Each command in its own savepoint: a failing one rolls back only its own writes.

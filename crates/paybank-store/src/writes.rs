@@ -197,19 +197,27 @@ async fn update_payment(
     Ok(result)
 }
 
-async fn upsert_transaction(db: &mut Db<'_>, txn: &Transaction) -> StoreResult<()> {
-    db.execute("INSERT INTO transactions (transaction_id, payment_id, merchant_id, transaction_type, original_transaction_id, \
-         status, merchant_reference, currency, amount, pending, paid, refunded, reversed, provider_status, \
-         provider_message, provider_reason_code, provider_extended_code, error_code, ip, created_at, updated_at, \
-         processed_at, completed_at, expired_at, pre_authorized, record_version, rail) VALUES ($1, $2, $3, $4, $5, $6, \
-         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) \
-         ON CONFLICT (transaction_id) DO UPDATE SET status = excluded.status, pending = excluded.pending, \
+/// What writing a transaction that already exists changes: shared by the one-row upsert here and
+/// the batch upsert of `bulk`, so the two cannot drift apart.
+macro_rules! transaction_conflict_update {
+    () => {
+        "ON CONFLICT (transaction_id) DO UPDATE SET status = excluded.status, pending = excluded.pending, \
          paid = excluded.paid, refunded = excluded.refunded, reversed = excluded.reversed, \
          provider_status = excluded.provider_status, provider_message = excluded.provider_message, \
          provider_reason_code = excluded.provider_reason_code, provider_extended_code = excluded.provider_extended_code, \
          error_code = excluded.error_code, updated_at = excluded.updated_at, processed_at = excluded.processed_at, \
          completed_at = excluded.completed_at, expired_at = excluded.expired_at, \
-         pre_authorized = excluded.pre_authorized, record_version = excluded.record_version", args![sql_id(txn.transaction_id.0), sql_id(txn.payment_id.0), sql_id(txn.merchant_id.0), i64::from(txn.transaction_type.code()), txn.original_transaction_id.map(|id| sql_id(id.0)), i64::from(txn.status.code()), &txn.merchant_reference, &txn.currency, txn.amount.minor(), txn.pending.minor(), txn.paid.minor(), txn.refunded.minor(), txn.reversed.minor(), &txn.provider.status, &txn.provider.status_message, &txn.provider.reason_code, &txn.provider.extended_reason_code, txn.error_code.map(i64::from), &txn.ip, txn.created_at, txn.updated_at, txn.processed_at, txn.completed_at, txn.expired_at, i64::from(txn.pre_authorized), txn.record_version, txn.rail.map(Rail::name)]).await?;
+         pre_authorized = excluded.pre_authorized, record_version = excluded.record_version"
+    };
+}
+pub(crate) use transaction_conflict_update;
+
+async fn upsert_transaction(db: &mut Db<'_>, txn: &Transaction) -> StoreResult<()> {
+    db.execute(concat!("INSERT INTO transactions (transaction_id, payment_id, merchant_id, transaction_type, original_transaction_id, \
+         status, merchant_reference, currency, amount, pending, paid, refunded, reversed, provider_status, \
+         provider_message, provider_reason_code, provider_extended_code, error_code, ip, created_at, updated_at, \
+         processed_at, completed_at, expired_at, pre_authorized, record_version, rail) VALUES ($1, $2, $3, $4, $5, $6, \
+         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) ", transaction_conflict_update!()), args![sql_id(txn.transaction_id.0), sql_id(txn.payment_id.0), sql_id(txn.merchant_id.0), i64::from(txn.transaction_type.code()), txn.original_transaction_id.map(|id| sql_id(id.0)), i64::from(txn.status.code()), &txn.merchant_reference, &txn.currency, txn.amount.minor(), txn.pending.minor(), txn.paid.minor(), txn.refunded.minor(), txn.reversed.minor(), &txn.provider.status, &txn.provider.status_message, &txn.provider.reason_code, &txn.provider.extended_reason_code, txn.error_code.map(i64::from), &txn.ip, txn.created_at, txn.updated_at, txn.processed_at, txn.completed_at, txn.expired_at, i64::from(txn.pre_authorized), txn.record_version, txn.rail.map(Rail::name)]).await?;
     Ok(())
 }
 

@@ -134,6 +134,7 @@ story!(chains::reference_claims);
 story!(chains::capture_lifecycle);
 story!(chains::invariants);
 story!(chains::group_commit_isolation);
+story!(chains::batched_changes);
 story!(chains::consistent_chain_reads);
 story!(queues::timers);
 story!(queues::event_delivery);

@@ -9,7 +9,7 @@ use paybank_core::capture::{self, CaptureRequest};
 use paybank_core::change::{Change, Timer, TimerKind};
 use paybank_core::codes::{TransactionStatus, TransactionType};
 use paybank_core::ids::{MerchantId, PaymentId, TransactionId};
-use paybank_core::ledger::LedgerAccount;
+use paybank_core::ledger::{transfer, LedgerAccount};
 use paybank_core::model::PaymentChain;
 use paybank_core::money::Amount;
 use paybank_core::settlement;
@@ -413,6 +413,119 @@ pub async fn group_commit_isolation(store: Arc<dyn Store>) {
     let after = world.establish("AFTER", T0 + 20);
     put(&store, &after).await.expect("the writer keeps working");
     assert_written(&store, &after).await;
+}
+
+/// Twenty authorizations (the first two claiming one reference when `shared`), each with two
+/// ledger transfers, and twenty new payments: changes to distinct payments, to commit at once.
+async fn independent_changes(
+    store: &Arc<dyn Store>,
+    world: &mut World,
+    round: &str,
+    shared: bool,
+) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for idx in 0..20 {
+        let reference = match idx {
+            0 | 1 if shared => format!("{round}-SHARED"),
+            _ => format!("{round}-{idx}"),
+        };
+        let loaded = established(store, world, &reference, T0).await;
+        let mut completing = world.complete(&loaded, T0 + 1, None);
+        let (merchant_id, id) = (world.merchant.merchant_id, loaded.payment.authorization_id);
+        let (settled, clearing) = (
+            LedgerAccount::MerchantSettled(merchant_id),
+            LedgerAccount::PayoutClearing(merchant_id),
+        );
+        let amount = |minor| Amount::from_minor(minor + i64::from(idx));
+        completing
+            .postings
+            .extend(transfer(id, settled.clone(), clearing.clone(), amount(100)));
+        completing
+            .postings
+            .extend(transfer(id, clearing, settled, amount(40)));
+        changes.push(completing);
+    }
+    for idx in 0..20 {
+        changes.push(world.establish(&format!("{round}-NEW-{idx}"), T0 + 2));
+    }
+    changes
+}
+
+pub async fn batched_changes(store: Arc<dyn Store>) {
+    // Proves changes to distinct payments committed together (PostgreSQL writes such a batch
+    // a table at a time) land exactly as each would alone: payment, transactions, events,
+    // claims, postings in their order and timers, with id blocks reserved beside them; and one
+    // duplicate among them fails alone.
+    let mut world = World::new(merchant(1, false), 1_000);
+    add_merchant(&store, &world.merchant).await;
+    let changes = independent_changes(&store, &mut world, "ALL", false).await;
+    let reserving: Vec<_> = (0..5)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.reserve_ids(10).await })
+        })
+        .collect();
+    assert_eq!(commit_at_once(&store, &changes).await, 0);
+    let mut blocks = Vec::new();
+    for handle in reserving {
+        blocks.push(handle.await.expect("the reserving task").expect("ids"));
+    }
+    blocks.sort_unstable();
+    assert!(
+        blocks.windows(2).all(|pair| pair[1] >= pair[0] + 10),
+        "{blocks:?}"
+    );
+    let changes = independent_changes(&store, &mut world, "ONE-FAILS", true).await;
+    assert_eq!(commit_at_once(&store, &changes).await, 1);
+}
+
+/// Commits every change concurrently, checks each landed whole or not at all, and counts those
+/// refused as duplicates.
+async fn commit_at_once(store: &Arc<dyn Store>, changes: &[Change]) -> usize {
+    let handles: Vec<_> = changes
+        .iter()
+        .map(|change| {
+            let (store, change) = (store.clone(), change.clone());
+            tokio::spawn(async move { put(&store, &change).await })
+        })
+        .collect();
+    let mut duplicates = 0;
+    for (change, handle) in changes.iter().zip(handles) {
+        match handle.await.expect("the commit task") {
+            Ok(()) => assert_batched_change(store, change).await,
+            Err(StoreError::Duplicate(field)) if field == "merchantReference" => {
+                duplicates += 1;
+                assert_unwritten(store, change).await;
+            }
+            Err(other) => panic!("unexpected failure: {other}"),
+        }
+    }
+    duplicates
+}
+
+/// `change` is written whole, its postings included, in the order the change holds them.
+async fn assert_batched_change(store: &Arc<dyn Store>, change: &Change) {
+    assert_written(store, change).await;
+    let mut ids: Vec<TransactionId> = change.postings.iter().map(|p| p.transaction_id).collect();
+    ids.dedup();
+    for id in ids {
+        let mine: Vec<_> = change
+            .postings
+            .iter()
+            .filter(|p| p.transaction_id == id)
+            .cloned()
+            .collect();
+        assert_eq!(store.postings(id).await.expect("read postings"), mine);
+    }
+    let far_future = T0 + 10 * 365 * 86_400_000;
+    let due = store.claim_due_timers(far_future, 0, 10_000).await.unwrap();
+    for timer in &change.timers {
+        assert!(
+            due.contains(timer),
+            "timer {} was not written",
+            timer.timer_id
+        );
+    }
 }
 
 pub async fn consistent_chain_reads(store: Arc<dyn Store>) {
