@@ -1,5 +1,6 @@
 //! PostgreSQL only: a batch's changes written with one statement per table, each statement's
-//! rows passed as one JSON array and unpacked by PostgreSQL (`json_populate_recordset`).
+//! rows (the columns and values of `rows`, as the one-row statements write them) passed as one
+//! JSON array and unpacked by PostgreSQL (`json_populate_recordset`).
 //!
 //! Why: written one command at a time, a capture is five statements, each a round trip that
 //! the writer waits for in turn, and PostgreSQL's work per statement (parse, bind, plan, the
@@ -13,19 +14,16 @@
 //! batch back and runs it change by change, which says which change failed and why.
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
-use paybank_core::change::{Change, ReferenceClaim, Timer};
-use paybank_core::events::OutboxEvent;
-use paybank_core::ledger::Posting;
-use paybank_core::model::{Payment, Transaction};
-use paybank_core::rails::Rail;
-use paybank_core::signature::form_encode;
-use serde_json::{json, Value};
+use paybank_core::change::Change;
+use serde_json::{Map, Value};
 
-use crate::codec::{self, sql_id};
-use crate::db::{args, Db};
+use crate::codec::sql_id;
+use crate::db::{args, Arg, Db};
+use crate::rows::*;
 use crate::writer::Command;
-use crate::{EventState, StoreError, StoreResult, WriteSet};
+use crate::{StoreError, StoreResult, WriteSet};
 
 /// Commands that touch no table a change writes (an id block, a rail counter), so they may run
 /// one by one beside a table-by-table write. A server reserves a block of ids every 128
@@ -75,27 +73,24 @@ pub(crate) async fn write_changes(db: &mut Db<'_>, changes: &[&Change]) -> Store
         change.check().map_err(StoreError::Invariant)?;
     }
     write_payments(db, changes).await?;
-    let transactions = rows(changes, |change| {
-        change.transactions.iter().map(transaction_row).collect()
-    });
-    run(db, TRANSACTIONS_UPSERT, transactions).await?;
-    let postings = rows(changes, |change| {
+    let transactions = changes.iter().flat_map(|change| &change.transactions);
+    let transactions = json_rows(&TRANSACTION_COLUMNS, transactions.map(transaction_values));
+    run(db, &TRANSACTION_UPSERT, transactions).await?;
+    let postings = changes.iter().flat_map(|change| {
         let at = change.payment.updated_at;
-        let row = |posting: &Posting| {
-            json!({"transaction_id": sql_id(posting.transaction_id.0), "account": posting.account.name(),
-                   "amount": posting.amount.minor(), "created_at": at})
-        };
-        change.postings.iter().map(row).collect()
+        change
+            .postings
+            .iter()
+            .map(move |posting| posting_values(posting, at))
     });
-    run(db, POSTINGS_INSERT, postings).await?;
-    let claims = rows(changes, |change| {
-        let row = |claim: &ReferenceClaim| {
-            json!({"merchant_id": sql_id(claim.merchant_id.0), "transaction_type": i64::from(claim.transaction_type),
-                   "merchant_reference": claim.merchant_reference, "transaction_id": sql_id(claim.transaction_id.0)})
-        };
-        change.reference_claims.iter().map(row).collect()
-    });
-    run(db, CLAIMS_INSERT, claims).await?;
+    run(db, &POSTING_INSERT, json_rows(&POSTING_COLUMNS, postings)).await?;
+    let claims = changes.iter().flat_map(|change| &change.reference_claims);
+    run(
+        db,
+        &CLAIM_INSERT,
+        json_rows(&CLAIM_COLUMNS, claims.map(claim_values)),
+    )
+    .await?;
     for change in changes {
         crate::rails::insert_entries(db, &change.ach_entries).await?;
         crate::rails::insert_jobs(db, &change.rail_jobs).await?;
@@ -106,57 +101,75 @@ pub(crate) async fn write_changes(db: &mut Db<'_>, changes: &[&Change]) -> Store
 /// New payments in one statement, changed ones in another whose count of rows updated proves
 /// every version check passed.
 async fn write_payments(db: &mut Db<'_>, changes: &[&Change]) -> StoreResult<()> {
-    let (new, changed): (Vec<&Change>, Vec<&Change>) = changes
+    let new = changes
         .iter()
-        .partition(|change| change.expected_version.is_none());
-    let new_rows = new.iter().map(|change| new_payment_row(&change.payment));
-    run(db, PAYMENTS_INSERT, new_rows.collect()).await?;
-    let changed_rows: Vec<Value> = changed
-        .iter()
-        .map(|change| changed_payment_row(change))
+        .filter(|change| change.expected_version.is_none());
+    let new = new.map(|change| payment_values(&change.payment));
+    run(db, &PAYMENT_INSERT, json_rows(&PAYMENT_COLUMNS, new)).await?;
+    let changed: Vec<Value> = (changes.iter())
+        .filter_map(|change| Some((change, change.expected_version?)))
+        .map(|(change, expected_version)| changed_payment_row(change, expected_version))
         .collect();
-    let expected = changed_rows.len() as u64;
-    if run(db, PAYMENTS_UPDATE, changed_rows).await? != expected {
+    let expected = changed.len() as u64;
+    if run(db, &PAYMENT_UPDATE, changed).await? != expected {
         return Err(StoreError::Conflict);
     }
     Ok(())
 }
 
 async fn write_events_and_timers(db: &mut Db<'_>, changes: &[&Change]) -> StoreResult<()> {
-    let events = rows(changes, |change| {
-        let row = |(ordinal, event): (usize, &OutboxEvent)| {
-            json!({"event_id": sql_id(event.event_id.0), "merchant_id": sql_id(event.merchant_id.0),
-                   "payment_id": sql_id(event.payment_id.0), "transaction_id": sql_id(event.transaction_id.0),
-                   "event_type": event.event_type, "body": form_encode(&event.params),
-                   "notification_url": event.notification_url, "created_at": event.created_at,
-                   "ordinal": ordinal as i64, "state": EventState::Pending.name(), "attempts": 0,
-                   "next_attempt_at": event.created_at, "lease_until": 0, "delivered_at": null})
-        };
-        change.events.iter().enumerate().map(row).collect()
+    let events = changes.iter().flat_map(|change| {
+        let events = change.events.iter().enumerate();
+        events.map(|(ordinal, event)| event_values(event, ordinal))
     });
-    run(db, EVENTS_INSERT, events).await?;
-    let done = rows(changes, |change| {
-        change
-            .timers_done
-            .iter()
-            .map(|timer_id| json!(timer_id))
-            .collect()
-    });
-    run(db, TIMERS_DELETE, done).await?;
-    let timers = rows(changes, |change| {
-        let row = |timer: &Timer| {
-            json!({"timer_id": timer.timer_id, "kind": timer.kind.name(), "payment_id": sql_id(timer.payment_id.0),
-                   "transaction_id": sql_id(timer.transaction_id.0), "due_at": timer.due_at, "lease_until": 0})
-        };
-        change.timers.iter().map(row).collect()
-    });
-    run(db, TIMERS_INSERT, timers).await?;
+    run(db, &EVENT_INSERT, json_rows(&EVENT_COLUMNS, events)).await?;
+    let done = changes.iter().flat_map(|change| &change.timers_done);
+    let done = done.map(|timer_id| Value::from(timer_id.as_str()));
+    run(db, TIMERS_DELETE, done.collect()).await?;
+    let timers = changes.iter().flat_map(|change| &change.timers);
+    run(
+        db,
+        &TIMER_INSERT,
+        json_rows(&TIMER_COLUMNS, timers.map(timer_values)),
+    )
+    .await?;
     Ok(())
 }
 
-/// Every change's rows for one table, in the order of the changes.
-fn rows(changes: &[&Change], of: impl Fn(&Change) -> Vec<Value>) -> Vec<Value> {
-    changes.iter().flat_map(|change| of(change)).collect()
+/// Rows of one table, each given as its values in the order of `columns`, as JSON objects.
+fn json_rows<'a, const N: usize>(
+    columns: &[&str; N],
+    rows: impl Iterator<Item = [Arg<'a>; N]>,
+) -> Vec<Value> {
+    rows.map(|values| json_row(columns, &values)).collect()
+}
+
+/// A changed payment's row: the columns that change, its key and the version it must have.
+fn changed_payment_row(change: &Change, expected_version: i64) -> Value {
+    let mut row = json_row(
+        &PAYMENT_CHANGE_COLUMNS,
+        &payment_change_values(&change.payment),
+    );
+    if let Value::Object(fields) = &mut row {
+        fields.insert(
+            "payment_id".into(),
+            sql_id(change.payment.payment_id.0).into(),
+        );
+        fields.insert("expected_version".into(), expected_version.into());
+    }
+    row
+}
+
+/// A row as a JSON object keyed by column name.
+fn json_row(columns: &[&str], values: &[Arg<'_>]) -> Value {
+    let fields = columns.iter().zip(values).map(|(column, value)| {
+        let value = match value {
+            Arg::Int(number) => number.map_or(Value::Null, Value::from),
+            Arg::Text(text) => text.as_deref().map_or(Value::Null, Value::from),
+        };
+        ((*column).to_owned(), value)
+    });
+    Value::Object(fields.collect::<Map<String, Value>>())
 }
 
 /// Runs `sql` with `rows` as its one parameter, unless there are none; returns the rows changed.
@@ -168,94 +181,52 @@ async fn run(db: &mut Db<'_>, sql: &str, rows: Vec<Value>) -> StoreResult<u64> {
     db.execute(sql, args![rows]).await
 }
 
-fn new_payment_row(payment: &Payment) -> Value {
-    let split_token = payment.split_token.as_ref();
-    json!({
-        "payment_id": sql_id(payment.payment_id.0), "merchant_id": sql_id(payment.merchant_id.0),
-        "payment_type": i64::from(payment.payment_type.code()), "merchant_reference": payment.merchant_reference,
-        "currency": payment.currency, "amount": payment.amount.minor(), "description": payment.description,
-        "return_url": payment.return_url, "cancel_url": payment.cancel_url,
-        "notification_url": payment.notification_url, "establish_json": payment.establish_json,
-        "authorization_id": sql_id(payment.authorization_id.0),
-        "account_json": payment.account.as_ref().map(codec::account_json),
-        "split_token_hash": split_token.map(|token| &token.hash_hex),
-        "split_token_expires_at": split_token.map(|token| token.expires_at),
-        "split_token_refreshable": split_token.map(|token| i64::from(token.refreshable)),
-        "decline_next_capture": payment.decline_next_capture, "created_at": payment.created_at,
-        "updated_at": payment.updated_at, "record_version": payment.record_version,
-    })
+/// `INSERT INTO table (columns) SELECT columns FROM` the JSON rows of `$1`.
+fn insert_sql(table: &str, columns: &[&str]) -> String {
+    let columns = columns.join(", ");
+    format!(
+        "INSERT INTO {table} ({columns}) SELECT {columns} \
+         FROM json_populate_recordset(NULL::{table}, $1::json)"
+    )
 }
 
-/// The columns that change after establish, as `update_payment` in `writes` writes them.
-fn changed_payment_row(change: &Change) -> Value {
-    let payment = &change.payment;
-    let split_token = payment.split_token.as_ref();
-    json!({
-        "payment_id": sql_id(payment.payment_id.0), "expected_version": change.expected_version,
-        "account_json": payment.account.as_ref().map(codec::account_json),
-        "split_token_hash": split_token.map(|token| &token.hash_hex),
-        "split_token_expires_at": split_token.map(|token| token.expires_at),
-        "split_token_refreshable": split_token.map(|token| i64::from(token.refreshable)),
-        "decline_next_capture": payment.decline_next_capture, "updated_at": payment.updated_at,
-        "record_version": payment.record_version,
-    })
-}
+static PAYMENT_INSERT: LazyLock<String> =
+    LazyLock::new(|| insert_sql("payments", &PAYMENT_COLUMNS));
 
-fn transaction_row(txn: &Transaction) -> Value {
-    json!({
-        "transaction_id": sql_id(txn.transaction_id.0), "payment_id": sql_id(txn.payment_id.0),
-        "merchant_id": sql_id(txn.merchant_id.0), "transaction_type": i64::from(txn.transaction_type.code()),
-        "original_transaction_id": txn.original_transaction_id.map(|id| sql_id(id.0)),
-        "status": i64::from(txn.status.code()), "merchant_reference": txn.merchant_reference,
-        "currency": txn.currency, "amount": txn.amount.minor(), "pending": txn.pending.minor(),
-        "paid": txn.paid.minor(), "refunded": txn.refunded.minor(), "reversed": txn.reversed.minor(),
-        "provider_status": txn.provider.status, "provider_message": txn.provider.status_message,
-        "provider_reason_code": txn.provider.reason_code,
-        "provider_extended_code": txn.provider.extended_reason_code,
-        "error_code": txn.error_code.map(i64::from), "ip": txn.ip, "created_at": txn.created_at,
-        "updated_at": txn.updated_at, "processed_at": txn.processed_at, "completed_at": txn.completed_at,
-        "expired_at": txn.expired_at, "pre_authorized": i64::from(txn.pre_authorized),
-        "record_version": txn.record_version, "rail": txn.rail.map(Rail::name),
-    })
-}
+/// Each row is read as a payments row (`expected_version` aside, read from the JSON itself).
+static PAYMENT_UPDATE: LazyLock<String> = LazyLock::new(|| {
+    let assignments: Vec<String> = (PAYMENT_CHANGE_COLUMNS.iter())
+        .map(|column| format!("{column} = v.{column}"))
+        .collect();
+    format!(
+        "UPDATE payments AS p SET {} FROM json_array_elements($1::json) AS row, \
+         json_populate_record(NULL::payments, row) AS v \
+         WHERE p.payment_id = v.payment_id AND p.record_version = (row->>'expected_version')::BIGINT",
+        assignments.join(", ")
+    )
+});
 
-// The inserts below take every column of their table from the JSON rows (a key missing from a
-// row reads as NULL, not as the column's default), so a column added to one of these tables
-// must be added to its row above as well as to the one-row statement in `writes`; the contract
-// suite reads every row back and compares it whole.
-
-const PAYMENTS_INSERT: &str =
-    "INSERT INTO payments SELECT * FROM json_populate_recordset(NULL::payments, $1::json)";
-
-const PAYMENTS_UPDATE: &str = "UPDATE payments AS p SET account_json = v.account_json, \
-     split_token_hash = v.split_token_hash, split_token_expires_at = v.split_token_expires_at, \
-     split_token_refreshable = v.split_token_refreshable, decline_next_capture = v.decline_next_capture, \
-     updated_at = v.updated_at, record_version = v.record_version \
-     FROM json_to_recordset($1::json) AS v(payment_id BIGINT, expected_version BIGINT, account_json TEXT, \
-     split_token_hash TEXT, split_token_expires_at BIGINT, split_token_refreshable BIGINT, \
-     decline_next_capture TEXT, updated_at BIGINT, record_version BIGINT) \
-     WHERE p.payment_id = v.payment_id AND p.record_version = v.expected_version";
-
-const TRANSACTIONS_UPSERT: &str = concat!(
-    "INSERT INTO transactions SELECT * FROM json_populate_recordset(NULL::transactions, $1::json) ",
-    crate::writes::transaction_conflict_update!()
-);
+static TRANSACTION_UPSERT: LazyLock<String> = LazyLock::new(|| {
+    let insert = insert_sql("transactions", &TRANSACTION_COLUMNS);
+    format!("{insert} {TRANSACTION_CONFLICT_UPDATE}")
+});
 
 /// In the order of the array, so posting ids keep the order a change by change write gives.
-const POSTINGS_INSERT: &str = "INSERT INTO ledger_postings (transaction_id, account, amount, created_at) \
-     SELECT r.transaction_id, r.account, r.amount, r.created_at FROM ROWS FROM \
-     (json_to_recordset($1::json) AS (transaction_id BIGINT, account TEXT, amount BIGINT, created_at BIGINT)) \
-     WITH ORDINALITY AS r(transaction_id, account, amount, created_at, position) ORDER BY r.position";
+static POSTING_INSERT: LazyLock<String> = LazyLock::new(|| {
+    let insert = insert_sql("ledger_postings", &POSTING_COLUMNS);
+    format!("{insert} WITH ORDINALITY ORDER BY ordinality")
+});
 
-const CLAIMS_INSERT: &str = "INSERT INTO reference_claims \
-     SELECT * FROM json_populate_recordset(NULL::reference_claims, $1::json)";
+static CLAIM_INSERT: LazyLock<String> =
+    LazyLock::new(|| insert_sql("reference_claims", &CLAIM_COLUMNS));
 
-const EVENTS_INSERT: &str =
-    "INSERT INTO outbox_events SELECT * FROM json_populate_recordset(NULL::outbox_events, $1::json)";
+static EVENT_INSERT: LazyLock<String> =
+    LazyLock::new(|| insert_sql("outbox_events", &EVENT_COLUMNS));
 
 const TIMERS_DELETE: &str =
     "DELETE FROM timers WHERE timer_id IN (SELECT json_array_elements_text($1::json))";
 
-const TIMERS_INSERT: &str =
-    "INSERT INTO timers SELECT * FROM json_populate_recordset(NULL::timers, $1::json) \
-     ON CONFLICT (timer_id) DO NOTHING";
+static TIMER_INSERT: LazyLock<String> = LazyLock::new(|| {
+    let insert = insert_sql("timers", &TIMER_COLUMNS);
+    format!("{insert} ON CONFLICT (timer_id) DO NOTHING")
+});

@@ -15,6 +15,7 @@ mod merchant_cache;
 mod rails;
 mod rails_reads;
 mod reads;
+mod rows;
 pub mod sql;
 mod sqlite_reads;
 mod writer;

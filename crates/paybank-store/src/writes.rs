@@ -1,16 +1,47 @@
 //! The writer's commands, each run inside its own savepoint of the batch transaction.
 
+use std::sync::LazyLock;
+
 use crate::codec::{self, sql_id};
 use crate::columns::Columns;
 use crate::db::{args, Db, DbRow};
+use crate::rows;
 use crate::sql::Backend;
 use crate::writer::{Command, Reply};
 use crate::{DeliveryRecord, EventState, NextDelivery, StoreError, StoreResult, WriteSet};
 use paybank_core::change::Change;
 use paybank_core::lightbox::LightboxSession;
 use paybank_core::model::{Merchant, Payment, Transaction};
-use paybank_core::rails::Rail;
-use paybank_core::signature::form_encode;
+
+/// The one-row statements of a change, built once from the columns of `rows`.
+static PAYMENT_INSERT: LazyLock<String> =
+    LazyLock::new(|| rows::insert_sql("payments", &rows::PAYMENT_COLUMNS));
+static PAYMENT_UPDATE: LazyLock<String> = LazyLock::new(|| {
+    let columns = rows::PAYMENT_CHANGE_COLUMNS;
+    let assignments: Vec<String> = (columns.iter().enumerate())
+        .map(|(index, column)| format!("{column} = ${}", index + 1))
+        .collect();
+    format!(
+        "UPDATE payments SET {} WHERE payment_id = ${} AND record_version = ${}",
+        assignments.join(", "),
+        columns.len() + 1,
+        columns.len() + 2
+    )
+});
+static TRANSACTION_UPSERT: LazyLock<String> = LazyLock::new(|| {
+    let insert = rows::insert_sql("transactions", &rows::TRANSACTION_COLUMNS);
+    format!("{insert} {}", rows::TRANSACTION_CONFLICT_UPDATE)
+});
+static POSTING_INSERT: LazyLock<String> =
+    LazyLock::new(|| rows::insert_sql("ledger_postings", &rows::POSTING_COLUMNS));
+static CLAIM_INSERT: LazyLock<String> =
+    LazyLock::new(|| rows::insert_sql("reference_claims", &rows::CLAIM_COLUMNS));
+static EVENT_INSERT: LazyLock<String> =
+    LazyLock::new(|| rows::insert_sql("outbox_events", &rows::EVENT_COLUMNS));
+static TIMER_INSERT: LazyLock<String> = LazyLock::new(|| {
+    let insert = rows::insert_sql("timers", &rows::TIMER_COLUMNS);
+    format!("{insert} ON CONFLICT (timer_id) DO NOTHING")
+});
 
 pub(crate) async fn apply(
     db: &mut Db<'_>,
@@ -109,15 +140,16 @@ async fn write_change(db: &mut Db<'_>, change: &Change) -> StoreResult<()> {
         upsert_transaction(db, txn).await?;
     }
     for posting in &change.postings {
-        db.execute("INSERT INTO ledger_postings (transaction_id, account, amount, created_at) VALUES ($1, $2, $3, $4)", args![sql_id(posting.transaction_id.0), posting.account.name(), posting.amount.minor(), change.payment.updated_at]).await?;
+        let values = rows::posting_values(posting, change.payment.updated_at);
+        db.execute(&POSTING_INSERT, &values).await?;
     }
     for claim in &change.reference_claims {
-        db.execute("INSERT INTO reference_claims (merchant_id, transaction_type, merchant_reference, transaction_id) \
-             VALUES ($1, $2, $3, $4)", args![sql_id(claim.merchant_id.0), i64::from(claim.transaction_type), &claim.merchant_reference, sql_id(claim.transaction_id.0)]).await
-        .map_err(|error| match error {
-            StoreError::Duplicate(_) => StoreError::Duplicate("merchantReference".to_owned()),
-            other => other,
-        })?;
+        db.execute(&CLAIM_INSERT, &rows::claim_values(claim))
+            .await
+            .map_err(|error| match error {
+                StoreError::Duplicate(_) => StoreError::Duplicate("merchantReference".to_owned()),
+                other => other,
+            })?;
     }
     crate::rails::insert_entries(db, &change.ach_entries).await?;
     crate::rails::insert_jobs(db, &change.rail_jobs).await?;
@@ -132,27 +164,16 @@ async fn write_change(db: &mut Db<'_>, change: &Change) -> StoreResult<()> {
 
 async fn write_events_and_timers(db: &mut Db<'_>, change: &Change) -> StoreResult<()> {
     for (ordinal, event) in change.events.iter().enumerate() {
-        db.execute("INSERT INTO outbox_events (event_id, merchant_id, payment_id, transaction_id, event_type, body, \
-             notification_url, created_at, state, attempts, next_attempt_at, lease_until, delivered_at, ordinal) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, NULL, $11)", args![sql_id(event.event_id.0), sql_id(event.merchant_id.0), sql_id(event.payment_id.0), sql_id(event.transaction_id.0), &event.event_type, form_encode(&event.params), &event.notification_url, event.created_at, EventState::Pending.name(), event.created_at, ordinal as i64]).await?;
+        db.execute(&EVENT_INSERT, &rows::event_values(event, ordinal))
+            .await?;
     }
     for timer_id in &change.timers_done {
         db.execute("DELETE FROM timers WHERE timer_id = $1", args![timer_id])
             .await?;
     }
     for timer in &change.timers {
-        db.execute(
-            "INSERT INTO timers (timer_id, kind, payment_id, transaction_id, due_at, lease_until) \
-             VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT (timer_id) DO NOTHING",
-            args![
-                &timer.timer_id,
-                timer.kind.name(),
-                sql_id(timer.payment_id.0),
-                sql_id(timer.transaction_id.0),
-                timer.due_at
-            ],
-        )
-        .await?;
+        db.execute(&TIMER_INSERT, &rows::timer_values(timer))
+            .await?;
     }
     Ok(())
 }
@@ -174,13 +195,8 @@ async fn write_payment(
 }
 
 async fn insert_payment(db: &mut Db<'_>, payment: &Payment) -> StoreResult<u64> {
-    let split_token = payment.split_token.as_ref();
-    let result = db.execute("INSERT INTO payments (payment_id, merchant_id, payment_type, merchant_reference, currency, amount, \
-         description, return_url, cancel_url, notification_url, establish_json, authorization_id, account_json, \
-         split_token_hash, split_token_expires_at, split_token_refreshable, decline_next_capture, created_at, \
-         updated_at, record_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-         $16, $17, $18, $19, $20)", args![sql_id(payment.payment_id.0), sql_id(payment.merchant_id.0), i64::from(payment.payment_type.code()), &payment.merchant_reference, &payment.currency, payment.amount.minor(), &payment.description, &payment.return_url, &payment.cancel_url, &payment.notification_url, &payment.establish_json, sql_id(payment.authorization_id.0), payment.account.as_ref().map(codec::account_json), split_token.map(|token| token.hash_hex.clone()), split_token.map(|token| token.expires_at), split_token.map(|token| i64::from(token.refreshable)), &payment.decline_next_capture, payment.created_at, payment.updated_at, payment.record_version]).await?;
-    Ok(result)
+    db.execute(&PAYMENT_INSERT, &rows::payment_values(payment))
+        .await
 }
 
 /// Only the fields that change after establish are written; the version check makes the
@@ -190,34 +206,14 @@ async fn update_payment(
     payment: &Payment,
     expected_version: i64,
 ) -> StoreResult<u64> {
-    let split_token = payment.split_token.as_ref();
-    let result = db.execute("UPDATE payments SET account_json = $1, split_token_hash = $2, split_token_expires_at = $3, \
-         split_token_refreshable = $4, decline_next_capture = $5, updated_at = $6, record_version = $7 \
-         WHERE payment_id = $8 AND record_version = $9", args![payment.account.as_ref().map(codec::account_json), split_token.map(|token| token.hash_hex.clone()), split_token.map(|token| token.expires_at), split_token.map(|token| i64::from(token.refreshable)), &payment.decline_next_capture, payment.updated_at, payment.record_version, sql_id(payment.payment_id.0), expected_version]).await?;
-    Ok(result)
+    let mut values = rows::payment_change_values(payment).to_vec();
+    values.extend([sql_id(payment.payment_id.0).into(), expected_version.into()]);
+    db.execute(&PAYMENT_UPDATE, &values).await
 }
-
-/// What writing a transaction that already exists changes: shared by the one-row upsert here and
-/// the batch upsert of `bulk`, so the two cannot drift apart.
-macro_rules! transaction_conflict_update {
-    () => {
-        "ON CONFLICT (transaction_id) DO UPDATE SET status = excluded.status, pending = excluded.pending, \
-         paid = excluded.paid, refunded = excluded.refunded, reversed = excluded.reversed, \
-         provider_status = excluded.provider_status, provider_message = excluded.provider_message, \
-         provider_reason_code = excluded.provider_reason_code, provider_extended_code = excluded.provider_extended_code, \
-         error_code = excluded.error_code, updated_at = excluded.updated_at, processed_at = excluded.processed_at, \
-         completed_at = excluded.completed_at, expired_at = excluded.expired_at, \
-         pre_authorized = excluded.pre_authorized, record_version = excluded.record_version"
-    };
-}
-pub(crate) use transaction_conflict_update;
 
 async fn upsert_transaction(db: &mut Db<'_>, txn: &Transaction) -> StoreResult<()> {
-    db.execute(concat!("INSERT INTO transactions (transaction_id, payment_id, merchant_id, transaction_type, original_transaction_id, \
-         status, merchant_reference, currency, amount, pending, paid, refunded, reversed, provider_status, \
-         provider_message, provider_reason_code, provider_extended_code, error_code, ip, created_at, updated_at, \
-         processed_at, completed_at, expired_at, pre_authorized, record_version, rail) VALUES ($1, $2, $3, $4, $5, $6, \
-         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) ", transaction_conflict_update!()), args![sql_id(txn.transaction_id.0), sql_id(txn.payment_id.0), sql_id(txn.merchant_id.0), i64::from(txn.transaction_type.code()), txn.original_transaction_id.map(|id| sql_id(id.0)), i64::from(txn.status.code()), &txn.merchant_reference, &txn.currency, txn.amount.minor(), txn.pending.minor(), txn.paid.minor(), txn.refunded.minor(), txn.reversed.minor(), &txn.provider.status, &txn.provider.status_message, &txn.provider.reason_code, &txn.provider.extended_reason_code, txn.error_code.map(i64::from), &txn.ip, txn.created_at, txn.updated_at, txn.processed_at, txn.completed_at, txn.expired_at, i64::from(txn.pre_authorized), txn.record_version, txn.rail.map(Rail::name)]).await?;
+    db.execute(&TRANSACTION_UPSERT, &rows::transaction_values(txn))
+        .await?;
     Ok(())
 }
 
