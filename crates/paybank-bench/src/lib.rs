@@ -4,6 +4,7 @@
 //! and database size as JSON and Markdown; over several runs, their median. See BENCHMARKS.md.
 
 pub mod ceiling;
+mod connections;
 pub mod delivery_check;
 pub mod fanout;
 pub mod flow_load;

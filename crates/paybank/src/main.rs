@@ -170,9 +170,22 @@ enum ClockCommand {
     Show,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // The harness pins itself before its runtime starts, so the runtime sizes itself to the one
+    // core it has: two workers sharing a core took turns in scheduler slices, which showed as
+    // milliseconds of latency in the generator, not the server.
+    if matches!(cli.command, Command::Bench(_)) && !paybank_bench::process::pin_self(1) {
+        eprintln!("note: taskset is missing; the load generator and the server share cores");
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let filter = match cli.command {
         Command::Serve { .. } => "info,sqlx=warn,tower_http=warn",
         // The harness says what it installs, which takes a while the first time.
@@ -216,11 +229,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Runs the benchmark harness with this executable as the server under test, the harness
-/// itself pinned to core 1 (the server gets core 0).
+/// itself pinned to core 1 by `main` (the server gets core 0).
 async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
-    if !paybank_bench::process::pin_self(1) {
-        eprintln!("note: taskset is missing; the load generator and the server share cores");
-    }
     let exe = std::env::current_exe().context("finding the paybank executable")?;
     let mut options = paybank_bench::Options::new(exe, args.out.clone(), args.quick);
     if let Some(seconds) = args.phase_seconds {
