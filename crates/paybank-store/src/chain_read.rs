@@ -7,12 +7,13 @@
 //! The price is the payment's columns repeated on every row: nothing for the usual chain of a
 //! few transactions, a few hundred KB for one of hundreds (a long recurring payment).
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use paybank_core::model::{Payment, PaymentChain, Transaction};
 
 use crate::codec;
-use crate::columns::{Columns, Value};
+use crate::columns::{BuildNameHasher, Columns, Value};
 use crate::{StoreError, StoreResult};
 
 /// What the payment's columns are renamed to start with.
@@ -42,6 +43,14 @@ const PAYMENT_COLUMNS: [&str; 20] = [
     "p_updated_at",
     "p_record_version",
 ];
+
+/// Each payment column's `p_` name by its own name.
+static PAYMENT_NAMES: LazyLock<HashMap<&str, &str, BuildNameHasher>> = LazyLock::new(|| {
+    PAYMENT_COLUMNS
+        .iter()
+        .map(|renamed| (unprefixed(renamed), *renamed))
+        .collect()
+});
 
 /// The chain of the payment whose id is `$1`.
 pub(crate) static BY_PAYMENT: LazyLock<String> = LazyLock::new(|| select("$1"));
@@ -102,12 +111,9 @@ struct PaymentColumns<'a, R>(&'a R);
 
 impl<R: Columns> Columns for PaymentColumns<'_, R> {
     fn get<T: Value>(&self, column: &str) -> StoreResult<T> {
-        let renamed = PAYMENT_COLUMNS
-            .iter()
-            .find(|renamed| unprefixed(renamed) == column)
-            .ok_or_else(|| {
-                StoreError::Database(format!("no payment column {column} in a chain"))
-            })?;
+        let renamed = PAYMENT_NAMES.get(column).ok_or_else(|| {
+            StoreError::Database(format!("no payment column {column} in a chain"))
+        })?;
         self.0.get(renamed)
     }
 }

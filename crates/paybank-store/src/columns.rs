@@ -26,35 +26,98 @@ impl Columns for AnyRow {
     }
 }
 
-/// A statement's column positions by name, found once per query: rusqlite's own lookup by
+/// A statement's column positions by name, found once per statement: rusqlite's own lookup by
 /// name walks every column name for every value read, which for a 27-column row cost more
 /// than the read itself.
-pub(crate) struct ColumnIndex(HashMap<String, usize>);
+pub(crate) struct ColumnIndex(HashMap<String, usize, BuildNameHasher>);
 
-/// Column indexes by statement text. The schema is the same for every store in a process (each
-/// migrates to the latest on open), so a statement's columns never change; the statements are
-/// the store's own constants, so the map stays small.
-static COLUMN_INDEXES: LazyLock<RwLock<HashMap<String, Arc<ColumnIndex>>>> =
-    LazyLock::new(Default::default);
+/// Column indexes by statement text, for statements that may be built at run time. The schema
+/// is the same for every store in a process (each migrates to the latest on open), so a
+/// statement's columns never change; the statements are the store's own, so the map stays small.
+static BY_TEXT: Remembered<String> = LazyLock::new(Default::default);
+
+/// Column indexes of the store's constant statements, by where their text lives: the hot reads
+/// look theirs up without hashing the statement's text (hundreds of bytes for a chain read).
+/// A `&'static str` is never freed, so its address names that one text for the process's life.
+static BY_ADDRESS: Remembered<(usize, usize)> = LazyLock::new(Default::default);
+
+/// Column indexes found so far, by what names their statement.
+type Remembered<K> = LazyLock<RwLock<HashMap<K, Arc<ColumnIndex>>>>;
 
 impl ColumnIndex {
     /// The columns of `statement`, prepared from `sql`, found once per statement text.
     pub(crate) fn of(sql: &str, statement: &rusqlite::Statement<'_>) -> Arc<ColumnIndex> {
-        let known = COLUMN_INDEXES.read().unwrap_or_else(|p| p.into_inner());
-        if let Some(index) = known.get(sql) {
-            return index.clone();
-        }
-        drop(known);
+        remembered(&BY_TEXT, sql, || sql.to_owned(), statement)
+    }
+
+    /// The columns of `statement`, prepared from the constant `sql`, found once per constant.
+    pub(crate) fn of_constant(
+        sql: &'static str,
+        statement: &rusqlite::Statement<'_>,
+    ) -> Arc<ColumnIndex> {
+        let address = (sql.as_ptr() as usize, sql.len());
+        remembered(&BY_ADDRESS, &address, || address, statement)
+    }
+
+    fn new(statement: &rusqlite::Statement<'_>) -> ColumnIndex {
         let names = statement.column_names().into_iter().map(str::to_owned);
-        let index = Arc::new(ColumnIndex(
+        ColumnIndex(
             names
                 .enumerate()
                 .map(|(index, name)| (name, index))
                 .collect(),
-        ));
-        let mut known = COLUMN_INDEXES.write().unwrap_or_else(|p| p.into_inner());
-        known.insert(sql.to_owned(), index.clone());
+        )
+    }
+}
+
+/// The index `known` holds under `key`, or a new one from `statement`, kept under `owned()`.
+fn remembered<K, Q>(
+    known: &Remembered<K>,
+    key: &Q,
+    owned: impl FnOnce() -> K,
+    statement: &rusqlite::Statement<'_>,
+) -> Arc<ColumnIndex>
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    let found = known
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(key)
+        .cloned();
+    found.unwrap_or_else(|| {
+        let index = Arc::new(ColumnIndex::new(statement));
+        let mut known = known.write().unwrap_or_else(|p| p.into_inner());
+        known.insert(owned(), index.clone());
         index
+    })
+}
+
+/// Hashes column names (FNV-1a). They are the schema's own short names, never input, so a
+/// keyed hash buys nothing, and SipHash was the larger part of reading a row's columns by name.
+pub(crate) struct NameHasher(u64);
+
+pub(crate) type BuildNameHasher = std::hash::BuildHasherDefault<NameHasher>;
+
+impl Default for NameHasher {
+    fn default() -> NameHasher {
+        NameHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+        let mut hash = self.0;
+        for byte in bytes {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(FNV_PRIME);
+        }
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 

@@ -81,13 +81,13 @@ impl SqliteReads {
     /// The first row `sql` finds for `key`, decoded.
     fn first<T>(
         &self,
-        sql: &str,
+        sql: &'static str,
         key: impl rusqlite::ToSql,
         decode: impl Fn(&SqliteRow<'_>) -> StoreResult<T>,
     ) -> StoreResult<Option<T>> {
         self.with(|connection| {
             let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
-            let columns = ColumnIndex::of(sql, &statement);
+            let columns = ColumnIndex::of_constant(sql, &statement);
             let mut rows = statement.query([key]).map_err(sqlite_error)?;
             match rows.next().map_err(sqlite_error)? {
                 Some(row) => decode(&SqliteRow {
@@ -138,9 +138,13 @@ impl SqliteReads {
 }
 
 /// Runs the chain statement `sql` for the id `key`: one statement, so one snapshot.
-fn load_chain(connection: &Connection, sql: &str, key: u64) -> StoreResult<Option<PaymentChain>> {
+fn load_chain(
+    connection: &Connection,
+    sql: &'static str,
+    key: u64,
+) -> StoreResult<Option<PaymentChain>> {
     let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
-    let columns = ColumnIndex::of(sql, &statement);
+    let columns = ColumnIndex::of_constant(sql, &statement);
     let mut rows = statement.query([sql_id(key)]).map_err(sqlite_error)?;
     let mut chain = ChainRows::default();
     while let Some(row) = rows.next().map_err(sqlite_error)? {
