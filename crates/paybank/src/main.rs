@@ -173,8 +173,7 @@ enum ClockCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // The harness pins itself before its runtime starts, so the runtime sizes itself to the one
-    // core it has: two workers sharing a core took turns in scheduler slices, which showed as
-    // milliseconds of latency in the generator, not the server.
+    // core it has (one worker) rather than to the machine (two workers taking turns on it).
     if matches!(cli.command, Command::Bench(_)) && !paybank_bench::process::pin_self(1) {
         eprintln!("note: taskset is missing; the load generator and the server share cores");
     }
