@@ -64,6 +64,11 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FU
 const SQLITE_WRITER_PRAGMAS: &str =
     "PRAGMA wal_autocheckpoint = 16384; PRAGMA cache_size = -32768;";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A read connection idle longer than this is pinged before use, so one the database dropped
+/// meanwhile (a restart, a proxy's idle cut) is replaced instead of failing a request. sqlx
+/// pings at every acquire by default: on PostgreSQL a round trip (and a backend wake-up) more
+/// for each read, though a busy connection was in use a moment ago.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// Statements the SQLite writer keeps prepared: every distinct write statement fits.
 const WRITER_STATEMENT_CACHE: usize = 128;
 
@@ -84,6 +89,15 @@ impl SqlStore {
         let reads = AnyPoolOptions::new()
             .max_connections(options.read_connections_max)
             .acquire_timeout(CONNECT_TIMEOUT)
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_AFTER_IDLE {
+                        connection.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |connection, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
