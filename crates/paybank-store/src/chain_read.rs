@@ -6,6 +6,9 @@
 //! level, two SELECTs, COMMIT); on SQLite five statements (the same, without the isolation level).
 //! The price is the payment's columns repeated on every row: nothing for the usual chain of a
 //! few transactions, a few hundred KB for one of hundreds (a long recurring payment).
+//!
+//! PostgreSQL also reads many chains with one statement ([`BY_PAYMENTS`], [`BY_TRANSACTIONS`]),
+//! for reads that arrive together (see `chain_batch`).
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -59,18 +62,52 @@ pub(crate) static BY_PAYMENT: LazyLock<String> = LazyLock::new(|| select("$1"));
 pub(crate) static BY_TRANSACTION: LazyLock<String> =
     LazyLock::new(|| select("(SELECT payment_id FROM transactions WHERE transaction_id = $1)"));
 
+/// PostgreSQL only: the chains of the payments whose ids `$1` lists (decimal, comma-separated),
+/// each row led by the id it answers (`asked`), a chain's rows together.
+pub(crate) static BY_PAYMENTS: LazyLock<String> = LazyLock::new(|| {
+    select_many(
+        "p.payment_id AS asked",
+        "",
+        "p.payment_id = ANY(string_to_array($1, ',')::BIGINT[])",
+    )
+});
+
+/// PostgreSQL only: the chains holding the transactions whose ids `$1` lists, as [`BY_PAYMENTS`].
+pub(crate) static BY_TRANSACTIONS: LazyLock<String> = LazyLock::new(|| {
+    select_many(
+        "x.transaction_id AS asked",
+        "JOIN transactions x ON x.payment_id = p.payment_id",
+        "x.transaction_id = ANY(string_to_array($1, ',')::BIGINT[])",
+    )
+});
+
 /// The payment's columns on every row, then its transactions' in creation order. A LEFT JOIN,
 /// so a payment is found even if it had no transaction.
 fn select(payment_id: &str) -> String {
-    let payment_columns: Vec<String> = PAYMENT_COLUMNS
-        .iter()
-        .map(|renamed| format!("p.{} AS {renamed}", unprefixed(renamed)))
-        .collect();
     format!(
         "SELECT {}, t.* FROM payments p LEFT JOIN transactions t ON t.payment_id = p.payment_id \
          WHERE p.payment_id = {payment_id} ORDER BY t.created_at, t.transaction_id",
-        payment_columns.join(", ")
+        payment_columns()
     )
+}
+
+/// Several chains in one statement: `asked` names the id each row answers, `join` finds the
+/// payments from the ids `filter` picks out.
+fn select_many(asked: &str, join: &str, filter: &str) -> String {
+    format!(
+        "SELECT {asked}, {}, t.* FROM payments p {join} \
+         LEFT JOIN transactions t ON t.payment_id = p.payment_id \
+         WHERE {filter} ORDER BY asked, t.created_at, t.transaction_id",
+        payment_columns()
+    )
+}
+
+fn payment_columns() -> String {
+    let columns: Vec<String> = PAYMENT_COLUMNS
+        .iter()
+        .map(|renamed| format!("p.{} AS {renamed}", unprefixed(renamed)))
+        .collect();
+    columns.join(", ")
 }
 
 /// A payment column's own name, from its `p_` name.

@@ -7,6 +7,7 @@
 //! one fsync, each command in its own savepoint so one failure leaves the others untouched.
 
 mod bulk;
+mod chain_batch;
 mod chain_read;
 mod codec;
 mod columns;

@@ -13,7 +13,7 @@ use sqlx::{Any, Row};
 
 use paybank_core::rails::{ForcedOutcome, RailJob};
 
-use crate::chain_read::{self, ChainRows};
+use crate::chain_batch::{ChainKey, ChainReads};
 use crate::codec::{self, sql_id};
 use crate::rails_reads;
 use crate::sql::SqlStore;
@@ -163,7 +163,9 @@ impl Store for SqlStore {
         if let Some(reads) = &self.sqlite_reads {
             return reads.chain(payment_id);
         }
-        load_chain(self, &chain_read::BY_PAYMENT, payment_id.0).await
+        self.chain_reads()?
+            .chain(ChainKey::Payment(sql_id(payment_id.0)))
+            .await
     }
 
     async fn chain_of_transaction(
@@ -173,7 +175,9 @@ impl Store for SqlStore {
         if let Some(reads) = &self.sqlite_reads {
             return reads.chain_of_transaction(transaction_id);
         }
-        load_chain(self, &chain_read::BY_TRANSACTION, transaction_id.0).await
+        self.chain_reads()?
+            .chain(ChainKey::Transaction(sql_id(transaction_id.0)))
+            .await
     }
 
     async fn list_transactions(
@@ -387,18 +391,11 @@ impl Store for SqlStore {
     }
 }
 
-/// Runs the chain statement `sql` for the id `key` through the pool: one round trip, and one
-/// snapshot even under PostgreSQL's read committed, since it is one statement.
-async fn load_chain(store: &SqlStore, sql: &str, key: u64) -> StoreResult<Option<PaymentChain>> {
-    let rows = sqlx::query(sql)
-        .bind(sql_id(key))
-        .fetch_all(&store.reads)
-        .await?;
-    let mut chain = ChainRows::default();
-    for row in &rows {
-        chain.push(row)?;
+impl SqlStore {
+    fn chain_reads(&self) -> StoreResult<&ChainReads> {
+        (self.chain_reads.as_ref())
+            .ok_or_else(|| StoreError::Database("no chain reader on this backend".to_owned()))
     }
-    Ok(chain.finish())
 }
 
 enum Bind {

@@ -4,6 +4,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+
+use crate::chain_batch::ChainReads;
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 
 use crate::columns::sqlite_error;
@@ -46,6 +48,8 @@ pub struct SqlStore {
     pub(crate) reads: AnyPool,
     /// SQLite only: the hot reads, inline through rusqlite (see `sqlite_reads`).
     pub(crate) sqlite_reads: Option<SqliteReads>,
+    /// PostgreSQL only: chain reads, gathered into shared statements under load.
+    pub(crate) chain_reads: Option<ChainReads>,
     pub(crate) merchants: MerchantCache,
     pub(crate) writer: WriterHandle,
 }
@@ -119,10 +123,15 @@ impl SqlStore {
             Backend::Postgres => (None, WriteConnection::Sqlx(write_connection)),
         };
         let writer = WriterHandle::spawn(write_connection, backend, options)?;
+        let chain_reads = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(ChainReads::spawn(reads.clone())),
+        };
         Ok(SqlStore {
             backend,
             reads,
             sqlite_reads,
+            chain_reads,
             merchants: MerchantCache::default(),
             writer,
         })

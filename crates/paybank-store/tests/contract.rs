@@ -136,6 +136,7 @@ story!(chains::invariants);
 story!(chains::group_commit_isolation);
 story!(chains::batched_changes);
 story!(chains::consistent_chain_reads);
+story!(chains::many_chains_read_at_once);
 story!(queues::timers);
 story!(queues::event_delivery);
 story!(queues::clock_ids_and_settings);

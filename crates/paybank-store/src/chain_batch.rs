@@ -1,0 +1,166 @@
+//! PostgreSQL only: chain reads asked for while earlier ones are still running go to the
+//! database together, as one statement.
+//!
+//! Why: a chain read is one small statement, and PostgreSQL's cost for it is mostly what any
+//! statement costs (the protocol, waking a backend, starting the executor): in a profile of
+//! durable captures, the read pool's backends spent more CPU than the writer's. Under load,
+//! reads queue while the statements in flight run, and the next statement takes every read
+//! queued by then, much as the group-commit writer takes every queued change. An idle store
+//! sends each read at once, alone, so a lone read waits for nothing.
+//!
+//! Each chain still comes from one statement, so from one snapshot; and a read queued after a
+//! commit was acknowledged goes into a statement that starts after it, so it sees the commit.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use paybank_core::model::PaymentChain;
+use sqlx::AnyPool;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use crate::chain_read::{self, ChainRows};
+use crate::columns::Columns;
+use crate::{StoreError, StoreResult};
+
+/// Reads waiting at most; when full, callers wait for room.
+const QUEUE_LENGTH_MAX: usize = 4096;
+/// Chains one statement reads at most.
+const BATCH_MAX: usize = 128;
+/// Statements in flight at once. Fewer than the pool's connections, so other reads still find
+/// one; and when all are busy, reads gather into the next statement.
+const IN_FLIGHT_MAX: usize = 4;
+
+/// What a chain is read by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum ChainKey {
+    Payment(i64),
+    Transaction(i64),
+}
+
+type Answer = StoreResult<Option<PaymentChain>>;
+
+struct Request {
+    key: ChainKey,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// The queue of chain reads, served by a task of their own.
+pub(crate) struct ChainReads {
+    requests: mpsc::Sender<Request>,
+}
+
+impl ChainReads {
+    /// Starts the task serving reads through `pool`; it ends when this is dropped.
+    pub(crate) fn spawn(pool: AnyPool) -> ChainReads {
+        let (requests, queue) = mpsc::channel(QUEUE_LENGTH_MAX);
+        tokio::spawn(dispatch(pool, queue));
+        ChainReads { requests }
+    }
+
+    /// The chain `key` names, or `None` when there is no such payment or transaction.
+    pub(crate) async fn chain(&self, key: ChainKey) -> Answer {
+        let (reply, answer) = oneshot::channel();
+        let request = Request { key, reply };
+        self.requests.send(request).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Database("the chain reader stopped".to_owned())
+}
+
+/// Takes a read, waits for a free statement slot, then takes whatever else queued meanwhile.
+async fn dispatch(pool: AnyPool, mut queue: mpsc::Receiver<Request>) {
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT_MAX));
+    while let Some(first) = queue.recv().await {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < BATCH_MAX {
+            match queue.try_recv() {
+                Ok(request) => batch.push(request),
+                Err(_) => break,
+            }
+        }
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            answer(&pool, batch).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn answer(pool: &AnyPool, batch: Vec<Request>) {
+    let chains = read(pool, batch.iter().map(|request| request.key)).await;
+    for request in batch {
+        let answer = match &chains {
+            Ok(chains) => Ok(chains.get(&request.key).cloned()),
+            Err(error) => Err(StoreError::Database(error.to_string())),
+        };
+        // A caller that gave up no longer listens.
+        let _ = request.reply.send(answer);
+    }
+}
+
+/// The chains of `keys` that exist: one statement for the payments asked for, one for the
+/// transactions.
+async fn read(
+    pool: &AnyPool,
+    keys: impl Iterator<Item = ChainKey>,
+) -> StoreResult<HashMap<ChainKey, PaymentChain>> {
+    let (mut payments, mut transactions) = (Vec::new(), Vec::new());
+    for key in keys {
+        match key {
+            ChainKey::Payment(id) => payments.push(id),
+            ChainKey::Transaction(id) => transactions.push(id),
+        }
+    }
+    let mut chains = HashMap::new();
+    let by_payment = read_many(pool, &chain_read::BY_PAYMENTS, payments).await?;
+    chains.extend(
+        by_payment
+            .into_iter()
+            .map(|(id, chain)| (ChainKey::Payment(id), chain)),
+    );
+    let by_transaction = read_many(pool, &chain_read::BY_TRANSACTIONS, transactions).await?;
+    chains.extend(
+        by_transaction
+            .into_iter()
+            .map(|(id, chain)| (ChainKey::Transaction(id), chain)),
+    );
+    Ok(chains)
+}
+
+/// Runs one of the many-chain statements for `ids`; each chain by the id it was asked for.
+async fn read_many(
+    pool: &AnyPool,
+    sql: &str,
+    mut ids: Vec<i64>,
+) -> StoreResult<Vec<(i64, PaymentChain)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let rows = sqlx::query(sql)
+        .bind(list.join(","))
+        .fetch_all(pool)
+        .await?;
+    let mut chains: Vec<(i64, ChainRows)> = Vec::new();
+    for row in &rows {
+        let asked: i64 = row.get("asked")?;
+        if chains.last().is_none_or(|(id, _)| *id != asked) {
+            chains.push((asked, ChainRows::default()));
+        }
+        if let Some((_, chain)) = chains.last_mut() {
+            chain.push(row)?;
+        }
+    }
+    Ok(chains
+        .into_iter()
+        .filter_map(|(id, rows)| Some((id, rows.finish()?)))
+        .collect())
+}
