@@ -27,9 +27,8 @@ const QUEUE_LENGTH_MAX: usize = 4096;
 /// Chains one statement reads at most.
 const BATCH_MAX: usize = 128;
 /// Statements in flight at once. Fewer than the pool's connections, so other reads still find
-/// one; and when all are busy, reads gather into the next statement. Two gathered more reads
-/// per statement than four and did better in alternating runs (BENCHMARKS.md); a statement of
-/// many chains still spreads nothing across cores, but the writer's backend takes another.
+/// one; and when all are busy, reads gather into the next statement. On the 2-core bench
+/// machine two gathered more reads per statement than four and did better (BENCHMARKS.md).
 const IN_FLIGHT_MAX: usize = 2;
 
 /// What a chain is read by.
