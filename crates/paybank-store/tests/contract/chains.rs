@@ -427,6 +427,8 @@ async fn independent_changes(
     for idx in 0..20 {
         let reference = match idx {
             0 | 1 if shared => format!("{round}-SHARED"),
+            // What an array literal must quote or escape, which PostgreSQL's batch writes use.
+            3 => format!("{round}-3 \"q\",{{b}}\\ NULL é"),
             _ => format!("{round}-{idx}"),
         };
         let loaded = established(store, world, &reference, T0).await;
@@ -446,7 +448,7 @@ async fn independent_changes(
         changes.push(completing);
     }
     for idx in 0..20 {
-        changes.push(world.establish(&format!("{round}-NEW-{idx}"), T0 + 2));
+        changes.push(world.establish(&format!("{round}-NEW-{idx}, \"NULL\""), T0 + 2));
     }
     changes
 }
