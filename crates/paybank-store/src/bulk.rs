@@ -161,8 +161,9 @@ fn changed_payment_row(change: &Change, expected_version: i64) -> Vec<Arg<'_>> {
 }
 
 /// Runs the statement `sql` makes for a table's rows (from [`column_arrays`]), unless there are
-/// none; returns the rows changed. The rows go as one array parameter per column (`$1` the first column's), and `sql`
-/// is given the expression that turns them back into rows: `unnest($1::BIGINT[], …)`.
+/// none; returns the rows changed. The rows go as one array parameter per column (`$1` the
+/// first column's), and `sql` is given the expression that turns them back into rows:
+/// `unnest($1::BIGINT[], …)`.
 async fn run(
     db: &mut Db<'_>,
     columns: Option<ColumnArrays>,
@@ -185,7 +186,7 @@ type ColumnArrays = Vec<(&'static str, String)>;
 /// Each column's SQL type and its values as a PostgreSQL array literal, or `None` for no rows.
 /// The schema has only integers and text, so a column's type is its values' kind.
 fn column_arrays<'a, R: AsRef<[Arg<'a>]>>(rows: impl Iterator<Item = R>) -> Option<ColumnArrays> {
-    let mut columns: Vec<(&'static str, String)> = Vec::new();
+    let mut columns = ColumnArrays::new();
     for row in rows {
         let row = row.as_ref();
         if columns.is_empty() {
