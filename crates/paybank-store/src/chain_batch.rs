@@ -119,27 +119,26 @@ async fn read(
         }
     }
     let mut chains = HashMap::new();
-    let by_payment = read_many(pool, &chain_read::BY_PAYMENTS, payments).await?;
-    chains.extend(
-        by_payment
-            .into_iter()
-            .map(|(id, chain)| (ChainKey::Payment(id), chain)),
+    let by_payment = read_many(pool, &chain_read::BY_PAYMENTS, payments, ChainKey::Payment);
+    chains.extend(by_payment.await?);
+    let by_transaction = read_many(
+        pool,
+        &chain_read::BY_TRANSACTIONS,
+        transactions,
+        ChainKey::Transaction,
     );
-    let by_transaction = read_many(pool, &chain_read::BY_TRANSACTIONS, transactions).await?;
-    chains.extend(
-        by_transaction
-            .into_iter()
-            .map(|(id, chain)| (ChainKey::Transaction(id), chain)),
-    );
+    chains.extend(by_transaction.await?);
     Ok(chains)
 }
 
-/// Runs one of the many-chain statements for `ids`; each chain by the id it was asked for.
+/// Runs one of the many-chain statements for `ids`; each chain under the key of the id it was
+/// asked for.
 async fn read_many(
     pool: &AnyPool,
     sql: &str,
     mut ids: Vec<i64>,
-) -> StoreResult<Vec<(i64, PaymentChain)>> {
+    key: fn(i64) -> ChainKey,
+) -> StoreResult<Vec<(ChainKey, PaymentChain)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -162,6 +161,6 @@ async fn read_many(
     }
     Ok(chains
         .into_iter()
-        .filter_map(|(id, rows)| Some((id, rows.finish()?)))
+        .filter_map(|(id, rows)| Some((key(id), rows.finish()?)))
         .collect())
 }

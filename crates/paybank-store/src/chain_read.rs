@@ -1,4 +1,4 @@
-//! The one statement that reads a payment chain, on both backends: each row holds one
+//! The one statement that reads payment chains, on both backends: each row holds one
 //! transaction beside the payment's columns (renamed `p_…`), so a chain comes back in one round
 //! trip and, being one statement, from one snapshot, with no transaction around it.
 //!
@@ -7,8 +7,9 @@
 //! The price is the payment's columns repeated on every row: nothing for the usual chain of a
 //! few transactions, a few hundred KB for one of hundreds (a long recurring payment).
 //!
-//! PostgreSQL also reads many chains with one statement ([`BY_PAYMENTS`], [`BY_TRANSACTIONS`]),
-//! for reads that arrive together (see `chain_batch`).
+//! SQLite reads a chain at a time ([`BY_PAYMENT`], [`BY_TRANSACTION`]); PostgreSQL reads the
+//! chains of reads that arrive together in one statement ([`BY_PAYMENTS`], [`BY_TRANSACTIONS`],
+//! see `chain_batch`), its rows led by the id each answers.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;

@@ -4,10 +4,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-
-use crate::chain_batch::ChainReads;
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 
+use crate::chain_batch::ChainReads;
 use crate::columns::sqlite_error;
 use crate::merchant_cache::MerchantCache;
 use crate::sqlite_reads::SqliteReads;

@@ -2,10 +2,8 @@
 
 use std::sync::Arc;
 
-use paybank_core::capture::{self, CaptureRequest};
 use paybank_core::ids::{PaymentId, TransactionId};
 use paybank_core::model::PaymentChain;
-use paybank_core::money::Amount;
 use paybank_store::Store;
 
 use crate::support::*;
@@ -67,16 +65,9 @@ async fn captured_times(
     times: usize,
 ) -> PaymentChain {
     for idx in 0..times {
-        let request = CaptureRequest {
-            merchant_reference: format!("{}-CAPTURE-{idx}", chain.payment.merchant_reference),
-            amount: Some(Amount::from_minor(100)),
-            split_token: None,
-            ip: "203.0.113.7".to_owned(),
-            instant_payout_requested: false,
-        };
+        let reference = format!("{}-CAPTURE-{idx}", chain.payment.merchant_reference);
         let now = T0 + 100 + i64::try_from(idx).expect("small index");
-        let captured = capture::capture(&mut world.ctx(now), &chain, request).expect("capture");
-        put(store, &captured).await.expect("commit capture");
+        capture_dollar(store, world, &chain, reference, now).await;
         chain = crate::support::chain(store, chain.payment.payment_id).await;
     }
     chain

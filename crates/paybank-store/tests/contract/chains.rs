@@ -541,16 +541,9 @@ pub async fn consistent_chain_reads(store: Arc<dyn Store>) {
     let reader = tokio::spawn(read_until_captured(store.clone(), payment_id, captures + 1));
     for idx in 0..captures {
         let current = chain(&store, payment_id).await;
-        let request = CaptureRequest {
-            merchant_reference: format!("SNAPSHOT-CAPTURE-{idx}"),
-            amount: Some(Amount::from_minor(100)),
-            split_token: None,
-            ip: "203.0.113.7".to_owned(),
-            instant_payout_requested: false,
-        };
+        let reference = format!("SNAPSHOT-CAPTURE-{idx}");
         let now = T0 + 100 + i64::try_from(idx).expect("small index");
-        let captured = capture::capture(&mut world.ctx(now), &current, request).expect("capture");
-        put(&store, &captured).await.expect("commit capture");
+        capture_dollar(&store, &mut world, &current, reference, now).await;
     }
     let (torn, reads) = reader.await.expect("the reader task");
     assert_eq!(torn, 0, "{torn} of {reads} chain reads mixed two versions");

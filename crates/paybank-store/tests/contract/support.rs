@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use paybank_core::authorization::{self, EstablishRequest};
+use paybank_core::capture::{self, CaptureRequest};
 use paybank_core::change::Change;
 use paybank_core::codes::PaymentType;
 use paybank_core::demo_bank::{self, Behaviour};
@@ -116,6 +117,25 @@ pub async fn add_merchant(store: &Arc<dyn Store>, merchant: &Merchant) {
         ..WriteSet::default()
     };
     store.commit(write).await.expect("commit merchant");
+}
+
+/// Captures $1.00 of `chain` under `reference` at `now` and commits it.
+pub async fn capture_dollar(
+    store: &Arc<dyn Store>,
+    world: &mut World,
+    chain: &PaymentChain,
+    reference: String,
+    now: TimestampMs,
+) {
+    let request = CaptureRequest {
+        merchant_reference: reference,
+        amount: Some(Amount::from_minor(100)),
+        split_token: None,
+        ip: "203.0.113.7".to_owned(),
+        instant_payout_requested: false,
+    };
+    let captured = capture::capture(&mut world.ctx(now), chain, request).expect("capture");
+    put(store, &captured).await.expect("commit capture");
 }
 
 pub async fn put(store: &Arc<dyn Store>, change: &Change) -> StoreResult<()> {
