@@ -9,6 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use crate::columns::{sqlite_error, ColumnIndex, Columns, SqliteRow, Value};
+use crate::sql::Backend;
 use crate::StoreResult;
 
 /// A bound value: the schema has only integers and text, each maybe NULL.
@@ -96,6 +97,15 @@ impl Columns for DbRow<'_> {
 }
 
 impl Db<'_> {
+    /// Which database this is: the SQLite writer holds a rusqlite connection, so sqlx's is
+    /// always PostgreSQL's.
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Sqlx(_) => Backend::Postgres,
+        }
+    }
+
     /// Runs a statement; returns how many rows it changed.
     pub(crate) async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
         match self {

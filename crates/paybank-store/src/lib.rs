@@ -12,6 +12,7 @@ mod chain_read;
 mod codec;
 mod columns;
 mod db;
+mod floors;
 mod merchant_cache;
 mod rails;
 mod rails_reads;
@@ -43,7 +44,9 @@ pub enum StoreError {
     /// A unique key is taken: a merchant reference already claimed, an access id in use.
     #[error("duplicate: {0}")]
     Duplicate(String),
-    /// The payment moved on since it was read; the caller reloads and tries again.
+    /// The payment moved on since it was read, or PostgreSQL picked this write to give way to
+    /// a concurrent one (a deadlock, a serialization failure); nothing was written, and the
+    /// caller reloads and tries again.
     #[error("the payment changed concurrently")]
     Conflict,
     /// A change broke an invariant (unbalanced ledger, negative money); nothing was written.
@@ -63,10 +66,22 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db_error) if db_error.is_unique_violation() => {
                 StoreError::Duplicate(db_error.message().to_owned())
             }
+            sqlx::Error::Database(db_error)
+                if matches!(
+                    db_error.code().as_deref(),
+                    Some(GAVE_WAY_DEADLOCK | GAVE_WAY_SERIALIZATION)
+                ) =>
+            {
+                StoreError::Conflict
+            }
             _ => StoreError::Database(error.to_string()),
         }
     }
 }
+
+/// PostgreSQL's error codes for a transaction chosen to give way to another.
+const GAVE_WAY_DEADLOCK: &str = "40P01";
+const GAVE_WAY_SERIALIZATION: &str = "40001";
 
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -10,7 +10,7 @@ use time::Date;
 use crate::codec::{corrupt, id, sql_id};
 use crate::columns::Columns;
 use crate::db::{args, Db};
-use crate::{StoreError, StoreResult};
+use crate::StoreResult;
 
 /// Where an ACH entry is in its life on the network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -234,22 +234,6 @@ pub(crate) async fn insert_entries(db: &mut Db<'_>, entries: &[AchEntry]) -> Sto
              account_number, account_type, individual_name, individual_id, recurring, cutoff_at, same_day, \
              effective_date, settlement_date, settles_at, state) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'queued')", args![sql_id(entry.transaction_id.0), sql_id(entry.payment_id.0), sql_id(entry.merchant_id.0), entry.direction.name(), entry.amount.minor(), &entry.routing_number, &entry.account_number, i64::from(entry.account_type), &entry.individual_name, &entry.individual_id, i64::from(entry.recurring), entry.cutoff_at, i64::from(entry.same_day), entry.effective_date.to_string(), entry.settlement_date.to_string(), entry.settles_at]).await?;
-    }
-    Ok(())
-}
-
-/// Refuses the change if any of these ledger accounts would end below zero.
-pub(crate) async fn check_floors(db: &mut Db<'_>, accounts: &[String]) -> StoreResult<()> {
-    for account in accounts {
-        let total = db
-            .fetch_number(
-                "SELECT CAST(SUM(amount) AS BIGINT) AS value FROM ledger_postings WHERE account = $1",
-                args![account],
-            )
-            .await?;
-        if total.unwrap_or(0) < 0 {
-            return Err(StoreError::InsufficientFunds(account.clone()));
-        }
     }
     Ok(())
 }

@@ -153,12 +153,7 @@ async fn write_change(db: &mut Db<'_>, change: &Change) -> StoreResult<()> {
     }
     crate::rails::insert_entries(db, &change.ach_entries).await?;
     crate::rails::insert_jobs(db, &change.rail_jobs).await?;
-    let floors: Vec<String> = change
-        .balance_floors
-        .iter()
-        .map(|account| account.name())
-        .collect();
-    crate::rails::check_floors(db, &floors).await?;
+    crate::floors::check(db, &change.balance_floors).await?;
     write_events_and_timers(db, change).await
 }
 
