@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 use crate::chain_batch::ChainReads;
 use crate::columns::sqlite_error;
 use crate::merchant_cache::MerchantCache;
-use crate::sqlite_reads::SqliteReads;
+use crate::sqlite_reads::{Commits, SqliteReads};
 use crate::writer::{WriteConnection, WriterHandle};
 use crate::{StoreError, StoreResult};
 
@@ -111,17 +111,22 @@ impl SqlStore {
             })
             .connect_with(connect_options)
             .await?;
+        let commits = Commits::default();
         let (sqlite_reads, write_connection) = match backend {
             Backend::Sqlite => {
                 let path = sqlite_path(&url)?;
-                let reads = SqliteReads::open(&path, options.read_connections_max as usize)?;
+                let reads = SqliteReads::open(
+                    &path,
+                    options.read_connections_max as usize,
+                    commits.clone(),
+                )?;
                 // Migrations ran through sqlx; from here on rusqlite is the only writer.
                 write_connection.close().await?;
                 (Some(reads), WriteConnection::Sqlite(sqlite_writer(&path)?))
             }
             Backend::Postgres => (None, WriteConnection::Sqlx(write_connection)),
         };
-        let writer = WriterHandle::spawn(write_connection, backend, options)?;
+        let writer = WriterHandle::spawn(write_connection, backend, options, commits)?;
         let chain_reads = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => Some(ChainReads::spawn(reads.clone())),

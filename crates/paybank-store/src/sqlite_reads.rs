@@ -7,10 +7,21 @@
 //! cost (a flame graph of `GET /transactions/{id}` showed ~45 % of the server's time in the kernel's task switch and
 //! ~1 % in SQLite). A primary-key read from SQLite's page cache takes microseconds, so running
 //! it on the async thread holds that thread no longer than a JSON render does.
+//!
+//! A connection keeps its read transaction (its snapshot) open across reads for as long as the
+//! writer has committed nothing since it began, and at most [`SNAPSHOT_REUSE_MAX`]. Beginning
+//! and ending a read transaction takes the WAL's read lock (two `fcntl` calls on the shared
+//! memory file and an `fstat`), which was a tenth of a read's time in profiles of
+//! `GET /transactions/{id}`. The writer counts its batches ([`Commits`]) before it answers any
+//! of them, and a read loads the count before its snapshot begins, so a read never misses a
+//! commit this process has acknowledged. Commits by another process on the same file (a second
+//! server, `paybank clock`) are seen at most that long late. A sweep ends snapshots left open
+//! on idle connections, which would otherwise keep the writer from emptying the WAL.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use paybank_core::ids::{PaymentId, TransactionId};
 use paybank_core::lightbox::LightboxSession;
@@ -31,16 +42,112 @@ const STATEMENT_CACHE: usize = 32;
 /// the first connections, so this adds about 15 MB to the server's memory.
 const PAGE_CACHE_KIB: u32 = 16_384;
 
+/// Longest a read connection keeps one snapshot for later reads: how late a commit by another
+/// process may be seen.
+const SNAPSHOT_REUSE_MAX: Duration = Duration::from_millis(1);
+/// How often idle connections' snapshots are ended.
+const SNAPSHOT_SWEEP_EVERY: Duration = Duration::from_millis(20);
+
+/// The writer's count of batches run, raised before any of a batch's callers is
+/// answered; a snapshot begun at one count has seen every commit acknowledged before it.
+#[derive(Clone, Default)]
+pub(crate) struct Commits(Arc<AtomicU64>);
+
+impl Commits {
+    pub(crate) fn count(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn raise(&self) {
+        self.0.fetch_add(1, Ordering::Release);
+    }
+}
+
 /// A few read-only connections; a read takes whichever is free.
-pub(crate) struct SqliteReads {
-    connections: Vec<Mutex<Connection>>,
+pub(crate) struct SqliteReads(Arc<Shared>);
+
+struct Shared {
+    connections: Vec<Mutex<ReadConnection>>,
     next: AtomicUsize,
+    commits: Commits,
+    /// [`SNAPSHOT_REUSE_MAX`], or another span in tests.
+    reuse_max: Duration,
+}
+
+/// A read-only connection and the read transaction it keeps open, if any.
+struct ReadConnection {
+    connection: Connection,
+    snapshot: Option<Snapshot>,
+}
+
+#[derive(Clone, Copy)]
+struct Snapshot {
+    /// The writer's count of commits when it began.
+    commits: u64,
+    began: Instant,
+}
+
+impl ReadConnection {
+    /// Makes sure the open snapshot, if any, may serve a read now; otherwise ends it and begins
+    /// another (`BEGIN` is deferred: the snapshot is taken by the read's first statement).
+    fn ready(&mut self, commits: u64, now: Instant, reuse_max: Duration) -> StoreResult<()> {
+        if let Some(snapshot) = self.snapshot {
+            if snapshot.commits == commits && now - snapshot.began < reuse_max {
+                return Ok(());
+            }
+            self.end()?;
+        }
+        self.control("BEGIN")?;
+        self.snapshot = Some(Snapshot {
+            commits,
+            began: now,
+        });
+        Ok(())
+    }
+
+    /// Ends the open read transaction, if any.
+    fn end(&mut self) -> StoreResult<()> {
+        if self.snapshot.take().is_some() && !self.connection.is_autocommit() {
+            self.control("COMMIT")?;
+        }
+        Ok(())
+    }
+
+    fn control(&self, sql: &str) -> StoreResult<()> {
+        let mut statement = self.connection.prepare_cached(sql).map_err(sqlite_error)?;
+        statement.raw_execute().map_err(sqlite_error)?;
+        Ok(())
+    }
+
+    /// Runs `read` in a snapshot no older than the writer's last commit; a failed read ends it.
+    fn read<T>(
+        &mut self,
+        commits: u64,
+        reuse_max: Duration,
+        read: impl FnOnce(&Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        self.ready(commits, Instant::now(), reuse_max)?;
+        let result = read(&self.connection);
+        if result.is_err() {
+            let _ = self.end();
+        }
+        result
+    }
 }
 
 impl SqliteReads {
     /// Opens `count` read-only connections to the database file at `path` (which exists:
     /// the writer created and migrated it first).
-    pub(crate) fn open(path: &Path, count: usize) -> StoreResult<SqliteReads> {
+    pub(crate) fn open(path: &Path, count: usize, commits: Commits) -> StoreResult<SqliteReads> {
+        SqliteReads::open_reusing(path, count, commits, SNAPSHOT_REUSE_MAX)
+    }
+
+    fn open_reusing(
+        path: &Path,
+        count: usize,
+        commits: Commits,
+        reuse_max: Duration,
+    ) -> StoreResult<SqliteReads> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let connections = (0..count.max(1))
             .map(|_| {
@@ -53,29 +160,39 @@ impl SqliteReads {
                     .execute_batch(&format!("PRAGMA cache_size = -{PAGE_CACHE_KIB};"))
                     .map_err(sqlite_error)?;
                 connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-                Ok(Mutex::new(connection))
+                Ok(Mutex::new(ReadConnection {
+                    connection,
+                    snapshot: None,
+                }))
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        Ok(SqliteReads {
+        let shared = Arc::new(Shared {
             connections,
             next: AtomicUsize::new(0),
-        })
+            commits,
+            reuse_max,
+        });
+        tokio::spawn(sweep_snapshots(Arc::downgrade(&shared)));
+        Ok(SqliteReads(shared))
     }
 
     /// Runs `read` on the first free connection; waits for one only when all are in use.
     /// Trying them in order keeps the reads on the first connections, whose page caches are
     /// warm, rather than spreading them over cold ones.
     fn with<T>(&self, read: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
-        for connection in &self.connections {
-            if let Ok(connection) = connection.try_lock() {
-                return read(&connection);
+        let shared = &self.0;
+        // Loaded before the snapshot begins: see the module's comment.
+        let commits = shared.commits.count();
+        for connection in &shared.connections {
+            if let Ok(mut connection) = connection.try_lock() {
+                return connection.read(commits, shared.reuse_max, read);
             }
         }
-        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.connections.len();
-        let connection = self.connections[index]
+        let index = shared.next.fetch_add(1, Ordering::Relaxed) % shared.connections.len();
+        let mut connection = shared.connections[index]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        read(&connection)
+        connection.read(commits, shared.reuse_max, read)
     }
 
     /// The first row `sql` finds for `key`, decoded.
@@ -137,6 +254,32 @@ impl SqliteReads {
     }
 }
 
+/// Ends the snapshots of connections not read from for longer than a snapshot may serve, until
+/// the reads are dropped. A connection in use is left to its reader.
+async fn sweep_snapshots(shared: Weak<Shared>) {
+    let mut ticks = tokio::time::interval(SNAPSHOT_SWEEP_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let now = Instant::now();
+        for connection in &shared.connections {
+            let Ok(mut connection) = connection.try_lock() else {
+                continue;
+            };
+            let stale = (connection.snapshot)
+                .is_some_and(|snapshot| now - snapshot.began >= shared.reuse_max);
+            if stale {
+                if let Err(error) = connection.end() {
+                    tracing::warn!(%error, "ending an idle read snapshot failed");
+                }
+            }
+        }
+    }
+}
+
 /// Runs the chain statement `sql` for the id `key`: one statement, so one snapshot.
 fn load_chain(
     connection: &Connection,
@@ -154,4 +297,80 @@ fn load_chain(
         })?;
     }
     Ok(chain.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database file with one row, and a connection writing to it as the writer would.
+    fn database(name: &str) -> (std::path::PathBuf, Connection) {
+        let dir = std::env::temp_dir().join(format!("paybank-reads-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the directory");
+        let path = dir.join("reads.db");
+        let writer = Connection::open(&path).expect("open the writer");
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; CREATE TABLE t (k INTEGER PRIMARY KEY, v INTEGER); \
+                 INSERT INTO t VALUES (1, 1);",
+            )
+            .expect("create the table");
+        (path, writer)
+    }
+
+    fn value(reads: &SqliteReads) -> i64 {
+        let sql = "SELECT v FROM t WHERE k = ?1";
+        let found = reads.first(sql, 1, |row| row.row.get(0).map_err(sqlite_error));
+        found.expect("read").expect("the row")
+    }
+
+    /// Snapshots kept for an hour: a commit the writer has counted is seen by the very next
+    /// read; one it has not counted (another process's) is not, until the writer counts one.
+    #[tokio::test]
+    async fn reads_see_every_counted_commit_at_once() {
+        let (path, writer) = database("commits");
+        let commits = Commits::default();
+        let hour = Duration::from_secs(3600);
+        let reads = SqliteReads::open_reusing(&path, 2, commits.clone(), hour).expect("open");
+        assert_eq!(value(&reads), 1);
+
+        writer.execute("UPDATE t SET v = 2", []).expect("update");
+        commits.raise();
+        assert_eq!(value(&reads), 2);
+
+        writer.execute("UPDATE t SET v = 3", []).expect("update");
+        assert_eq!(value(&reads), 2, "the snapshot was not kept");
+        commits.raise();
+        assert_eq!(value(&reads), 3);
+        let _ = std::fs::remove_dir_all(path.parent().expect("the directory"));
+    }
+
+    /// A commit the writer has not counted is seen once the snapshot has served its time.
+    #[tokio::test]
+    async fn uncounted_commits_are_seen_after_the_reuse_span() {
+        let (path, writer) = database("uncounted");
+        let reads = SqliteReads::open(&path, 2, Commits::default()).expect("open the reads");
+        assert_eq!(value(&reads), 1);
+        writer.execute("UPDATE t SET v = 2", []).expect("update");
+        std::thread::sleep(SNAPSHOT_REUSE_MAX * 2);
+        assert_eq!(value(&reads), 2);
+        let _ = std::fs::remove_dir_all(path.parent().expect("the directory"));
+    }
+
+    /// A snapshot left open by the last read is ended by the sweep, so the writer can empty
+    /// the WAL.
+    #[tokio::test]
+    async fn idle_snapshots_are_swept() {
+        let (path, writer) = database("sweep");
+        let reads = SqliteReads::open(&path, 2, Commits::default()).expect("open the reads");
+        assert_eq!(value(&reads), 1);
+        writer.execute("UPDATE t SET v = 2", []).expect("update");
+        tokio::time::sleep(SNAPSHOT_SWEEP_EVERY * 3).await;
+        let busy: i64 = writer
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+            .expect("checkpoint");
+        assert_eq!(busy, 0, "a reader kept the WAL in use");
+        let _ = std::fs::remove_dir_all(path.parent().expect("the directory"));
+    }
 }

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::db::Db;
 use crate::sql::{Backend, WriterOptions};
+use crate::sqlite_reads::Commits;
 use crate::{bulk, writes, StoreError, StoreResult, StoredEvent, WriteSet};
 
 /// A command for the writer.
@@ -120,6 +121,7 @@ impl WriterHandle {
         connection: WriteConnection,
         backend: Backend,
         options: WriterOptions,
+        commits: Commits,
     ) -> StoreResult<WriterHandle> {
         let (sender, receiver) = mpsc::channel(options.queue_length_max);
         match connection {
@@ -133,12 +135,13 @@ impl WriterHandle {
                 std::thread::Builder::new()
                     .name("paybank-writer".to_owned())
                     .spawn(move || {
-                        runtime.block_on(writer_loop(connection, receiver, backend, options))
+                        runtime
+                            .block_on(writer_loop(connection, receiver, backend, options, commits))
                     })
                     .map_err(|error| StoreError::Database(error.to_string()))?;
             }
             WriteConnection::Sqlx(_) => {
-                tokio::spawn(writer_loop(connection, receiver, backend, options));
+                tokio::spawn(writer_loop(connection, receiver, backend, options, commits));
             }
         }
         Ok(WriterHandle { sender })
@@ -168,6 +171,7 @@ async fn writer_loop(
     mut receiver: mpsc::Receiver<Job>,
     backend: Backend,
     options: WriterOptions,
+    commits: Commits,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(options.batch_size_max);
     let mut checkpoint_due: Option<Instant> = None;
@@ -193,7 +197,7 @@ async fn writer_loop(
             }
         }
         let changes_before = connection.total_changes();
-        run_batch(&mut connection, backend, &mut batch).await;
+        run_batch(&mut connection, backend, &mut batch, &commits).await;
         if connection.total_changes() != changes_before {
             checkpoint_due = Some(Instant::now() + IDLE_CHECKPOINT_AFTER);
         }
@@ -201,7 +205,12 @@ async fn writer_loop(
     connection.checkpoint();
 }
 
-async fn run_batch(connection: &mut WriteConnection, backend: Backend, batch: &mut Vec<Job>) {
+async fn run_batch(
+    connection: &mut WriteConnection,
+    backend: Backend,
+    batch: &mut Vec<Job>,
+    commits: &Commits,
+) {
     let results = match apply_batch(connection, backend, batch).await {
         Ok(results) => results,
         Err(error) => {
@@ -215,6 +224,8 @@ async fn run_batch(connection: &mut WriteConnection, backend: Backend, batch: &m
                 .collect()
         }
     };
+    // Before any answer: a read that begins after a caller learns of its commit sees it.
+    commits.raise();
     for (job, result) in batch.drain(..).zip(results) {
         // A caller that stopped waiting (timeout, disconnect) is fine: its write stands.
         let _ = job.reply.send(result);
