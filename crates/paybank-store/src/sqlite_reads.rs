@@ -8,8 +8,9 @@
 //! ~1 % in SQLite). A primary-key read from SQLite's page cache takes microseconds, so running
 //! it on the async thread holds that thread no longer than a JSON render does.
 //!
-//! A connection keeps its read transaction (its snapshot) open across reads for as long as the
-//! writer has committed nothing since it began, and at most [`SNAPSHOT_REUSE_MAX`]. Beginning
+//! While reads outpace commits, a connection keeps its read transaction (its snapshot) open
+//! across reads for as long as the writer has committed nothing since it began, and at most
+//! [`SNAPSHOT_REUSE_MAX`]. Beginning
 //! and ending a read transaction takes the WAL's read lock (two `fcntl` calls on the shared
 //! memory file and an `fstat`), which was a tenth of a read's time in profiles of
 //! `GET /transactions/{id}`. The writer counts its batches ([`Commits`]) before it answers any
@@ -78,6 +79,8 @@ struct Shared {
 struct ReadConnection {
     connection: Connection,
     snapshot: Option<Snapshot>,
+    /// The writer's count of commits at this connection's last read.
+    last_read_at: Option<u64>,
 }
 
 #[derive(Clone, Copy)]
@@ -88,8 +91,11 @@ struct Snapshot {
 }
 
 impl ReadConnection {
-    /// Makes sure the open snapshot, if any, may serve a read now; otherwise ends it and begins
-    /// another (`BEGIN` is deferred: the snapshot is taken by the read's first statement).
+    /// Makes sure the open snapshot, if any, may serve a read now; otherwise ends it. A new
+    /// snapshot is kept open (`BEGIN`, deferred: the read's first statement takes it) only when
+    /// nothing was committed since this connection's last read, so reads outpace commits; while
+    /// every read follows a commit (captures under load), reads run on their own as before,
+    /// without a `BEGIN` and a `COMMIT` more each.
     fn ready(&mut self, commits: u64, now: Instant, reuse_max: Duration) -> StoreResult<()> {
         if let Some(snapshot) = self.snapshot {
             if snapshot.commits == commits && now - snapshot.began < reuse_max {
@@ -97,11 +103,13 @@ impl ReadConnection {
             }
             self.end()?;
         }
-        self.control("BEGIN")?;
-        self.snapshot = Some(Snapshot {
-            commits,
-            began: now,
-        });
+        if self.last_read_at.replace(commits) == Some(commits) {
+            self.control("BEGIN")?;
+            self.snapshot = Some(Snapshot {
+                commits,
+                began: now,
+            });
+        }
         Ok(())
     }
 
@@ -163,6 +171,7 @@ impl SqliteReads {
                 Ok(Mutex::new(ReadConnection {
                     connection,
                     snapshot: None,
+                    last_read_at: None,
                 }))
             })
             .collect::<StoreResult<Vec<_>>>()?;
@@ -327,18 +336,34 @@ mod tests {
 
     /// Snapshots kept for an hour: a commit the writer has counted is seen by the very next
     /// read; one it has not counted (another process's) is not, until the writer counts one.
+    /// A read that follows a commit keeps no snapshot; the next, with no commit between, does.
     #[tokio::test]
     async fn reads_see_every_counted_commit_at_once() {
         let (path, writer) = database("commits");
         let commits = Commits::default();
         let hour = Duration::from_secs(3600);
-        let reads = SqliteReads::open_reusing(&path, 2, commits.clone(), hour).expect("open");
+        let reads = SqliteReads::open_reusing(&path, 1, commits.clone(), hour).expect("open");
+        let kept = || {
+            reads.0.connections[0]
+                .lock()
+                .expect("lock")
+                .snapshot
+                .is_some()
+        };
         assert_eq!(value(&reads), 1);
+        assert!(!kept(), "the first read kept a snapshot");
+        assert_eq!(value(&reads), 1);
+        assert!(
+            kept(),
+            "a second read with no commit between kept no snapshot"
+        );
 
         writer.execute("UPDATE t SET v = 2", []).expect("update");
         commits.raise();
         assert_eq!(value(&reads), 2);
+        assert!(!kept(), "a read right after a commit kept a snapshot");
 
+        assert_eq!(value(&reads), 2);
         writer.execute("UPDATE t SET v = 3", []).expect("update");
         assert_eq!(value(&reads), 2, "the snapshot was not kept");
         commits.raise();
@@ -350,7 +375,8 @@ mod tests {
     #[tokio::test]
     async fn uncounted_commits_are_seen_after_the_reuse_span() {
         let (path, writer) = database("uncounted");
-        let reads = SqliteReads::open(&path, 2, Commits::default()).expect("open the reads");
+        let reads = SqliteReads::open(&path, 1, Commits::default()).expect("open the reads");
+        assert_eq!(value(&reads), 1);
         assert_eq!(value(&reads), 1);
         writer.execute("UPDATE t SET v = 2", []).expect("update");
         std::thread::sleep(SNAPSHOT_REUSE_MAX * 2);
@@ -363,7 +389,8 @@ mod tests {
     #[tokio::test]
     async fn idle_snapshots_are_swept() {
         let (path, writer) = database("sweep");
-        let reads = SqliteReads::open(&path, 2, Commits::default()).expect("open the reads");
+        let reads = SqliteReads::open(&path, 1, Commits::default()).expect("open the reads");
+        assert_eq!(value(&reads), 1);
         assert_eq!(value(&reads), 1);
         writer.execute("UPDATE t SET v = 2", []).expect("update");
         tokio::time::sleep(SNAPSHOT_SWEEP_EVERY * 3).await;
