@@ -254,7 +254,12 @@ async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
             peers.openapi = openapi.clone();
         }
     }
-    let runs = paybank_bench::run(&options).await?;
+    // Stopping the run drops it, and with it every server under test, which kills each one:
+    // an interrupted harness leaves nothing running pinned to core 0.
+    let runs = tokio::select! {
+        runs = paybank_bench::run(&options) => runs?,
+        signal = interrupted() => anyhow::bail!("{signal}: the servers under test were stopped"),
+    };
     print!("{}", runs.markdown());
     println!("results: {}/bench.md and bench.json", args.out.display());
     Ok(())
@@ -308,6 +313,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
     };
     paybank_server::serve(listener, state, shutdown).await
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM; names the one that came.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return "interrupted";
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "interrupted",
+        _ = terminate.recv() => "terminated",
+    }
 }
 
 /// The demo shop's merchant, so the walkthrough works at once; its credentials are printed

@@ -87,3 +87,72 @@ fn the_quick_benchmark_merges_two_runs_into_medians() {
     assert!(markdown.contains("Per run, in order:"), "{markdown}");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// Interrupted while a server under test runs, the harness stops that server before it exits,
+/// instead of leaving it running pinned to a core.
+#[test]
+fn an_interrupted_benchmark_stops_its_servers() {
+    let out = std::env::temp_dir().join(format!("paybank-bench-signal-{}", std::process::id()));
+    let mut bench = Command::new(env!("CARGO_BIN_EXE_paybank"))
+        .args([
+            "bench",
+            "--quick",
+            "--no-peers",
+            "--only",
+            "a",
+            "--phase-seconds",
+            "30",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run paybank bench");
+    let server = wait_for_server_child(bench.id());
+    let kill = Command::new("kill")
+        .args(["-INT", &bench.id().to_string()])
+        .status()
+        .expect("send SIGINT");
+    assert!(kill.success());
+    let status = bench.wait().expect("wait for the harness");
+    let _ = std::fs::remove_dir_all(&out);
+    assert!(!status.success(), "the interrupted run said it succeeded");
+    let left_running = alive(server);
+    if left_running {
+        let _ = Command::new("kill").arg(server.to_string()).status();
+    }
+    assert!(
+        !left_running,
+        "server {server} still ran after the harness stopped"
+    );
+}
+
+/// The pid of the harness's child running `paybank serve`, once it has one (at most 60 s).
+fn wait_for_server_child(harness: u32) -> u32 {
+    for _ in 0..600 {
+        let tasks =
+            std::fs::read_dir(format!("/proc/{harness}/task")).expect("the harness's tasks");
+        for task in tasks.flatten() {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace() {
+                let cmdline = std::fs::read(format!("/proc/{child}/cmdline")).unwrap_or_default();
+                if String::from_utf8_lossy(&cmdline).contains("serve") {
+                    return child.parse().expect("a pid");
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the harness started no server within 60 s");
+}
+
+/// Whether the process exists and is not a zombie.
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(')')
+            .next()
+            .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+    })
+}
