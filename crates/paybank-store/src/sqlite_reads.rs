@@ -10,10 +10,9 @@
 //!
 //! While reads outpace commits, a connection keeps its read transaction (its snapshot) open
 //! across reads for as long as the writer has committed nothing since it began, and at most
-//! [`SNAPSHOT_REUSE_MAX`]. Beginning
-//! and ending a read transaction takes the WAL's read lock (two `fcntl` calls on the shared
-//! memory file and an `fstat`), which was a tenth of a read's time in profiles of
-//! `GET /transactions/{id}`. The writer counts its batches ([`Commits`]) before it answers any
+//! [`SNAPSHOT_REUSE_MAX`]. Beginning and ending a read transaction takes the WAL's read lock
+//! (two `fcntl` calls on the shared memory file and an `fstat`), which was a tenth of a read's
+//! time in profiles of `GET /transactions/{id}`. The writer counts its batches ([`Commits`]) before it answers any
 //! of them, and a read loads the count before its snapshot begins, so a read never misses a
 //! commit this process has acknowledged. Commits by another process on the same file (a second
 //! server, `paybank clock`) are seen at most that long late. A sweep ends snapshots left open
