@@ -27,14 +27,20 @@ pub struct MergedRatio {
 
 /// The median of `values`, in any order; none when there are none.
 pub fn median(values: &[f64]) -> Option<f64> {
+    middle_pair(values, f64::total_cmp).map(|(low, high)| (low + high) / 2.0)
+}
+
+/// The two middle values of `values` in `order` (the same one twice for an odd count), which
+/// each median then combines its own way; none when there are none.
+fn middle_pair<T: Copy>(
+    values: &[T],
+    order: impl FnMut(&T, &T) -> std::cmp::Ordering,
+) -> Option<(T, T)> {
     let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let middle = sorted.len() / 2;
-    match sorted.len() {
-        0 => None,
-        len if len % 2 == 1 => Some(sorted[middle]),
-        _ => Some((sorted[middle - 1] + sorted[middle]) / 2.0),
-    }
+    sorted.sort_by(order);
+    let upper = sorted.len() / 2;
+    let lower = sorted.len().checked_sub(1)? / 2;
+    Some((sorted[lower], sorted[upper]))
 }
 
 /// The median of one figure over `items`, leaving out those without it.
@@ -45,14 +51,7 @@ fn median_of<T>(items: &[&T], figure: fn(&T) -> Option<f64>) -> Option<f64> {
 
 /// The median of integer values, rounded half up when it falls between two.
 fn median_integer(values: &[u64]) -> Option<u64> {
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable();
-    let middle = sorted.len() / 2;
-    match sorted.len() {
-        0 => None,
-        len if len % 2 == 1 => Some(sorted[middle]),
-        _ => Some((sorted[middle - 1] + sorted[middle]).div_ceil(2)),
-    }
+    middle_pair(values, Ord::cmp).map(|(low, high)| (low + high).div_ceil(2))
 }
 
 /// Every run's rows merged into one row per key, in the order the runs list them; a row that
@@ -352,6 +351,8 @@ mod tests {
         assert_eq!(median_integer(&[7, 1, 4]), Some(4));
         assert_eq!(median_integer(&[13, 10]), Some(12));
         assert_eq!(median_integer(&[]), None);
+        assert_eq!(median(&[5.0]), Some(5.0));
+        assert_eq!(median_integer(&[9]), Some(9));
     }
 
     /// Each column's median is taken on its own, so one merged row can mix runs, while the
