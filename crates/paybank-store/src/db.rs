@@ -165,6 +165,14 @@ impl Db<'_> {
     }
 }
 
+/// Runs a SQLite statement that takes no values and returns no rows (BEGIN, COMMIT, …),
+/// prepared once per connection.
+pub(crate) fn sqlite_control(connection: &rusqlite::Connection, sql: &str) -> StoreResult<()> {
+    let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
+    statement.raw_execute().map_err(sqlite_error)?;
+    Ok(())
+}
+
 /// Binds `$N` (SQLite's name for the parameter) to `args[N - 1]`.
 fn bind_sqlite(statement: &mut rusqlite::CachedStatement<'_>, args: &[Arg<'_>]) -> StoreResult<()> {
     for index in 1..=statement.parameter_count() {

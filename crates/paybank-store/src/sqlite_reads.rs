@@ -12,9 +12,9 @@
 //! across reads for as long as the writer has committed nothing since it began, and at most
 //! [`SNAPSHOT_REUSE_MAX`]. Beginning and ending a read transaction takes the WAL's read lock
 //! (two `fcntl` calls on the shared memory file and an `fstat`), which was a tenth of a read's
-//! time in profiles of `GET /transactions/{id}`. The writer counts its batches ([`Commits`]) before it answers any
-//! of them, and a read loads the count before its snapshot begins, so a read never misses a
-//! commit this process has acknowledged. Commits by another process on the same file (a second
+//! time in profiles of `GET /transactions/{id}`. The writer counts its batches ([`Commits`])
+//! before it answers any of them, and a read loads the count before its snapshot begins, so a
+//! read never misses a commit this process has acknowledged. Commits by another process on the same file (a second
 //! server, `paybank clock`) are seen at most that long late. A sweep ends snapshots left open
 //! on idle connections, which would otherwise keep the writer from emptying the WAL.
 
@@ -31,6 +31,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::chain_read::{self, ChainRows};
 use crate::codec::{self, sql_id};
 use crate::columns::{sqlite_error, ColumnIndex, SqliteRow};
+use crate::db::sqlite_control;
 use crate::StoreResult;
 
 /// Statements each connection keeps prepared.
@@ -94,19 +95,20 @@ impl ReadConnection {
     /// snapshot is kept open (`BEGIN`, deferred: the read's first statement takes it) only when
     /// nothing was committed since this connection's last read, so reads outpace commits; while
     /// every read follows a commit (captures under load), reads run on their own as before,
-    /// without a `BEGIN` and a `COMMIT` more each.
-    fn ready(&mut self, commits: u64, now: Instant, reuse_max: Duration) -> StoreResult<()> {
+    /// without a `BEGIN` and a `COMMIT` more each. The clock is read only to check or begin a
+    /// kept snapshot, not for every read.
+    fn ready(&mut self, commits: u64, reuse_max: Duration) -> StoreResult<()> {
         if let Some(snapshot) = self.snapshot {
-            if snapshot.commits == commits && now - snapshot.began < reuse_max {
+            if snapshot.commits == commits && snapshot.began.elapsed() < reuse_max {
                 return Ok(());
             }
             self.end()?;
         }
         if self.last_read_at.replace(commits) == Some(commits) {
-            self.control("BEGIN")?;
+            sqlite_control(&self.connection, "BEGIN")?;
             self.snapshot = Some(Snapshot {
                 commits,
-                began: now,
+                began: Instant::now(),
             });
         }
         Ok(())
@@ -115,14 +117,8 @@ impl ReadConnection {
     /// Ends the open read transaction, if any.
     fn end(&mut self) -> StoreResult<()> {
         if self.snapshot.take().is_some() && !self.connection.is_autocommit() {
-            self.control("COMMIT")?;
+            sqlite_control(&self.connection, "COMMIT")?;
         }
-        Ok(())
-    }
-
-    fn control(&self, sql: &str) -> StoreResult<()> {
-        let mut statement = self.connection.prepare_cached(sql).map_err(sqlite_error)?;
-        statement.raw_execute().map_err(sqlite_error)?;
         Ok(())
     }
 
@@ -133,7 +129,7 @@ impl ReadConnection {
         reuse_max: Duration,
         read: impl FnOnce(&Connection) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        self.ready(commits, Instant::now(), reuse_max)?;
+        self.ready(commits, reuse_max)?;
         let result = read(&self.connection);
         if result.is_err() {
             let _ = self.end();

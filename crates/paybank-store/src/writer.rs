@@ -93,14 +93,7 @@ impl WriteConnection {
     /// Runs a statement of transaction control (BEGIN, SAVEPOINT, …).
     async fn control(&mut self, sql: &str) -> StoreResult<()> {
         match self {
-            WriteConnection::Sqlite(connection) => {
-                let mut statement = connection
-                    .prepare_cached(sql)
-                    .map_err(crate::columns::sqlite_error)?;
-                statement
-                    .raw_execute()
-                    .map_err(crate::columns::sqlite_error)?;
-            }
+            WriteConnection::Sqlite(connection) => crate::db::sqlite_control(connection, sql)?,
             WriteConnection::Sqlx(connection) => {
                 connection.execute(sql).await?;
             }
