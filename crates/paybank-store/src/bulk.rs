@@ -303,8 +303,7 @@ mod tests {
     #[tokio::test]
     async fn postgres_reads_the_array_literals_back() {
         use sqlx::Connection;
-        #[allow(clippy::disallowed_methods)]
-        let Ok(url) = std::env::var("PAYBANK_TEST_POSTGRES_URL") else {
+        let Some(url) = crate::test_support::postgres_url() else {
             return;
         };
         let mut connection = sqlx::PgConnection::connect(&url).await.expect("connect");

@@ -65,11 +65,9 @@ mod tests {
     /// names a server, as `.ci/run` does.
     #[tokio::test]
     async fn postgres_checks_one_change_at_a_time() {
-        #[allow(clippy::disallowed_methods)]
-        let Ok(base) = std::env::var("PAYBANK_TEST_POSTGRES_URL") else {
+        let Some(base) = crate::test_support::postgres_url() else {
             return;
         };
-        sqlx::any::install_default_drivers();
         let schema = format!("pbt_floors_{}", std::process::id());
         let mut admin = AnyConnection::connect(&base).await.expect("connect");
         let setup = format!(
@@ -112,11 +110,9 @@ mod tests {
     /// answers it as a conflict, which callers retry, not as a database failure.
     #[tokio::test]
     async fn postgres_deadlock_is_a_conflict() {
-        #[allow(clippy::disallowed_methods)]
-        let Ok(url) = std::env::var("PAYBANK_TEST_POSTGRES_URL") else {
+        let Some(url) = crate::test_support::postgres_url() else {
             return;
         };
-        sqlx::any::install_default_drivers();
         let mut first = AnyConnection::connect(&url).await.expect("connect");
         let mut second = AnyConnection::connect(&url).await.expect("connect");
         let (one, two) = (

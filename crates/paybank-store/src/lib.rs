@@ -20,6 +20,8 @@ mod reads;
 mod rows;
 pub mod sql;
 mod sqlite_reads;
+#[cfg(test)]
+mod test_support;
 mod writer;
 mod writes;
 

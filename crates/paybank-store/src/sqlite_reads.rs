@@ -323,6 +323,17 @@ mod tests {
         (path, writer)
     }
 
+    /// Reads opened as the store opens them, which have read twice with no commit between (so
+    /// the connection keeps a snapshot); then another connection, uncounted, changes the row.
+    fn snapshot_kept_then_changed(name: &str) -> (std::path::PathBuf, Connection, SqliteReads) {
+        let (path, writer) = database(name);
+        let reads = SqliteReads::open(&path, 1, Commits::default()).expect("open the reads");
+        assert_eq!(value(&reads), 1);
+        assert_eq!(value(&reads), 1);
+        writer.execute("UPDATE t SET v = 2", []).expect("update");
+        (path, writer, reads)
+    }
+
     fn value(reads: &SqliteReads) -> i64 {
         let sql = "SELECT v FROM t WHERE k = ?1";
         let found = reads.first(sql, 1, |row| row.row.get(0).map_err(sqlite_error));
@@ -369,11 +380,7 @@ mod tests {
     /// A commit the writer has not counted is seen once the snapshot has served its time.
     #[tokio::test]
     async fn uncounted_commits_are_seen_after_the_reuse_span() {
-        let (path, writer) = database("uncounted");
-        let reads = SqliteReads::open(&path, 1, Commits::default()).expect("open the reads");
-        assert_eq!(value(&reads), 1);
-        assert_eq!(value(&reads), 1);
-        writer.execute("UPDATE t SET v = 2", []).expect("update");
+        let (path, _writer, reads) = snapshot_kept_then_changed("uncounted");
         std::thread::sleep(SNAPSHOT_REUSE_MAX * 2);
         assert_eq!(value(&reads), 2);
         let _ = std::fs::remove_dir_all(path.parent().expect("the directory"));
@@ -383,11 +390,8 @@ mod tests {
     /// the WAL.
     #[tokio::test]
     async fn idle_snapshots_are_swept() {
-        let (path, writer) = database("sweep");
-        let reads = SqliteReads::open(&path, 1, Commits::default()).expect("open the reads");
-        assert_eq!(value(&reads), 1);
-        assert_eq!(value(&reads), 1);
-        writer.execute("UPDATE t SET v = 2", []).expect("update");
+        // `_reads` stays alive to the end: dropped, its connections would close and free the WAL.
+        let (path, writer, _reads) = snapshot_kept_then_changed("sweep");
         tokio::time::sleep(SNAPSHOT_SWEEP_EVERY * 3).await;
         let busy: i64 = writer
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
