@@ -7,6 +7,8 @@
 //! one fsync, each command in its own savepoint so one failure leaves the others untouched.
 
 mod bulk;
+#[cfg(test)]
+mod bulk_fixture;
 mod chain_batch;
 mod chain_read;
 mod codec;

@@ -1,6 +1,8 @@
 //! The simulated bank network's rows: ACH entries and files, instant payment messages, the
 //! network's jobs, the receiving banks' accounts, sandbox-forced outcomes and rail counters.
 
+use std::sync::LazyLock;
+
 use paybank_core::ids::{MerchantId, PaymentId, TransactionId};
 use paybank_core::model::TimestampMs;
 use paybank_core::money::Amount;
@@ -9,7 +11,8 @@ use time::Date;
 
 use crate::codec::{corrupt, id, sql_id};
 use crate::columns::Columns;
-use crate::db::{args, Db};
+use crate::db::{args, Arg, Db};
+use crate::rows::insert_sql;
 use crate::StoreResult;
 
 /// Where an ACH entry is in its life on the network.
@@ -177,11 +180,29 @@ async fn write_accounts(db: &mut Db<'_>, write: &RailWrite) -> StoreResult<()> {
     Ok(())
 }
 
-/// Schedules network jobs; scheduling one that is already queued changes nothing.
+pub(crate) const JOB_COLUMNS: [&str; 5] = ["job_id", "kind", "subject", "due_at", "lease_until"];
+
+/// A scheduled job's row, not leased.
+pub(crate) fn job_values(job: &RailJob) -> [Arg<'_>; 5] {
+    [
+        (&job.job_id).into(),
+        job.kind.name().into(),
+        (&job.subject).into(),
+        job.due_at.into(),
+        0_i64.into(),
+    ]
+}
+
+/// Scheduling a job that is already queued changes nothing.
+pub(crate) const JOB_CONFLICT: &str = "ON CONFLICT (job_id) DO NOTHING";
+
+static JOB_INSERT: LazyLock<String> =
+    LazyLock::new(|| format!("{} {JOB_CONFLICT}", insert_sql("rail_jobs", &JOB_COLUMNS)));
+
+/// Schedules network jobs.
 pub(crate) async fn insert_jobs(db: &mut Db<'_>, jobs: &[RailJob]) -> StoreResult<()> {
     for job in jobs {
-        db.execute("INSERT INTO rail_jobs (job_id, kind, subject, due_at, lease_until) VALUES ($1, $2, $3, $4, 0) \
-             ON CONFLICT (job_id) DO NOTHING", args![&job.job_id, job.kind.name(), &job.subject, job.due_at]).await?;
+        db.execute(&JOB_INSERT, &job_values(job)).await?;
     }
     Ok(())
 }
@@ -227,13 +248,55 @@ pub(crate) fn forced_outcome(row: &impl Columns) -> StoreResult<ForcedOutcome> {
     })
 }
 
+pub(crate) const ENTRY_COLUMNS: [&str; 17] = [
+    "transaction_id",
+    "payment_id",
+    "merchant_id",
+    "direction",
+    "amount",
+    "routing_number",
+    "account_number",
+    "account_type",
+    "individual_name",
+    "individual_id",
+    "recurring",
+    "cutoff_at",
+    "same_day",
+    "effective_date",
+    "settlement_date",
+    "settles_at",
+    "state",
+];
+
+/// A submitted entry's row, queued for its cut-off.
+pub(crate) fn entry_values(entry: &AchEntry) -> [Arg<'_>; 17] {
+    [
+        sql_id(entry.transaction_id.0).into(),
+        sql_id(entry.payment_id.0).into(),
+        sql_id(entry.merchant_id.0).into(),
+        entry.direction.name().into(),
+        entry.amount.minor().into(),
+        (&entry.routing_number).into(),
+        (&entry.account_number).into(),
+        i64::from(entry.account_type).into(),
+        (&entry.individual_name).into(),
+        (&entry.individual_id).into(),
+        i64::from(entry.recurring).into(),
+        entry.cutoff_at.into(),
+        i64::from(entry.same_day).into(),
+        entry.effective_date.to_string().into(),
+        entry.settlement_date.to_string().into(),
+        entry.settles_at.into(),
+        EntryState::Queued.name().into(),
+    ]
+}
+
+static ENTRY_INSERT: LazyLock<String> = LazyLock::new(|| insert_sql("ach_entries", &ENTRY_COLUMNS));
+
 /// Queues the entries a change submitted.
 pub(crate) async fn insert_entries(db: &mut Db<'_>, entries: &[AchEntry]) -> StoreResult<()> {
     for entry in entries {
-        db.execute("INSERT INTO ach_entries (transaction_id, payment_id, merchant_id, direction, amount, routing_number, \
-             account_number, account_type, individual_name, individual_id, recurring, cutoff_at, same_day, \
-             effective_date, settlement_date, settles_at, state) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'queued')", args![sql_id(entry.transaction_id.0), sql_id(entry.payment_id.0), sql_id(entry.merchant_id.0), entry.direction.name(), entry.amount.minor(), &entry.routing_number, &entry.account_number, i64::from(entry.account_type), &entry.individual_name, &entry.individual_id, i64::from(entry.recurring), entry.cutoff_at, i64::from(entry.same_day), entry.effective_date.to_string(), entry.settlement_date.to_string(), entry.settles_at]).await?;
+        db.execute(&ENTRY_INSERT, &entry_values(entry)).await?;
     }
     Ok(())
 }

@@ -280,10 +280,11 @@ async fn apply_all_or_nothing(
     Ok(Ok(replies))
 }
 
-/// PostgreSQL: commits a batch of changes with one statement per table (see `bulk`), when its
-/// commands allow that; the commands that run beside the changes run first, one by one. `None`
-/// when the commands do not allow it, or when the batch failed (rolled back): the change by
-/// change run that follows then finds which command failed and says why.
+/// PostgreSQL: commits a batch of changes with one statement (see `bulk`), when its commands
+/// allow that. The statement commits itself, unless commands that run beside the changes came
+/// with them: then they run first, one by one, in a transaction around it all. `None` when the
+/// commands do not allow it, or when the batch failed and wrote nothing: the change by change
+/// run that follows then finds which command failed and says why.
 async fn apply_table_by_table(
     connection: &mut WriteConnection,
     batch: &[Job],
@@ -291,7 +292,10 @@ async fn apply_table_by_table(
     let Some(changes) = bulk::changes_of(batch.iter().map(|job| &job.command)) else {
         return Ok(None);
     };
-    connection.control("BEGIN").await?;
+    let beside = batch.iter().any(|job| bulk::runs_beside(&job.command));
+    if beside {
+        connection.control("BEGIN").await?;
+    }
     let mut replies = Vec::with_capacity(batch.len());
     for job in batch {
         let reply = match bulk::runs_beside(&job.command) {
@@ -307,11 +311,15 @@ async fn apply_table_by_table(
     if let Err(error) = bulk::write_changes(&mut connection.db(), &changes).await {
         // Expected for a duplicate reference or a conflict; anything else here is a bug that
         // the change by change run would hide by succeeding, slower.
-        tracing::debug!(%error, "a table-at-a-time batch failed; writing it change by change");
-        connection.control("ROLLBACK").await?;
+        tracing::debug!(%error, "a one-statement batch failed; writing it change by change");
+        if beside {
+            connection.control("ROLLBACK").await?;
+        }
         return Ok(None);
     }
-    connection.control("COMMIT").await?;
+    if beside {
+        connection.control("COMMIT").await?;
+    }
     Ok(Some(replies))
 }
 
