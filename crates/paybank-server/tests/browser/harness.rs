@@ -116,14 +116,20 @@ impl Browser {
             .unwrap_or_else(|error| panic!("open {url}: {error}"));
     }
 
-    /// Waits until an element matching `css` exists, and returns it.
+    /// Waits until an element matching `css` exists, and returns it. Every failure until then
+    /// is a reason to look again, not only "no such element": a lookup made while the page
+    /// navigates (a form posting, a redirect) is answered "aborted by navigation".
     pub async fn find(&self, css: &str) -> Element {
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|error| panic!("waiting for {css}: {error}"))
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.client.find(Locator::Css(css)).await {
+                Ok(element) => return element,
+                Err(error) if Instant::now() >= deadline => {
+                    panic!("waiting for {css}: {error}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
     }
 
     pub async fn click(&self, css: &str) {
