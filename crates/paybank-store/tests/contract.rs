@@ -4,6 +4,8 @@
 //! The stories live in `contract/` (one test binary, split only to keep files short); this
 //! file holds the harness that gives every story a fresh database on each backend.
 
+#[path = "contract/batches.rs"]
+mod batches;
 #[path = "contract/chain_reads.rs"]
 mod chain_reads;
 #[path = "contract/chains.rs"]
@@ -136,7 +138,7 @@ story!(chains::reference_claims);
 story!(chains::capture_lifecycle);
 story!(chains::invariants);
 story!(chains::group_commit_isolation);
-story!(chains::batched_changes);
+story!(batches::batched_changes);
 story!(chains::consistent_chain_reads);
 story!(chain_reads::many_chains_read_at_once);
 story!(queues::timers);
