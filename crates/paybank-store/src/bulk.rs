@@ -191,26 +191,22 @@ fn add_timers<'a>(statement: &mut BatchStatement<'a>, changes: &[&'a Change]) {
     });
     let (replaced, new): (Vec<&Timer>, Vec<&Timer>) =
         (timers.into_iter()).partition(|timer| again.contains(timer.timer_id.as_str()));
-    statement.add(
-        "timers_new",
-        column_arrays(new.into_iter().map(timer_values)),
-        |unnest| {
+    let inserts = [
+        ("timers_new", new, "DO NOTHING"),
+        ("timers_replaced", replaced, TIMER_REPLACEMENT),
+    ];
+    for (name, timers, on_conflict) in inserts {
+        let rows = column_arrays(timers.into_iter().map(timer_values));
+        statement.add(name, rows, |unnest| {
             let insert = insert_sql("timers", &TIMER_COLUMNS, unnest);
-            format!("{insert} ON CONFLICT (timer_id) DO NOTHING")
-        },
-    );
-    statement.add(
-        "timers_replaced",
-        column_arrays(replaced.into_iter().map(timer_values)),
-        |unnest| {
-            let insert = insert_sql("timers", &TIMER_COLUMNS, unnest);
-            format!("{insert} ON CONFLICT (timer_id) DO UPDATE SET {TIMER_REPLACEMENT}")
-        },
-    );
+            format!("{insert} ON CONFLICT (timer_id) {on_conflict}")
+        });
+    }
 }
 
-/// Every column of a timer scheduled again but its id.
-const TIMER_REPLACEMENT: &str = "kind = excluded.kind, payment_id = excluded.payment_id, \
+/// A timer scheduled again takes every column of its new row but its id.
+const TIMER_REPLACEMENT: &str =
+    "DO UPDATE SET kind = excluded.kind, payment_id = excluded.payment_id, \
      transaction_id = excluded.transaction_id, due_at = excluded.due_at, \
      lease_until = excluded.lease_until";
 
@@ -408,39 +404,29 @@ mod tests {
     /// names a server, as `.ci/run` does.
     #[tokio::test]
     async fn postgres_writes_a_batch_in_one_statement() {
-        use crate::bulk_fixture::World;
-        use sqlx::{AnyConnection, Connection, Executor};
-        let Some(base) = crate::test_support::postgres_url() else {
+        use crate::bulk_fixture::Batch;
+        use crate::test_support::{postgres_url, Schema};
+        let Some(base) = postgres_url() else {
             return;
         };
-        let schema = format!("pbt_bulk_{}", std::process::id());
-        let mut admin = AnyConnection::connect(&base).await.expect("connect");
-        let setup = format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}");
-        admin
-            .execute(setup.as_str())
-            .await
-            .expect("create the schema");
-        let separator = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
-        let store = crate::open(&url).await.expect("open the store");
-        let mut world = World::new(&store, &url).await;
-        let batch = world.batch_of_every_kind(&store).await;
-        let mut connection = world.connection().await;
+        let schema = Schema::create(&base, "bulk").await;
+        let store = crate::open(&schema.url).await.expect("open the store");
+        let batch = Batch::of_every_kind(&store, &schema.url).await;
+        let mut connection = batch.connection().await;
 
-        let mut stale = batch.clone();
+        let mut stale = batch.changes.clone();
         stale[0].expected_version = stale[0].expected_version.map(|version| version + 1);
         let stale: Vec<&Change> = stale.iter().collect();
         let refused = write_changes(&mut Db::Sqlx(&mut connection), &stale).await;
         assert!(refused.is_err(), "a stale version was written");
-        assert_eq!(world.rows(&mut connection).await, world.rows_before);
+        assert_eq!(batch.rows(&mut connection).await, batch.rows_before);
 
-        let batch_refs: Vec<&Change> = batch.iter().collect();
-        write_changes(&mut Db::Sqlx(&mut connection), &batch_refs)
+        let changes: Vec<&Change> = batch.changes.iter().collect();
+        write_changes(&mut Db::Sqlx(&mut connection), &changes)
             .await
             .expect("the batch in one statement");
-        world.assert_written(&store, &mut connection, &batch).await;
-        let drop = format!("DROP SCHEMA {schema} CASCADE");
-        admin.execute(drop.as_str()).await.expect("drop the schema");
+        batch.assert_written(&store, &mut connection).await;
+        schema.drop().await;
     }
 
     /// PostgreSQL reads the literals back as the values they were made from. Runs where

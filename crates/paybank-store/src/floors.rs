@@ -68,16 +68,14 @@ mod tests {
         let Some(base) = crate::test_support::postgres_url() else {
             return;
         };
-        let schema = format!("pbt_floors_{}", std::process::id());
-        let mut admin = AnyConnection::connect(&base).await.expect("connect");
+        let mut schema = crate::test_support::Schema::create(&base, "floors").await;
+        let name = &schema.name;
         let setup = format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; \
-             CREATE TABLE {schema}.ledger_postings (account TEXT NOT NULL, amount BIGINT NOT NULL); \
-             INSERT INTO {schema}.ledger_postings VALUES ('merchant:7:settled', 10000);"
+            "CREATE TABLE {name}.ledger_postings (account TEXT NOT NULL, amount BIGINT NOT NULL); \
+             INSERT INTO {name}.ledger_postings VALUES ('merchant:7:settled', 10000);"
         );
-        admin.execute(setup.as_str()).await.expect("set up");
-        let separator = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+        schema.run(&setup).await;
+        let url = schema.url.clone();
         let mut first = AnyConnection::connect(&url).await.expect("connect");
         let mut second = AnyConnection::connect(&url).await.expect("connect");
         let account = LedgerAccount::MerchantSettled(MerchantId(7));
@@ -98,8 +96,7 @@ mod tests {
             .execute("ROLLBACK")
             .await
             .expect("roll back the second");
-        let teardown = format!("DROP SCHEMA {schema} CASCADE");
-        admin.execute(teardown.as_str()).await.expect("tear down");
+        schema.drop().await;
         assert!(
             matches!(&result, Err(StoreError::InsufficientFunds(name)) if name == "merchant:7:settled"),
             "{result:?}"

@@ -9,6 +9,14 @@
 mod bulk;
 #[cfg(test)]
 mod bulk_fixture;
+/// The store contract's world and fixtures, shared with this crate's own tests, which reach
+/// the crate by its name as the contract's do.
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../tests/contract/support.rs"]
+mod contract_support;
+#[cfg(test)]
+extern crate self as paybank_store;
 mod chain_batch;
 mod chain_read;
 mod codec;

@@ -1,4 +1,7 @@
-//! What the crate's own PostgreSQL unit tests share: where the server is, if there is one.
+//! What the crate's own PostgreSQL unit tests share: where the server is, if there is one, and
+//! a schema of a test's own on it.
+
+use sqlx::{AnyConnection, Connection, Executor};
 
 /// `PAYBANK_TEST_POSTGRES_URL`, as `.ci/run` sets it, with sqlx's drivers installed; `None`
 /// where it is unset, and the test then passes without PostgreSQL.
@@ -7,4 +10,40 @@ pub(crate) fn postgres_url() -> Option<String> {
     let url = std::env::var("PAYBANK_TEST_POSTGRES_URL").ok()?;
     sqlx::any::install_default_drivers();
     Some(url)
+}
+
+/// A schema made afresh for one test (named by the test and the process), and the URL whose
+/// connections find their tables in it. Dropped by [`Schema::drop`].
+pub(crate) struct Schema {
+    admin: AnyConnection,
+    pub(crate) name: String,
+    pub(crate) url: String,
+}
+
+impl Schema {
+    pub(crate) async fn create(base: &str, test: &str) -> Schema {
+        let name = format!("pbt_{test}_{}", std::process::id());
+        let mut admin = AnyConnection::connect(base).await.expect("connect");
+        let setup = format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}");
+        admin
+            .execute(setup.as_str())
+            .await
+            .expect("create the schema");
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-c%20search_path%3D{name}");
+        Schema { admin, name, url }
+    }
+
+    /// Runs `sql` (several statements allowed) on the administering connection.
+    pub(crate) async fn run(&mut self, sql: &str) {
+        self.admin.execute(sql).await.expect("set up the schema");
+    }
+
+    pub(crate) async fn drop(mut self) {
+        let drop = format!("DROP SCHEMA {} CASCADE", self.name);
+        self.admin
+            .execute(drop.as_str())
+            .await
+            .expect("drop the schema");
+    }
 }

@@ -261,7 +261,7 @@ async fn apply_all_or_nothing(
     batch: &[Job],
 ) -> StoreResult<Result<Vec<Reply>, StoreError>> {
     if backend == Backend::Postgres {
-        if let Some(replies) = apply_table_by_table(connection, batch).await? {
+        if let Some(replies) = apply_in_one_statement(connection, batch).await? {
             return Ok(Ok(replies));
         }
     }
@@ -285,7 +285,7 @@ async fn apply_all_or_nothing(
 /// with them: then they run first, one by one, in a transaction around it all. `None` when the
 /// commands do not allow it, or when the batch failed and wrote nothing: the change by change
 /// run that follows then finds which command failed and says why.
-async fn apply_table_by_table(
+async fn apply_in_one_statement(
     connection: &mut WriteConnection,
     batch: &[Job],
 ) -> StoreResult<Option<Vec<Reply>>> {
