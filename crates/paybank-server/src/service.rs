@@ -5,7 +5,7 @@ use paybank_core::change::Change;
 use paybank_core::ids::{PaymentId, TransactionId};
 use paybank_core::model::{Merchant, PaymentChain, TimestampMs};
 use paybank_core::rules::{Ctx, RuleError};
-use paybank_store::{StoreError, WriteSet};
+use paybank_store::{ChainOf, StoreError, WriteSet};
 
 use crate::app::AppState;
 use crate::ids::IDS_PER_COMMAND;
@@ -42,7 +42,26 @@ pub async fn merchant_chain(
     merchant: &Merchant,
     transaction_id: TransactionId,
 ) -> Result<PaymentChain, ServiceError> {
-    match state.store.chain_of_transaction(transaction_id).await? {
+    let chain = state.store.chain_of_transaction(transaction_id).await?;
+    of_merchant(chain, merchant)
+}
+
+/// As [`merchant_chain`], for a chain about to be changed (see `Store::chain_to_change`).
+async fn merchant_chain_to_change(
+    state: &AppState,
+    merchant: &Merchant,
+    transaction_id: TransactionId,
+) -> Result<PaymentChain, ServiceError> {
+    let of = ChainOf::Transaction(transaction_id);
+    of_merchant(state.store.chain_to_change(of).await?, merchant)
+}
+
+/// The chain, if there is one and it is `merchant`'s: another merchant's chain is not found.
+fn of_merchant(
+    chain: Option<PaymentChain>,
+    merchant: &Merchant,
+) -> Result<PaymentChain, ServiceError> {
+    match chain {
         Some(chain) if chain.payment.merchant_id == merchant.merchant_id => Ok(chain),
         _ => Err(ServiceError::NotFound),
     }
@@ -60,7 +79,7 @@ where
     F: FnMut(&mut Ctx<'_>, &PaymentChain) -> Result<Change, RuleError>,
 {
     for _ in 0..CONFLICT_RETRIES_MAX {
-        let chain = merchant_chain(state, merchant, transaction_id).await?;
+        let chain = merchant_chain_to_change(state, merchant, transaction_id).await?;
         let mut ids = state
             .ids
             .reserve(state.store.as_ref(), IDS_PER_COMMAND)
@@ -109,7 +128,11 @@ where
     F: FnMut(&mut Ctx<'_>, &PaymentChain) -> Option<Change>,
 {
     for _ in 0..CONFLICT_RETRIES_MAX {
-        let Some(chain) = state.store.chain(payment_id).await? else {
+        let Some(chain) = state
+            .store
+            .chain_to_change(ChainOf::Payment(payment_id))
+            .await?
+        else {
             return Ok(None);
         };
         let merchant = chain_merchant(state, &chain).await?;

@@ -97,6 +97,13 @@ const GAVE_WAY_SERIALIZATION: &str = "40001";
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// What names a payment chain: its payment, or any transaction in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChainOf {
+    Payment(PaymentId),
+    Transaction(TransactionId),
+}
+
 /// One atomic write: a chain change and whatever else must land with it.
 #[derive(Clone, Debug, Default)]
 pub struct WriteSet {
@@ -243,6 +250,11 @@ pub trait Store: Send + Sync + 'static {
         &self,
         transaction_id: TransactionId,
     ) -> StoreResult<Option<PaymentChain>>;
+    /// The chain a change is about to be made to: what [`Store::chain`] or
+    /// [`Store::chain_of_transaction`] reads, read where that is cheapest between commits (on
+    /// SQLite, the writer's connection, whose page cache other commits do not empty). It sees
+    /// every commit acknowledged before it was asked for.
+    async fn chain_to_change(&self, of: ChainOf) -> StoreResult<Option<PaymentChain>>;
     async fn list_transactions(
         &self,
         merchant_id: MerchantId,

@@ -20,7 +20,7 @@ use crate::sql::SqlStore;
 use crate::writer::{Command, Reply};
 use crate::{BankAccountRecord, InstantMessage, RailFile, StoredEntry};
 use crate::{
-    EventAttempt, EventQuery, OrderBy, Store, StoreError, StoreResult, StoredEvent,
+    ChainOf, EventAttempt, EventQuery, OrderBy, Store, StoreError, StoreResult, StoredEvent,
     TransactionQuery, WriteSet,
 };
 
@@ -178,6 +178,20 @@ impl Store for SqlStore {
         self.chain_reads()?
             .chain(ChainKey::Transaction(sql_id(transaction_id.0)))
             .await
+    }
+
+    async fn chain_to_change(&self, of: ChainOf) -> StoreResult<Option<PaymentChain>> {
+        let key = match of {
+            ChainOf::Payment(payment_id) => ChainKey::Payment(sql_id(payment_id.0)),
+            ChainOf::Transaction(transaction_id) => ChainKey::Transaction(sql_id(transaction_id.0)),
+        };
+        if self.sqlite_reads.is_none() {
+            return self.chain_reads()?.chain(key).await;
+        }
+        match self.writer.run(Command::ReadChain(key)).await? {
+            Reply::Chain(chain) => Ok(chain.map(|chain| *chain)),
+            other => Err(unexpected(other)),
+        }
     }
 
     async fn list_transactions(

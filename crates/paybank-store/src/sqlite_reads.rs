@@ -28,6 +28,7 @@ use paybank_core::lightbox::LightboxSession;
 use paybank_core::model::{Merchant, PaymentChain};
 use rusqlite::{Connection, OpenFlags};
 
+use crate::chain_batch::ChainKey;
 use crate::chain_read::{self, ChainRows};
 use crate::codec::{self, sql_id};
 use crate::columns::{sqlite_error, ColumnIndex, SqliteRow};
@@ -245,16 +246,16 @@ impl SqliteReads {
     }
 
     pub(crate) fn chain(&self, payment_id: PaymentId) -> StoreResult<Option<PaymentChain>> {
-        self.with(|connection| load_chain(connection, &chain_read::BY_PAYMENT, payment_id.0))
+        let key = ChainKey::Payment(sql_id(payment_id.0));
+        self.with(|connection| load_chain_by(connection, key))
     }
 
     pub(crate) fn chain_of_transaction(
         &self,
         transaction_id: TransactionId,
     ) -> StoreResult<Option<PaymentChain>> {
-        self.with(|connection| {
-            load_chain(connection, &chain_read::BY_TRANSACTION, transaction_id.0)
-        })
+        let key = ChainKey::Transaction(sql_id(transaction_id.0));
+        self.with(|connection| load_chain_by(connection, key))
     }
 }
 
@@ -284,15 +285,26 @@ async fn sweep_snapshots(shared: Weak<Shared>) {
     }
 }
 
+/// Reads the chain `key` names on `connection`: one statement, so one snapshot.
+pub(crate) fn load_chain_by(
+    connection: &Connection,
+    key: ChainKey,
+) -> StoreResult<Option<PaymentChain>> {
+    match key {
+        ChainKey::Payment(id) => load_chain(connection, &chain_read::BY_PAYMENT, id),
+        ChainKey::Transaction(id) => load_chain(connection, &chain_read::BY_TRANSACTION, id),
+    }
+}
+
 /// Runs the chain statement `sql` for the id `key`: one statement, so one snapshot.
 fn load_chain(
     connection: &Connection,
     sql: &'static str,
-    key: u64,
+    key: i64,
 ) -> StoreResult<Option<PaymentChain>> {
     let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
     let columns = ColumnIndex::of_constant(sql, &statement);
-    let mut rows = statement.query([sql_id(key)]).map_err(sqlite_error)?;
+    let mut rows = statement.query([key]).map_err(sqlite_error)?;
     let mut chain = ChainRows::default();
     while let Some(row) = rows.next().map_err(sqlite_error)? {
         chain.push(&SqliteRow {

@@ -10,11 +10,13 @@
 use std::time::Duration;
 
 use paybank_core::change::Timer;
+use paybank_core::model::PaymentChain;
 use paybank_core::rails::RailJob;
 use sqlx::{AnyConnection, Executor};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use crate::chain_batch::ChainKey;
 use crate::db::Db;
 use crate::sql::{Backend, WriterOptions};
 use crate::sqlite_reads::Commits;
@@ -24,13 +26,38 @@ use crate::{bulk, writes, StoreError, StoreResult, StoredEvent, WriteSet};
 #[derive(Debug)]
 pub(crate) enum Command {
     Commit(Box<WriteSet>),
-    ClaimTimers { now: i64, lease_ms: i64, limit: i64 },
-    ClaimEvents { now: i64, lease_ms: i64, limit: i64 },
-    AdvanceClock { delta_ms: i64 },
-    ReserveIds { count: u64 },
-    SettingOrInsert { key: String, value: String },
-    ClaimRailJobs { now: i64, lease_ms: i64, limit: i64 },
-    ReserveCounter { name: String, count: i64 },
+    ClaimTimers {
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    },
+    ClaimEvents {
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    },
+    AdvanceClock {
+        delta_ms: i64,
+    },
+    ReserveIds {
+        count: u64,
+    },
+    SettingOrInsert {
+        key: String,
+        value: String,
+    },
+    ClaimRailJobs {
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    },
+    ReserveCounter {
+        name: String,
+        count: i64,
+    },
+    /// SQLite only: a chain about to be changed, read on the writer's connection before its
+    /// next batch begins (see [`answer_chain_reads`]).
+    ReadChain(ChainKey),
 }
 
 /// The writer's answer to a command.
@@ -42,6 +69,7 @@ pub(crate) enum Reply {
     RailJobs(Vec<RailJob>),
     Number(i64),
     Text(String),
+    Chain(Option<Box<PaymentChain>>),
 }
 
 struct Job {
@@ -189,6 +217,10 @@ async fn writer_loop(
                 Err(_) => break,
             }
         }
+        answer_chain_reads(&mut connection, &mut batch);
+        if batch.is_empty() {
+            continue;
+        }
         let changes_before = connection.total_changes();
         run_batch(&mut connection, backend, &mut batch, &commits).await;
         if connection.total_changes() != changes_before {
@@ -196,6 +228,36 @@ async fn writer_loop(
         }
     }
     connection.checkpoint();
+}
+
+/// Answers the batch's chain reads at once, before its transaction begins, so each sees every
+/// commit so far and nothing uncommitted, and leaves the other commands in the batch.
+///
+/// Why on the writer's connection: SQLite empties a connection's page cache whenever another
+/// connection has committed since its last read, so on a read connection the chain read that
+/// precedes each change (a capture, say) fetched its pages again after every batch. The
+/// writer's own commits leave its cache warm.
+fn answer_chain_reads(connection: &mut WriteConnection, batch: &mut Vec<Job>) {
+    batch.retain_mut(|job| {
+        let Command::ReadChain(key) = job.command else {
+            return true;
+        };
+        let (reply, _) = oneshot::channel();
+        let reply = std::mem::replace(&mut job.reply, reply);
+        // A caller that stopped waiting is fine: nothing was changed.
+        let chain = read_chain(connection, key).map(|chain| chain.map(Box::new));
+        let _ = reply.send(chain.map(Reply::Chain));
+        false
+    });
+}
+
+fn read_chain(connection: &WriteConnection, key: ChainKey) -> StoreResult<Option<PaymentChain>> {
+    let WriteConnection::Sqlite(connection) = connection else {
+        return Err(StoreError::Invariant(
+            "chain reads go to the writer on SQLite only",
+        ));
+    };
+    crate::sqlite_reads::load_chain_by(connection, key)
 }
 
 async fn run_batch(

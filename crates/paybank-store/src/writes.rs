@@ -87,6 +87,11 @@ pub(crate) async fn apply(
             limit,
         } => claim_rail_jobs(db, backend, *now, *lease_ms, *limit).await,
         Command::ReserveCounter { name, count } => reserve_counter(db, name, *count).await,
+        // The writer answers these before a batch begins; inside one it would see the batch's
+        // uncommitted writes.
+        Command::ReadChain(_) => Err(StoreError::Invariant(
+            "a chain read reached a write transaction",
+        )),
     }
 }
 

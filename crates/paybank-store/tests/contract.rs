@@ -141,6 +141,7 @@ story!(chains::group_commit_isolation);
 story!(batches::batched_changes);
 story!(chains::consistent_chain_reads);
 story!(chain_reads::many_chains_read_at_once);
+story!(chain_reads::chains_to_change_see_acknowledged_commits);
 story!(queues::timers);
 story!(queues::event_delivery);
 story!(queues::clock_ids_and_settings);

@@ -3,7 +3,7 @@
 use paybank_core::change::Timer;
 use paybank_core::rules::Ctx;
 use paybank_core::settlement::run_timer;
-use paybank_store::{StoreError, WriteSet};
+use paybank_store::{ChainOf, StoreError, WriteSet};
 
 use crate::app::AppState;
 use crate::ids::IDS_PER_COMMAND;
@@ -28,7 +28,8 @@ pub async fn run_due_timers(state: &AppState) -> anyhow::Result<usize> {
 
 async fn run_one(state: &AppState, timer: &Timer) -> anyhow::Result<()> {
     for _ in 0..CONFLICT_RETRIES_MAX {
-        let Some(chain) = state.store.chain(timer.payment_id).await? else {
+        let of = ChainOf::Payment(timer.payment_id);
+        let Some(chain) = state.store.chain_to_change(of).await? else {
             tracing::warn!(timer_id = %timer.timer_id, "timer for a missing payment");
             return Ok(());
         };

@@ -1,10 +1,11 @@
-//! A story about reading many chains at once, as PostgreSQL's chain reader gathers them.
+//! Stories about reading chains: many at once, as PostgreSQL's chain reader gathers them, and
+//! the chains about to be changed, which SQLite reads on its writer's connection.
 
 use std::sync::Arc;
 
 use paybank_core::ids::{PaymentId, TransactionId};
 use paybank_core::model::PaymentChain;
-use paybank_store::Store;
+use paybank_store::{ChainOf, Store};
 
 use crate::support::*;
 
@@ -19,15 +20,24 @@ pub async fn many_chains_read_at_once(store: Arc<dyn Store>) {
         let loaded = authorized(&store, &mut world, &format!("MANY-{idx}"), T0).await;
         let loaded = captured_times(&store, &mut world, loaded, idx % 3).await;
         for txn in &loaded.transactions {
+            let of = ChainOf::Transaction(txn.transaction_id);
             expected.push((
                 ReadBy::Transaction(txn.transaction_id),
                 Some(loaded.clone()),
             ));
+            expected.push((ReadBy::ToChange(of), Some(loaded.clone())));
         }
+        let of = ChainOf::Payment(loaded.payment.payment_id);
+        expected.push((ReadBy::ToChange(of), Some(loaded.clone())));
         expected.push((ReadBy::Payment(loaded.payment.payment_id), Some(loaded)));
     }
     expected.push((ReadBy::Payment(PaymentId(1)), None));
     expected.push((ReadBy::Transaction(TransactionId(2)), None));
+    expected.push((ReadBy::ToChange(ChainOf::Payment(PaymentId(1))), None));
+    expected.push((
+        ReadBy::ToChange(ChainOf::Transaction(TransactionId(2))),
+        None,
+    ));
     let asked: Vec<_> = (0..4).flat_map(|_| expected.iter().cloned()).collect();
     let mut reads = tokio::task::JoinSet::new();
     for (position, (by, _)) in asked.iter().enumerate() {
@@ -41,10 +51,44 @@ pub async fn many_chains_read_at_once(store: Arc<dyn Store>) {
     }
 }
 
+/// Proves a chain read to be changed, asked for while other payments' commits are in flight,
+/// sees every commit acknowledged before it was asked for, and matches the chain an ordinary
+/// read finds. On SQLite such reads go to the writer's queue among the commits, and are
+/// answered before the batch they arrived with begins.
+pub async fn chains_to_change_see_acknowledged_commits(store: Arc<dyn Store>) {
+    let mut world = World::new(merchant(1, false), 1_000);
+    add_merchant(&store, &world.merchant).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for idx in 0..8u64 {
+        let loaded = authorized(&store, &mut world, &format!("TO-CHANGE-{idx}"), T0).await;
+        let mut world = World::new(world.merchant.clone(), 100_000 * (idx + 1));
+        let store = store.clone();
+        tasks.spawn(async move {
+            let authorization = ChainOf::Transaction(loaded.transactions[0].transaction_id);
+            for round in 0..5 {
+                let chain = ReadBy::ToChange(authorization).read(&store).await;
+                let chain = chain.expect("the chain exists");
+                let before = chain.transactions.len();
+                let reference = format!("{}-{round}", chain.payment.merchant_reference);
+                capture_dollar(&store, &mut world, &chain, reference, T0 + 10 + round).await;
+                let of = ChainOf::Payment(chain.payment.payment_id);
+                let after = ReadBy::ToChange(of).read(&store).await.expect("the chain");
+                assert_eq!(after.transactions.len(), before + 1, "the capture is seen");
+                let read = ReadBy::Payment(chain.payment.payment_id).read(&store).await;
+                assert_eq!(read, Some(after), "an ordinary read finds the same chain");
+            }
+        });
+    }
+    while let Some(task) = tasks.join_next().await {
+        task.expect("a payment's captures");
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 enum ReadBy {
     Payment(PaymentId),
     Transaction(TransactionId),
+    ToChange(ChainOf),
 }
 
 impl ReadBy {
@@ -52,6 +96,7 @@ impl ReadBy {
         let read = match self {
             ReadBy::Payment(id) => store.chain(id).await,
             ReadBy::Transaction(id) => store.chain_of_transaction(id).await,
+            ReadBy::ToChange(of) => store.chain_to_change(of).await,
         };
         read.expect("read a chain")
     }
