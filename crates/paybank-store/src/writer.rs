@@ -217,7 +217,7 @@ async fn writer_loop(
                 Err(_) => break,
             }
         }
-        answer_chain_reads(&mut connection, &mut batch);
+        answer_chain_reads(&connection, &mut batch);
         if batch.is_empty() {
             continue;
         }
@@ -237,18 +237,15 @@ async fn writer_loop(
 /// connection has committed since its last read, so on a read connection the chain read that
 /// precedes each change (a capture, say) fetched its pages again after every batch. The
 /// writer's own commits leave its cache warm.
-fn answer_chain_reads(connection: &mut WriteConnection, batch: &mut Vec<Job>) {
-    batch.retain_mut(|job| {
-        let Command::ReadChain(key) = job.command else {
-            return true;
-        };
-        let (reply, _) = oneshot::channel();
-        let reply = std::mem::replace(&mut job.reply, reply);
-        // A caller that stopped waiting is fine: nothing was changed.
-        let chain = read_chain(connection, key).map(|chain| chain.map(Box::new));
-        let _ = reply.send(chain.map(Reply::Chain));
-        false
-    });
+fn answer_chain_reads(connection: &WriteConnection, batch: &mut Vec<Job>) {
+    let reads = batch.extract_if(.., |job| matches!(job.command, Command::ReadChain(_)));
+    for job in reads {
+        if let Command::ReadChain(key) = job.command {
+            let chain = read_chain(connection, key).map(|chain| chain.map(Box::new));
+            // A caller that stopped waiting is fine: nothing was changed.
+            let _ = job.reply.send(chain.map(Reply::Chain));
+        }
+    }
 }
 
 fn read_chain(connection: &WriteConnection, key: ChainKey) -> StoreResult<Option<PaymentChain>> {
