@@ -10,7 +10,7 @@ use paybank_core::authorization::{
 use paybank_core::lightbox::{advance, grant, Effect, Input, InputRejected, LightboxSession};
 use paybank_core::model::{Merchant, PaymentChain};
 use paybank_core::rules::{Ctx, RuleError};
-use paybank_store::{StoreError, WriteSet};
+use paybank_store::{ChainOf, StoreError, WriteSet};
 
 use crate::app::AppState;
 use crate::ids::IDS_PER_COMMAND;
@@ -46,16 +46,25 @@ impl From<StoreError> for FlowError {
 
 /// Loads a session with its payment and merchant.
 pub async fn load_flow(state: &AppState, session_id: &str) -> Result<FlowState, FlowError> {
+    load(state, session_id, false).await
+}
+
+/// Loads a session as [`load_flow`] does, its chain `to_change` (see `Store::chain_to_change`)
+/// when an input is about to change it.
+async fn load(state: &AppState, session_id: &str, to_change: bool) -> Result<FlowState, FlowError> {
     let session = state
         .store
         .lightbox_session(session_id)
         .await?
         .ok_or(FlowError::UnknownSession)?;
-    let chain = state
-        .store
-        .chain(session.payment_id)
-        .await?
-        .ok_or(FlowError::UnknownSession)?;
+    let chain = match to_change {
+        true => {
+            let of = ChainOf::Payment(session.payment_id);
+            state.store.chain_to_change(of).await?
+        }
+        false => state.store.chain(session.payment_id).await?,
+    };
+    let chain = chain.ok_or(FlowError::UnknownSession)?;
     let merchant = chain_merchant(state, &chain).await?;
     Ok(FlowState {
         session,
@@ -72,7 +81,7 @@ pub async fn lightbox_input(
 ) -> Result<FlowState, FlowError> {
     let mut delayed = false;
     for _ in 0..CONFLICT_RETRIES_MAX {
-        let flow = load_flow(state, session_id).await?;
+        let flow = load(state, session_id, true).await?;
         let now = state.clock.now();
         let advanced = advance(&flow.session, input.clone(), now)?;
         if advanced.delay_seconds > 0 && !delayed {
