@@ -51,7 +51,7 @@ pub async fn seed_for(
     notification_url: Option<String>,
 ) -> anyhow::Result<Seeded> {
     std::fs::create_dir_all(&config.server.data_dir)?;
-    let store = paybank_store::open(&config.database_url()).await?;
+    let store = paybank_server::open_store(&config.database_url(), &config).await?;
     let state = Arc::new(AppState::new(config, store).await?);
     let merchant = create_merchant(
         &state,

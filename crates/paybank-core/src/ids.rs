@@ -67,6 +67,62 @@ pub fn permute_counter(counter: u64, key: [u64; FEISTEL_ROUNDS]) -> u64 {
     ID_BASE + left * HALF_DOMAIN + right
 }
 
+/// The counter an id was made from by [`permute_counter`] with the same key, or `None` when
+/// the id is outside the permutation's range (not thirteen digits starting with `1`).
+pub fn unpermute_id(id: u64, key: [u64; FEISTEL_ROUNDS]) -> Option<u64> {
+    let digits = id
+        .checked_sub(ID_BASE)
+        .filter(|digits| *digits < ID_COUNTER_MAX)?;
+    let mut left = digits / HALF_DOMAIN;
+    let mut right = digits % HALF_DOMAIN;
+    for round_key in key.into_iter().rev() {
+        let earlier_left = (right + HALF_DOMAIN - round_function(left, round_key)) % HALF_DOMAIN;
+        right = left;
+        left = earlier_left;
+    }
+    Some(left * HALF_DOMAIN + right)
+}
+
+/// How ids are kept in a database: as the counter they were made from, so that rows made
+/// together sit together in every index keyed by an id, and an index grows at its end rather
+/// than at random places. The mapping is a bijection from every id up to `i64::MAX` onto the
+/// stored integers: ids from the permutation become their counter (0 to 10^12 - 1), smaller
+/// ids become negative, and larger ones (never made here) stay as they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredIds {
+    key: [u64; FEISTEL_ROUNDS],
+}
+
+impl StoredIds {
+    /// The order of the deployment whose ids were made with `key`.
+    pub fn new(key: [u64; FEISTEL_ROUNDS]) -> StoredIds {
+        StoredIds { key }
+    }
+
+    /// What the database keeps for `id`. Ids are at most fifteen digits, so every id fits.
+    pub fn stored(&self, id: u64) -> i64 {
+        let stored = match unpermute_id(id, self.key) {
+            Some(counter) => counter,
+            None if id < ID_BASE => return -(id as i64) - 1,
+            None => id,
+        };
+        i64::try_from(stored).expect("ids have at most fifteen digits")
+    }
+
+    /// The id the database's `stored` value stands for, or `None` when no id maps to it.
+    pub fn id(&self, stored: i64) -> Option<u64> {
+        let value = stored.unsigned_abs();
+        match stored {
+            ..0 => Some(value - 1).filter(|id| *id < ID_BASE),
+            0..ID_COUNTER_MAX_I64 => Some(permute_counter(value, self.key)),
+            _ if value >= 2 * ID_BASE => Some(value),
+            _ => None,
+        }
+    }
+}
+
+const ID_COUNTER_MAX_I64: i64 = ID_COUNTER_MAX as i64;
+
 /// Derives the four round keys from a deployment secret.
 pub fn permutation_key(secret: &[u8]) -> [u64; FEISTEL_ROUNDS] {
     use sha2::{Digest, Sha256};
@@ -139,7 +195,50 @@ mod tests {
         assert!("1234567890123456".parse::<TransactionId>().is_err());
     }
 
+    #[test]
+    fn stored_ids_come_in_counter_order() {
+        let stored = StoredIds::new(permutation_key(b"test secret"));
+        let key = permutation_key(b"test secret");
+        for counter in [0, 1, 2, 999_999, 1_000_000, ID_COUNTER_MAX - 1] {
+            let id = permute_counter(counter, key);
+            assert_eq!(stored.stored(id), counter as i64);
+            assert_eq!(stored.id(counter as i64), Some(id));
+        }
+    }
+
+    #[test]
+    fn ids_outside_the_permutation_are_stored_apart_from_counters() {
+        let stored = StoredIds::new(permutation_key(b"k"));
+        assert_eq!(stored.stored(0), -1);
+        assert_eq!(stored.stored(ID_BASE - 1), -(ID_BASE as i64));
+        assert_eq!(stored.stored(2 * ID_BASE), 2 * ID_BASE as i64);
+        assert_eq!(stored.stored(999_999_999_999_999), 999_999_999_999_999);
+        assert_eq!(stored.id(-1), Some(0));
+        assert_eq!(stored.id(-(ID_BASE as i64) - 1), None);
+        assert_eq!(stored.id(ID_BASE as i64), None);
+        assert_eq!(stored.id(2 * ID_BASE as i64 - 1), None);
+        assert_eq!(stored.id(i64::MIN), None);
+    }
+
     proptest! {
+        #[test]
+        fn unpermute_inverts_the_permutation(counter in 0..ID_COUNTER_MAX, secret in any::<u64>()) {
+            let key = permutation_key(&secret.to_le_bytes());
+            prop_assert_eq!(unpermute_id(permute_counter(counter, key), key), Some(counter));
+        }
+
+        #[test]
+        fn every_id_round_trips_through_storage(id in 0..1_000_000_000_000_000u64) {
+            let stored = StoredIds::new(permutation_key(b"k"));
+            prop_assert_eq!(stored.id(stored.stored(id)), Some(id));
+        }
+
+        #[test]
+        fn storage_keeps_ids_apart(a in 0..1_000_000_000_000_000u64, b in 0..1_000_000_000_000_000u64) {
+            let stored = StoredIds::new(permutation_key(b"k"));
+            prop_assert_eq!(a == b, stored.stored(a) == stored.stored(b));
+        }
+
         #[test]
         fn permutation_is_injective(a in 0..ID_COUNTER_MAX, b in 0..ID_COUNTER_MAX) {
             let key = permutation_key(b"k");

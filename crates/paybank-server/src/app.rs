@@ -55,15 +55,27 @@ pub struct Shared {
     pub demo: Arc<demo::DemoShop>,
 }
 
+/// Opens the store at `database_url` for a server configured by `config`: a new database's ids
+/// are made with the configured seed, or with a random secret when none is set.
+pub async fn open_store(
+    database_url: &str,
+    config: &Config,
+) -> paybank_store::StoreResult<Arc<dyn Store>> {
+    paybank_store::open(database_url, &id_seed(config)).await
+}
+
+fn id_seed(config: &Config) -> String {
+    match config.clock.seed.is_empty() {
+        true => random_token(32),
+        false => config.clock.seed.clone(),
+    }
+}
+
 impl AppState {
     /// Builds the state over an open store: reads the clock, the id secret, the templates.
     pub async fn new(config: Config, store: Arc<dyn Store>) -> anyhow::Result<AppState> {
-        let seed = match config.clock.seed.is_empty() {
-            true => random_token(32),
-            false => config.clock.seed.clone(),
-        };
         let secret = store
-            .setting_or_insert("id_permutation_secret", &seed)
+            .setting_or_insert(paybank_store::ID_SECRET_SETTING, &id_seed(&config))
             .await?;
         let offset_ms = store.clock_offset().await?;
         let clock = Clock::from_config(&config.clock, offset_ms)?;

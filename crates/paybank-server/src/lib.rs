@@ -24,5 +24,5 @@ pub mod redirect;
 pub mod sdk;
 pub mod service;
 
-pub use app::{app, serve, AppState};
+pub use app::{app, open_store, serve, AppState};
 pub use config::Config;

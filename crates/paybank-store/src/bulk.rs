@@ -22,8 +22,8 @@
 use std::collections::HashSet;
 
 use paybank_core::change::{Change, Timer};
+use paybank_core::ids::StoredIds;
 
-use crate::codec::sql_id;
 use crate::db::{Arg, Db};
 use crate::rails::{entry_values, job_values, ENTRY_COLUMNS, JOB_COLUMNS, JOB_CONFLICT};
 use crate::rows::*;
@@ -84,20 +84,20 @@ pub(crate) async fn write_changes(db: &mut Db<'_>, changes: &[&Change]) -> Store
     for change in changes {
         change.check().map_err(StoreError::Invariant)?;
     }
-    if let Some((sql, args)) = batch_statement(changes).finish() {
+    if let Some((sql, args)) = batch_statement(changes, db.ids).finish() {
         db.execute(&sql, &args).await?;
     }
     Ok(())
 }
 
 /// The one statement that writes every table `changes` touch.
-fn batch_statement<'a>(changes: &[&'a Change]) -> BatchStatement<'a> {
+fn batch_statement<'a>(changes: &[&'a Change], ids: StoredIds) -> BatchStatement<'a> {
     let mut statement = BatchStatement::default();
-    add_payments(&mut statement, changes);
+    add_payments(&mut statement, changes, ids);
     let transactions = changes.iter().flat_map(|change| &change.transactions);
     statement.add(
         "transactions_written",
-        column_arrays(transactions.map(transaction_values)),
+        column_arrays(transactions.map(|txn| transaction_values(txn, ids))),
         |unnest| {
             let insert = insert_sql("transactions", &TRANSACTION_COLUMNS, unnest);
             format!("{insert} {TRANSACTION_CONFLICT_UPDATE}")
@@ -108,40 +108,40 @@ fn batch_statement<'a>(changes: &[&'a Change]) -> BatchStatement<'a> {
         change
             .postings
             .iter()
-            .map(move |posting| posting_values(posting, at))
+            .map(move |posting| posting_values(posting, at, ids))
     });
     statement.add("postings", column_arrays(postings), posting_insert_sql);
     let claims = changes.iter().flat_map(|change| &change.reference_claims);
     statement.add(
         "claims",
-        column_arrays(claims.map(claim_values)),
+        column_arrays(claims.map(|claim| claim_values(claim, ids))),
         |unnest| insert_sql("reference_claims", &CLAIM_COLUMNS, unnest),
     );
-    add_rail_rows(&mut statement, changes);
+    add_rail_rows(&mut statement, changes, ids);
     let events = changes.iter().flat_map(|change| {
         let events = change.events.iter().enumerate();
-        events.map(|(ordinal, event)| event_values(event, ordinal))
+        events.map(move |(ordinal, event)| event_values(event, ordinal, ids))
     });
     statement.add("events", column_arrays(events), |unnest| {
         insert_sql("outbox_events", &EVENT_COLUMNS, unnest)
     });
-    add_timers(&mut statement, changes);
+    add_timers(&mut statement, changes, ids);
     statement
 }
 
 /// New payments in one clause, changed ones in another whose count of rows updated proves
 /// every version check passed (see [`BatchStatement::finish`]).
-fn add_payments<'a>(statement: &mut BatchStatement<'a>, changes: &[&'a Change]) {
+fn add_payments<'a>(statement: &mut BatchStatement<'a>, changes: &[&'a Change], ids: StoredIds) {
     let new = changes
         .iter()
         .filter(|change| change.expected_version.is_none());
-    let new = new.map(|change| payment_values(&change.payment));
+    let new = new.map(|change| payment_values(&change.payment, ids));
     statement.add("new_payments", column_arrays(new), |unnest| {
         insert_sql("payments", &PAYMENT_COLUMNS, unnest)
     });
     let changed: Vec<Vec<Arg<'_>>> = (changes.iter())
         .filter_map(|change| Some((change, change.expected_version?)))
-        .map(|(change, expected_version)| changed_payment_row(change, expected_version))
+        .map(|(change, expected_version)| changed_payment_row(change, expected_version, ids))
         .collect();
     statement.changed_payments = changed.len();
     statement.add(
@@ -154,11 +154,11 @@ fn add_payments<'a>(statement: &mut BatchStatement<'a>, changes: &[&'a Change]) 
 /// The ACH entries the changes submit and the network jobs they schedule. Jobs are named by
 /// what they do, so changes may schedule the same one: the first is kept, as one at a time
 /// would keep it, since one clause cannot insert a row twice.
-fn add_rail_rows<'a>(statement: &mut BatchStatement<'a>, changes: &[&'a Change]) {
+fn add_rail_rows<'a>(statement: &mut BatchStatement<'a>, changes: &[&'a Change], ids: StoredIds) {
     let entries = changes.iter().flat_map(|change| &change.ach_entries);
     statement.add(
         "entries",
-        column_arrays(entries.map(entry_values)),
+        column_arrays(entries.map(|entry| entry_values(entry, ids))),
         |unnest| insert_sql("ach_entries", &ENTRY_COLUMNS, unnest),
     );
     let mut scheduled = HashSet::new();
@@ -174,7 +174,7 @@ fn add_rail_rows<'a>(statement: &mut BatchStatement<'a>, changes: &[&'a Change])
 /// Timers the changes finished are deleted and those they schedule inserted, unless one is
 /// already there. A timer both finished and scheduled again is replaced instead: one clause
 /// may not delete a row that another inserts again, since neither sees the other's work.
-fn add_timers<'a>(statement: &mut BatchStatement<'a>, changes: &[&'a Change]) {
+fn add_timers<'a>(statement: &mut BatchStatement<'a>, changes: &[&'a Change], ids: StoredIds) {
     let done: HashSet<&str> = (changes.iter())
         .flat_map(|change| &change.timers_done)
         .map(String::as_str)
@@ -196,7 +196,7 @@ fn add_timers<'a>(statement: &mut BatchStatement<'a>, changes: &[&'a Change]) {
         ("timers_replaced", replaced, TIMER_REPLACEMENT),
     ];
     for (name, timers, on_conflict) in inserts {
-        let rows = column_arrays(timers.into_iter().map(timer_values));
+        let rows = column_arrays(timers.into_iter().map(|timer| timer_values(timer, ids)));
         statement.add(name, rows, |unnest| {
             let insert = insert_sql("timers", &TIMER_COLUMNS, unnest);
             format!("{insert} ON CONFLICT (timer_id) {on_conflict}")
@@ -212,9 +212,9 @@ const TIMER_REPLACEMENT: &str =
 
 /// A changed payment's row: the columns that change ([`PAYMENT_CHANGE_COLUMNS`]), then its key
 /// and the version it must have.
-fn changed_payment_row(change: &Change, expected_version: i64) -> Vec<Arg<'_>> {
+fn changed_payment_row(change: &Change, expected_version: i64, ids: StoredIds) -> Vec<Arg<'_>> {
     let mut row = payment_change_values(&change.payment).to_vec();
-    row.push(sql_id(change.payment.payment_id.0).into());
+    row.push(ids.stored(change.payment.payment_id.0).into());
     row.push(expected_version.into());
     row
 }
@@ -410,21 +410,30 @@ mod tests {
             return;
         };
         let schema = Schema::create(&base, "bulk").await;
-        let store = crate::open(&schema.url).await.expect("open the store");
+        let store = crate::open(&schema.url, crate::test_support::TEST_ID_SEED)
+            .await
+            .expect("open the store");
         let batch = Batch::of_every_kind(&store, &schema.url).await;
         let mut connection = batch.connection().await;
 
         let mut stale = batch.changes.clone();
         stale[0].expected_version = stale[0].expected_version.map(|version| version + 1);
         let stale: Vec<&Change> = stale.iter().collect();
-        let refused = write_changes(&mut Db::Sqlx(&mut connection), &stale).await;
+        let refused = write_changes(
+            &mut Db::sqlx(&mut connection, crate::test_support::test_ids()),
+            &stale,
+        )
+        .await;
         assert!(refused.is_err(), "a stale version was written");
         assert_eq!(batch.rows(&mut connection).await, batch.rows_before);
 
         let changes: Vec<&Change> = batch.changes.iter().collect();
-        write_changes(&mut Db::Sqlx(&mut connection), &changes)
-            .await
-            .expect("the batch in one statement");
+        write_changes(
+            &mut Db::sqlx(&mut connection, crate::test_support::test_ids()),
+            &changes,
+        )
+        .await
+        .expect("the batch in one statement");
         batch.assert_written(&store, &mut connection).await;
         schema.drop().await;
     }

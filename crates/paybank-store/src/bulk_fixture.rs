@@ -123,7 +123,8 @@ impl Batch {
 
     async fn assert_rail_rows_and_timers(&self, connection: &mut AnyConnection, change: &Change) {
         for entry in &change.ach_entries {
-            let id = entry.transaction_id.0.to_string();
+            let stored = crate::test_support::test_ids().stored(entry.transaction_id.0);
+            let id = stored.to_string();
             let sql = "SELECT COUNT(*) FROM ach_entries WHERE transaction_id = $1::TEXT::BIGINT";
             assert_eq!(scalar(connection, sql, &[id.as_str()]).await, 1);
         }

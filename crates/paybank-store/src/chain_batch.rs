@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use paybank_core::ids::StoredIds;
 use paybank_core::model::PaymentChain;
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot, Semaphore};
@@ -50,11 +51,18 @@ pub(crate) struct ChainReads {
     requests: mpsc::Sender<Request>,
 }
 
+/// What the task serving chain reads needs: the pool, and how ids are stored.
+#[derive(Clone)]
+struct Reader {
+    pool: AnyPool,
+    ids: StoredIds,
+}
+
 impl ChainReads {
     /// Starts the task serving reads through `pool`; it ends when this is dropped.
-    pub(crate) fn spawn(pool: AnyPool) -> ChainReads {
+    pub(crate) fn spawn(pool: AnyPool, ids: StoredIds) -> ChainReads {
         let (requests, queue) = mpsc::channel(QUEUE_LENGTH_MAX);
-        tokio::spawn(dispatch(pool, queue));
+        tokio::spawn(dispatch(Reader { pool, ids }, queue));
         ChainReads { requests }
     }
 
@@ -72,7 +80,7 @@ fn stopped() -> StoreError {
 }
 
 /// Takes a read, waits for a free statement slot, then takes whatever else queued meanwhile.
-async fn dispatch(pool: AnyPool, mut queue: mpsc::Receiver<Request>) {
+async fn dispatch(reader: Reader, mut queue: mpsc::Receiver<Request>) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT_MAX));
     while let Some(first) = queue.recv().await {
         let Ok(slot) = slots.clone().acquire_owned().await else {
@@ -85,16 +93,16 @@ async fn dispatch(pool: AnyPool, mut queue: mpsc::Receiver<Request>) {
                 Err(_) => break,
             }
         }
-        let pool = pool.clone();
+        let reader = reader.clone();
         tokio::spawn(async move {
-            answer(&pool, batch).await;
+            answer(&reader, batch).await;
             drop(slot);
         });
     }
 }
 
-async fn answer(pool: &AnyPool, batch: Vec<Request>) {
-    let chains = read(pool, batch.iter().map(|request| request.key)).await;
+async fn answer(reader: &Reader, batch: Vec<Request>) {
+    let chains = read(reader, batch.iter().map(|request| request.key)).await;
     for request in batch {
         let answer = match &chains {
             Ok(chains) => Ok(chains.get(&request.key).cloned()),
@@ -108,7 +116,7 @@ async fn answer(pool: &AnyPool, batch: Vec<Request>) {
 /// The chains of `keys` that exist: one statement for the payments asked for, one for the
 /// transactions.
 async fn read(
-    pool: &AnyPool,
+    reader: &Reader,
     keys: impl Iterator<Item = ChainKey>,
 ) -> StoreResult<HashMap<ChainKey, PaymentChain>> {
     let (mut payments, mut transactions) = (Vec::new(), Vec::new());
@@ -119,10 +127,15 @@ async fn read(
         }
     }
     let mut chains = HashMap::new();
-    let by_payment = read_many(pool, &chain_read::BY_PAYMENTS, payments, ChainKey::Payment);
+    let by_payment = read_many(
+        reader,
+        &chain_read::BY_PAYMENTS,
+        payments,
+        ChainKey::Payment,
+    );
     chains.extend(by_payment.await?);
     let by_transaction = read_many(
-        pool,
+        reader,
         &chain_read::BY_TRANSACTIONS,
         transactions,
         ChainKey::Transaction,
@@ -131,29 +144,29 @@ async fn read(
     Ok(chains)
 }
 
-/// Runs one of the many-chain statements for `ids`; each chain under the key of the id it was
-/// asked for.
+/// Runs one of the many-chain statements for the stored ids `asked`; each chain under the key
+/// of the id it was asked for.
 async fn read_many(
-    pool: &AnyPool,
+    reader: &Reader,
     sql: &str,
-    mut ids: Vec<i64>,
+    mut asked: Vec<i64>,
     key: fn(i64) -> ChainKey,
 ) -> StoreResult<Vec<(ChainKey, PaymentChain)>> {
-    if ids.is_empty() {
+    if asked.is_empty() {
         return Ok(Vec::new());
     }
-    ids.sort_unstable();
-    ids.dedup();
-    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    asked.sort_unstable();
+    asked.dedup();
+    let list: Vec<String> = asked.iter().map(i64::to_string).collect();
     let rows = sqlx::query(sql)
         .bind(list.join(","))
-        .fetch_all(pool)
+        .fetch_all(&reader.pool)
         .await?;
     let mut chains: Vec<(i64, ChainRows)> = Vec::new();
     for row in &rows {
         let asked: i64 = row.get("asked")?;
         if chains.last().is_none_or(|(id, _)| *id != asked) {
-            chains.push((asked, ChainRows::default()));
+            chains.push((asked, ChainRows::new(reader.ids)));
         }
         if let Some((_, chain)) = chains.last_mut() {
             chain.push(row)?;

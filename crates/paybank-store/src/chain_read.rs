@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use paybank_core::ids::StoredIds;
 use paybank_core::model::{Payment, PaymentChain, Transaction};
 
 use crate::codec;
@@ -117,19 +118,27 @@ fn unprefixed(renamed: &str) -> &str {
 }
 
 /// A chain built from the chain statement's rows, in their order.
-#[derive(Default)]
 pub(crate) struct ChainRows {
+    ids: StoredIds,
     payment: Option<Payment>,
     transactions: Vec<Transaction>,
 }
 
 impl ChainRows {
+    pub(crate) fn new(ids: StoredIds) -> ChainRows {
+        ChainRows {
+            ids,
+            payment: None,
+            transactions: Vec::new(),
+        }
+    }
+
     pub(crate) fn push(&mut self, row: &impl Columns) -> StoreResult<()> {
         if self.payment.is_none() {
-            self.payment = Some(codec::payment(&PaymentColumns(row))?);
+            self.payment = Some(codec::payment(&PaymentColumns(row), self.ids)?);
         }
         if row.get::<Option<i64>>("transaction_id")?.is_some() {
-            self.transactions.push(codec::transaction(row)?);
+            self.transactions.push(codec::transaction(row, self.ids)?);
         }
         Ok(())
     }

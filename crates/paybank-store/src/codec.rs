@@ -4,7 +4,7 @@ use paybank_core::change::{Timer, TimerKind};
 use paybank_core::codes::{PaymentType, TransactionStatus, TransactionType};
 use paybank_core::demo_bank::Behaviour;
 use paybank_core::events::OutboxEvent;
-use paybank_core::ids::{EventId, MerchantId, PaymentId, TransactionId};
+use paybank_core::ids::{EventId, MerchantId, PaymentId, StoredIds, TransactionId};
 use paybank_core::lightbox::{LightboxError, LightboxSession, Step};
 use paybank_core::model::{
     BankAccount, Merchant, Payment, ProviderStatus, SplitToken, Transaction,
@@ -20,15 +20,16 @@ pub(crate) fn corrupt(what: &str) -> StoreError {
     StoreError::Database(format!("unreadable {what} in the database"))
 }
 
-pub(crate) fn id(row: &impl Columns, column: &str) -> StoreResult<u64> {
+/// The id a column keeps in its stored form (see [`StoredIds`]).
+pub(crate) fn id(row: &impl Columns, ids: StoredIds, column: &str) -> StoreResult<u64> {
     let value: i64 = row.get(column)?;
-    u64::try_from(value).map_err(|_| corrupt(column))
+    ids.id(value).ok_or_else(|| corrupt(column))
 }
 
-fn optional_id(row: &impl Columns, column: &str) -> StoreResult<Option<u64>> {
+fn optional_id(row: &impl Columns, ids: StoredIds, column: &str) -> StoreResult<Option<u64>> {
     let value: Option<i64> = row.get(column)?;
     value
-        .map(|value| u64::try_from(value).map_err(|_| corrupt(column)))
+        .map(|value| ids.id(value).ok_or_else(|| corrupt(column)))
         .transpose()
 }
 
@@ -41,14 +42,10 @@ fn code(row: &impl Columns, column: &str) -> StoreResult<u8> {
     u8::try_from(value).map_err(|_| corrupt(column))
 }
 
-pub(crate) fn sql_id(value: u64) -> i64 {
-    i64::try_from(value).expect("ids are 13 digits and fit in i64")
-}
-
-pub(crate) fn merchant(row: &impl Columns) -> StoreResult<Merchant> {
+pub(crate) fn merchant(row: &impl Columns, ids: StoredIds) -> StoreResult<Merchant> {
     let origins: String = row.get("allowed_origins")?;
     Ok(Merchant {
-        merchant_id: MerchantId(id(row, "merchant_id")?),
+        merchant_id: MerchantId(id(row, ids, "merchant_id")?),
         name: row.get("name")?,
         access_id: row.get("access_id")?,
         access_key: row.get("access_key")?,
@@ -109,7 +106,7 @@ fn account(json: &str) -> StoreResult<BankAccount> {
     })
 }
 
-pub(crate) fn payment(row: &impl Columns) -> StoreResult<Payment> {
+pub(crate) fn payment(row: &impl Columns, ids: StoredIds) -> StoreResult<Payment> {
     let account_json: Option<String> = row.get("account_json")?;
     let split_token_hash: Option<String> = row.get("split_token_hash")?;
     let split_token = match split_token_hash {
@@ -126,8 +123,8 @@ pub(crate) fn payment(row: &impl Columns) -> StoreResult<Payment> {
         None => None,
     };
     Ok(Payment {
-        payment_id: PaymentId(id(row, "payment_id")?),
-        merchant_id: MerchantId(id(row, "merchant_id")?),
+        payment_id: PaymentId(id(row, ids, "payment_id")?),
+        merchant_id: MerchantId(id(row, ids, "merchant_id")?),
         payment_type: PaymentType::from_code(code(row, "payment_type")?)
             .ok_or_else(|| corrupt("payment_type"))?,
         merchant_reference: row.get("merchant_reference")?,
@@ -138,7 +135,7 @@ pub(crate) fn payment(row: &impl Columns) -> StoreResult<Payment> {
         cancel_url: row.get("cancel_url")?,
         notification_url: row.get("notification_url")?,
         establish_json: row.get("establish_json")?,
-        authorization_id: TransactionId(id(row, "authorization_id")?),
+        authorization_id: TransactionId(id(row, ids, "authorization_id")?),
         account: account_json.as_deref().map(account).transpose()?,
         split_token,
         decline_next_capture: row.get("decline_next_capture")?,
@@ -148,14 +145,15 @@ pub(crate) fn payment(row: &impl Columns) -> StoreResult<Payment> {
     })
 }
 
-pub(crate) fn transaction(row: &impl Columns) -> StoreResult<Transaction> {
+pub(crate) fn transaction(row: &impl Columns, ids: StoredIds) -> StoreResult<Transaction> {
     Ok(Transaction {
-        transaction_id: TransactionId(id(row, "transaction_id")?),
-        payment_id: PaymentId(id(row, "payment_id")?),
-        merchant_id: MerchantId(id(row, "merchant_id")?),
+        transaction_id: TransactionId(id(row, ids, "transaction_id")?),
+        payment_id: PaymentId(id(row, ids, "payment_id")?),
+        merchant_id: MerchantId(id(row, ids, "merchant_id")?),
         transaction_type: TransactionType::from_code(code(row, "transaction_type")?)
             .ok_or_else(|| corrupt("transaction_type"))?,
-        original_transaction_id: optional_id(row, "original_transaction_id")?.map(TransactionId),
+        original_transaction_id: optional_id(row, ids, "original_transaction_id")?
+            .map(TransactionId),
         status: TransactionStatus::from_code(code(row, "status")?)
             .ok_or_else(|| corrupt("status"))?,
         merchant_reference: row.get("merchant_reference")?,
@@ -193,18 +191,18 @@ fn rail(row: &impl Columns) -> StoreResult<Option<Rail>> {
         .transpose()
 }
 
-pub(crate) fn timer(row: &impl Columns) -> StoreResult<Timer> {
+pub(crate) fn timer(row: &impl Columns, ids: StoredIds) -> StoreResult<Timer> {
     let kind: String = row.get("kind")?;
     Ok(Timer {
         timer_id: row.get("timer_id")?,
         kind: TimerKind::from_name(&kind).ok_or_else(|| corrupt("timer kind"))?,
-        payment_id: PaymentId(id(row, "payment_id")?),
-        transaction_id: TransactionId(id(row, "transaction_id")?),
+        payment_id: PaymentId(id(row, ids, "payment_id")?),
+        transaction_id: TransactionId(id(row, ids, "transaction_id")?),
         due_at: row.get("due_at")?,
     })
 }
 
-pub(crate) fn stored_event(row: &impl Columns) -> StoreResult<StoredEvent> {
+pub(crate) fn stored_event(row: &impl Columns, ids: StoredIds) -> StoreResult<StoredEvent> {
     let body: String = row.get("body")?;
     let params = form_urlencoded::parse(body.as_bytes())
         .into_owned()
@@ -212,10 +210,10 @@ pub(crate) fn stored_event(row: &impl Columns) -> StoreResult<StoredEvent> {
     let state: String = row.get("state")?;
     Ok(StoredEvent {
         event: OutboxEvent {
-            event_id: EventId(id(row, "event_id")?),
-            merchant_id: MerchantId(id(row, "merchant_id")?),
-            payment_id: PaymentId(id(row, "payment_id")?),
-            transaction_id: TransactionId(id(row, "transaction_id")?),
+            event_id: EventId(id(row, ids, "event_id")?),
+            merchant_id: MerchantId(id(row, ids, "merchant_id")?),
+            payment_id: PaymentId(id(row, ids, "payment_id")?),
+            transaction_id: TransactionId(id(row, ids, "transaction_id")?),
             event_type: row.get("event_type")?,
             params,
             notification_url: row.get("notification_url")?,
@@ -240,15 +238,15 @@ pub(crate) fn event_attempt(row: &impl Columns) -> StoreResult<EventAttempt> {
     })
 }
 
-pub(crate) fn lightbox_session(row: &impl Columns) -> StoreResult<LightboxSession> {
+pub(crate) fn lightbox_session(row: &impl Columns, ids: StoredIds) -> StoreResult<LightboxSession> {
     let step: String = row.get("step")?;
     let behaviour: Option<String> = row.get("behaviour")?;
     let error: Option<String> = row.get("error")?;
     let account_index: Option<i64> = row.get("account_index")?;
     Ok(LightboxSession {
         session_id: row.get("session_id")?,
-        payment_id: PaymentId(id(row, "payment_id")?),
-        transaction_id: TransactionId(id(row, "transaction_id")?),
+        payment_id: PaymentId(id(row, ids, "payment_id")?),
+        transaction_id: TransactionId(id(row, ids, "transaction_id")?),
         step: Step::from_name(&step).ok_or_else(|| corrupt("lightbox step"))?,
         bank_id: row.get("bank_id")?,
         username: row.get("username")?,

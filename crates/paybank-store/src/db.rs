@@ -8,6 +8,8 @@ use std::borrow::Cow;
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
+use paybank_core::ids::StoredIds;
+
 use crate::columns::{sqlite_error, ColumnIndex, Columns, SqliteRow, Value};
 use crate::sql::Backend;
 use crate::StoreResult;
@@ -75,8 +77,13 @@ macro_rules! args {
 }
 pub(crate) use args;
 
-/// The writer's connection, inside the batch's transaction.
-pub(crate) enum Db<'c> {
+/// The writer's connection, inside the batch's transaction, and how ids are stored.
+pub(crate) struct Db<'c> {
+    connection: Connection<'c>,
+    pub(crate) ids: StoredIds,
+}
+
+enum Connection<'c> {
     Sqlite(&'c mut rusqlite::Connection),
     Sqlx(&'c mut AnyConnection),
 }
@@ -96,25 +103,44 @@ impl Columns for DbRow<'_> {
     }
 }
 
-impl Db<'_> {
+impl<'c> Db<'c> {
+    pub(crate) fn sqlite(connection: &'c mut rusqlite::Connection, ids: StoredIds) -> Db<'c> {
+        Db {
+            connection: Connection::Sqlite(connection),
+            ids,
+        }
+    }
+
+    pub(crate) fn sqlx(connection: &'c mut AnyConnection, ids: StoredIds) -> Db<'c> {
+        Db {
+            connection: Connection::Sqlx(connection),
+            ids,
+        }
+    }
+
     /// Which database this is: the SQLite writer holds a rusqlite connection, so sqlx's is
     /// always PostgreSQL's.
     pub(crate) fn backend(&self) -> Backend {
-        match self {
-            Db::Sqlite(_) => Backend::Sqlite,
-            Db::Sqlx(_) => Backend::Postgres,
+        match self.connection {
+            Connection::Sqlite(_) => Backend::Sqlite,
+            Connection::Sqlx(_) => Backend::Postgres,
         }
+    }
+
+    /// The value `id` is stored as.
+    pub(crate) fn id(&self, id: u64) -> i64 {
+        self.ids.stored(id)
     }
 
     /// Runs a statement; returns how many rows it changed.
     pub(crate) async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
-        match self {
-            Db::Sqlite(connection) => {
+        match &mut self.connection {
+            Connection::Sqlite(connection) => {
                 let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
                 bind_sqlite(&mut statement, args)?;
                 Ok(statement.raw_execute().map_err(sqlite_error)? as u64)
             }
-            Db::Sqlx(connection) => {
+            Connection::Sqlx(connection) => {
                 let result = sqlx::query_with(sql, sqlx_args(args)?)
                     .execute(&mut **connection)
                     .await?;
@@ -130,8 +156,8 @@ impl Db<'_> {
         args: &[Arg<'_>],
         decode: impl Fn(&DbRow<'_>) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
-        match self {
-            Db::Sqlite(connection) => {
+        match &mut self.connection {
+            Connection::Sqlite(connection) => {
                 let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
                 bind_sqlite(&mut statement, args)?;
                 let columns = ColumnIndex::of(sql, &statement);
@@ -143,7 +169,7 @@ impl Db<'_> {
                 }
                 Ok(decoded)
             }
-            Db::Sqlx(connection) => {
+            Connection::Sqlx(connection) => {
                 let rows = sqlx::query_with(sql, sqlx_args(args)?)
                     .fetch_all(&mut **connection)
                     .await?;

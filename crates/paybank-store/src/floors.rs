@@ -81,12 +81,19 @@ mod tests {
         let account = LedgerAccount::MerchantSettled(MerchantId(7));
 
         take_sixty_dollars(&mut first).await;
-        check(&mut Db::Sqlx(&mut first), std::slice::from_ref(&account))
-            .await
-            .expect("the first payout leaves $40");
+        check(
+            &mut Db::sqlx(&mut first, crate::test_support::test_ids()),
+            std::slice::from_ref(&account),
+        )
+        .await
+        .expect("the first payout leaves $40");
         take_sixty_dollars(&mut second).await;
         let second_check = tokio::spawn(async move {
-            let result = check(&mut Db::Sqlx(&mut second), &[account]).await;
+            let result = check(
+                &mut Db::sqlx(&mut second, crate::test_support::test_ids()),
+                &[account],
+            )
+            .await;
             (second, result)
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -140,7 +147,7 @@ mod tests {
     }
 
     async fn lock(connection: &mut AnyConnection, key: i64) -> StoreResult<u64> {
-        Db::Sqlx(connection)
+        Db::sqlx(connection, crate::test_support::test_ids())
             .execute("SELECT pg_advisory_xact_lock($1)", args![key])
             .await
     }

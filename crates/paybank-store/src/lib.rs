@@ -30,6 +30,7 @@ mod reads;
 mod rows;
 pub mod sql;
 mod sqlite_reads;
+mod stored_ids;
 #[cfg(test)]
 mod test_support;
 mod writer;
@@ -47,6 +48,7 @@ use paybank_core::model::{Merchant, PaymentChain, TimestampMs, Transaction};
 use paybank_core::rails::{ForcedOutcome, RailJob};
 
 pub use rails::{BankAccountRecord, EntryState, InstantMessage, RailFile, RailWrite, StoredEntry};
+pub use stored_ids::ID_SECRET_SETTING;
 
 /// What can go wrong in the store, as the layers above need to tell it apart.
 #[derive(Debug, thiserror::Error)]
@@ -338,7 +340,9 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Opens the store named by a `sqlite://…` or `postgres://…` URL and applies migrations.
-pub async fn open(database_url: &str) -> StoreResult<Arc<dyn Store>> {
-    let store = sql::SqlStore::open(database_url, sql::WriterOptions::default()).await?;
+/// `id_seed` becomes the deployment's id secret (the setting [`ID_SECRET_SETTING`], which the
+/// ids are made with) unless the database has one already.
+pub async fn open(database_url: &str, id_seed: &str) -> StoreResult<Arc<dyn Store>> {
+    let store = sql::SqlStore::open(database_url, id_seed, sql::WriterOptions::default()).await?;
     Ok(Arc::new(store))
 }

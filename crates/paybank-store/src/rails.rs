@@ -3,13 +3,13 @@
 
 use std::sync::LazyLock;
 
-use paybank_core::ids::{MerchantId, PaymentId, TransactionId};
+use paybank_core::ids::{MerchantId, PaymentId, StoredIds, TransactionId};
 use paybank_core::model::TimestampMs;
 use paybank_core::money::Amount;
 use paybank_core::rails::{AchEntry, Direction, ForcedOutcome, Rail, RailJob, RailJobKind};
 use time::Date;
 
-use crate::codec::{corrupt, id, sql_id};
+use crate::codec::{corrupt, id};
 use crate::columns::Columns;
 use crate::db::{args, Arg, Db};
 use crate::rows::insert_sql;
@@ -124,10 +124,10 @@ pub(crate) async fn write(db: &mut Db<'_>, write: &RailWrite) -> StoreResult<()>
         insert_file(db, file).await?;
     }
     for (transaction_id, file_name, trace) in &write.filed {
-        db.execute("UPDATE ach_entries SET state = 'filed', file_name = $1, trace_number = $2 WHERE transaction_id = $3", args![file_name, trace, sql_id(transaction_id.0)]).await?;
+        db.execute("UPDATE ach_entries SET state = 'filed', file_name = $1, trace_number = $2 WHERE transaction_id = $3", args![file_name, trace, db.id(transaction_id.0)]).await?;
     }
     for (transaction_id, state, code) in &write.entry_states {
-        db.execute("UPDATE ach_entries SET state = $1, return_code = COALESCE($2, return_code) WHERE transaction_id = $3", args![state.name(), code, sql_id(transaction_id.0)]).await?;
+        db.execute("UPDATE ach_entries SET state = $1, return_code = COALESCE($2, return_code) WHERE transaction_id = $3", args![state.name(), code, db.id(transaction_id.0)]).await?;
     }
     for message in &write.messages {
         insert_message(db, message).await?;
@@ -143,13 +143,13 @@ pub(crate) async fn write(db: &mut Db<'_>, write: &RailWrite) -> StoreResult<()>
 
 async fn insert_file(db: &mut Db<'_>, file: &RailFile) -> StoreResult<()> {
     db.execute("INSERT INTO rail_files (name, merchant_id, direction, kind, created_at, entry_count, debit_total, \
-         credit_total, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", args![&file.name, file.merchant_id.map(|merchant_id| sql_id(merchant_id.0)), &file.direction, &file.kind, file.created_at, file.entry_count, file.debit_total, file.credit_total, &file.content]).await?;
+         credit_total, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", args![&file.name, file.merchant_id.map(|merchant_id| db.id(merchant_id.0)), &file.direction, &file.kind, file.created_at, file.entry_count, file.debit_total, file.credit_total, &file.content]).await?;
     Ok(())
 }
 
 async fn insert_message(db: &mut Db<'_>, message: &InstantMessage) -> StoreResult<()> {
     db.execute("INSERT INTO instant_messages (message_id, transaction_id, merchant_id, network, direction, \
-         message_type, status, amount, created_at, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", args![&message.message_id, sql_id(message.transaction_id.0), sql_id(message.merchant_id.0), message.network.name(), &message.direction, &message.message_type, &message.status, message.amount.minor(), message.created_at, &message.content]).await?;
+         message_type, status, amount, created_at, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", args![&message.message_id, db.id(message.transaction_id.0), db.id(message.merchant_id.0), message.network.name(), &message.direction, &message.message_type, &message.status, message.amount.minor(), message.created_at, &message.content]).await?;
     Ok(())
 }
 
@@ -211,12 +211,12 @@ async fn write_forced(db: &mut Db<'_>, write: &RailWrite) -> StoreResult<()> {
     for (transaction_id, outcome) in &write.forced {
         let (kind, code, detail) = forced_columns(outcome);
         db.execute("INSERT INTO forced_outcomes (transaction_id, kind, code, detail) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (transaction_id) DO UPDATE SET kind = excluded.kind, code = excluded.code, detail = excluded.detail", args![sql_id(transaction_id.0), kind, code, detail]).await?;
+             ON CONFLICT (transaction_id) DO UPDATE SET kind = excluded.kind, code = excluded.code, detail = excluded.detail", args![db.id(transaction_id.0), kind, code, detail]).await?;
     }
     for transaction_id in &write.forced_done {
         db.execute(
             "DELETE FROM forced_outcomes WHERE transaction_id = $1",
-            args![sql_id(transaction_id.0)],
+            args![db.id(transaction_id.0)],
         )
         .await?;
     }
@@ -269,11 +269,11 @@ pub(crate) const ENTRY_COLUMNS: [&str; 17] = [
 ];
 
 /// A submitted entry's row, queued for its cut-off.
-pub(crate) fn entry_values(entry: &AchEntry) -> [Arg<'_>; 17] {
+pub(crate) fn entry_values(entry: &AchEntry, ids: StoredIds) -> [Arg<'_>; 17] {
     [
-        sql_id(entry.transaction_id.0).into(),
-        sql_id(entry.payment_id.0).into(),
-        sql_id(entry.merchant_id.0).into(),
+        ids.stored(entry.transaction_id.0).into(),
+        ids.stored(entry.payment_id.0).into(),
+        ids.stored(entry.merchant_id.0).into(),
         entry.direction.name().into(),
         entry.amount.minor().into(),
         (&entry.routing_number).into(),
@@ -296,7 +296,8 @@ static ENTRY_INSERT: LazyLock<String> = LazyLock::new(|| insert_sql("ach_entries
 /// Queues the entries a change submitted.
 pub(crate) async fn insert_entries(db: &mut Db<'_>, entries: &[AchEntry]) -> StoreResult<()> {
     for entry in entries {
-        db.execute(&ENTRY_INSERT, &entry_values(entry)).await?;
+        db.execute(&ENTRY_INSERT, &entry_values(entry, db.ids))
+            .await?;
     }
     Ok(())
 }
@@ -306,13 +307,13 @@ fn parse_date(text: &str) -> StoreResult<Date> {
     Date::parse(text, &format).map_err(|_| corrupt("date"))
 }
 
-pub(crate) fn stored_entry(row: &impl Columns) -> StoreResult<StoredEntry> {
+pub(crate) fn stored_entry(row: &impl Columns, ids: StoredIds) -> StoreResult<StoredEntry> {
     let direction: String = row.get("direction")?;
     let state: String = row.get("state")?;
     let entry = AchEntry {
-        transaction_id: TransactionId(id(row, "transaction_id")?),
-        payment_id: PaymentId(id(row, "payment_id")?),
-        merchant_id: MerchantId(id(row, "merchant_id")?),
+        transaction_id: TransactionId(id(row, ids, "transaction_id")?),
+        payment_id: PaymentId(id(row, ids, "payment_id")?),
+        merchant_id: MerchantId(id(row, ids, "merchant_id")?),
         direction: Direction::from_name(&direction).ok_or_else(|| corrupt("direction"))?,
         amount: Amount::from_minor(row.get("amount")?),
         routing_number: row.get("routing_number")?,
@@ -337,14 +338,17 @@ pub(crate) fn stored_entry(row: &impl Columns) -> StoreResult<StoredEntry> {
     })
 }
 
-pub(crate) fn rail_file(row: &impl Columns) -> StoreResult<RailFile> {
+pub(crate) fn rail_file(row: &impl Columns, ids: StoredIds) -> StoreResult<RailFile> {
     let merchant_id: Option<i64> = row.get("merchant_id")?;
     Ok(RailFile {
         name: row.get("name")?,
         merchant_id: merchant_id
-            .map(|value| u64::try_from(value).map(MerchantId))
-            .transpose()
-            .map_err(|_| corrupt("merchant id"))?,
+            .map(|value| {
+                ids.id(value)
+                    .map(MerchantId)
+                    .ok_or_else(|| corrupt("merchant id"))
+            })
+            .transpose()?,
         direction: row.get("direction")?,
         kind: row.get("kind")?,
         created_at: row.get("created_at")?,
@@ -355,12 +359,12 @@ pub(crate) fn rail_file(row: &impl Columns) -> StoreResult<RailFile> {
     })
 }
 
-pub(crate) fn instant_message(row: &impl Columns) -> StoreResult<InstantMessage> {
+pub(crate) fn instant_message(row: &impl Columns, ids: StoredIds) -> StoreResult<InstantMessage> {
     let network: String = row.get("network")?;
     Ok(InstantMessage {
         message_id: row.get("message_id")?,
-        transaction_id: TransactionId(id(row, "transaction_id")?),
-        merchant_id: MerchantId(id(row, "merchant_id")?),
+        transaction_id: TransactionId(id(row, ids, "transaction_id")?),
+        merchant_id: MerchantId(id(row, ids, "merchant_id")?),
         network: Rail::from_name(&network).ok_or_else(|| corrupt("network"))?,
         direction: row.get("direction")?,
         message_type: row.get("message_type")?,

@@ -4,7 +4,7 @@ use paybank_core::ids::{MerchantId, TransactionId};
 use paybank_core::model::TimestampMs;
 use paybank_core::rails::{ForcedOutcome, RailJob};
 
-use crate::codec::sql_id;
+use crate::codec::corrupt;
 use crate::rails::{self, BankAccountRecord, InstantMessage, RailFile, StoredEntry};
 use crate::sql::SqlStore;
 use crate::writer::{Command, Reply};
@@ -55,7 +55,9 @@ pub(crate) async fn queued_entries(
     .bind(limit)
     .fetch_all(&store.reads)
     .await?;
-    rows.iter().map(rails::stored_entry).collect()
+    rows.iter()
+        .map(|row| rails::stored_entry(row, store.ids))
+        .collect()
 }
 
 pub(crate) async fn entries_in_file(
@@ -66,7 +68,9 @@ pub(crate) async fn entries_in_file(
         .bind(file_name)
         .fetch_all(&store.reads)
         .await?;
-    rows.iter().map(rails::stored_entry).collect()
+    rows.iter()
+        .map(|row| rails::stored_entry(row, store.ids))
+        .collect()
 }
 
 pub(crate) async fn entry_by_trace(
@@ -77,7 +81,9 @@ pub(crate) async fn entry_by_trace(
         .bind(trace_number)
         .fetch_optional(&store.reads)
         .await?;
-    row.as_ref().map(rails::stored_entry).transpose()
+    row.as_ref()
+        .map(|row| rails::stored_entry(row, store.ids))
+        .transpose()
 }
 
 pub(crate) async fn entry_of_transaction(
@@ -85,10 +91,12 @@ pub(crate) async fn entry_of_transaction(
     transaction_id: TransactionId,
 ) -> StoreResult<Option<StoredEntry>> {
     let row = sqlx::query("SELECT * FROM ach_entries WHERE transaction_id = $1")
-        .bind(sql_id(transaction_id.0))
+        .bind(store.ids.stored(transaction_id.0))
         .fetch_optional(&store.reads)
         .await?;
-    row.as_ref().map(rails::stored_entry).transpose()
+    row.as_ref()
+        .map(|row| rails::stored_entry(row, store.ids))
+        .transpose()
 }
 
 pub(crate) async fn rail_file(store: &SqlStore, name: &str) -> StoreResult<Option<RailFile>> {
@@ -96,7 +104,9 @@ pub(crate) async fn rail_file(store: &SqlStore, name: &str) -> StoreResult<Optio
         .bind(name)
         .fetch_optional(&store.reads)
         .await?;
-    row.as_ref().map(rails::rail_file).transpose()
+    row.as_ref()
+        .map(|row| rails::rail_file(row, store.ids))
+        .transpose()
 }
 
 pub(crate) async fn list_rail_files(
@@ -107,7 +117,7 @@ pub(crate) async fn list_rail_files(
     let rows = match merchant_id {
         Some(merchant_id) => {
             sqlx::query("SELECT * FROM rail_files WHERE merchant_id = $1 ORDER BY created_at DESC, name DESC LIMIT $2")
-                .bind(sql_id(merchant_id.0))
+                .bind(store.ids.stored(merchant_id.0))
                 .bind(limit)
                 .fetch_all(&store.reads)
                 .await?
@@ -119,7 +129,9 @@ pub(crate) async fn list_rail_files(
                 .await?
         }
     };
-    rows.iter().map(rails::rail_file).collect()
+    rows.iter()
+        .map(|row| rails::rail_file(row, store.ids))
+        .collect()
 }
 
 pub(crate) async fn list_instant_messages(
@@ -128,17 +140,19 @@ pub(crate) async fn list_instant_messages(
     transaction_id: Option<TransactionId>,
     limit: i64,
 ) -> StoreResult<Vec<InstantMessage>> {
-    // -1 matches nothing real and stands for "any" (ids are positive).
+    // NULL stands for "any".
     let rows = sqlx::query(
-        "SELECT * FROM instant_messages WHERE ($1 = -1 OR merchant_id = $1) AND ($2 = -1 OR transaction_id = $2) \
-         ORDER BY created_at DESC, message_id DESC LIMIT $3",
+        "SELECT * FROM instant_messages WHERE ($1 IS NULL OR merchant_id = $1) \
+         AND ($2 IS NULL OR transaction_id = $2) ORDER BY created_at DESC, message_id DESC LIMIT $3",
     )
-    .bind(merchant_id.map_or(-1, |merchant_id| sql_id(merchant_id.0)))
-    .bind(transaction_id.map_or(-1, |transaction_id| sql_id(transaction_id.0)))
+    .bind(merchant_id.map(|merchant_id| store.ids.stored(merchant_id.0)))
+    .bind(transaction_id.map(|transaction_id| store.ids.stored(transaction_id.0)))
     .bind(limit)
     .fetch_all(&store.reads)
     .await?;
-    rows.iter().map(rails::instant_message).collect()
+    rows.iter()
+        .map(|row| rails::instant_message(row, store.ids))
+        .collect()
 }
 
 pub(crate) async fn instant_message(
@@ -149,7 +163,9 @@ pub(crate) async fn instant_message(
         .bind(message_id)
         .fetch_optional(&store.reads)
         .await?;
-    row.as_ref().map(rails::instant_message).transpose()
+    row.as_ref()
+        .map(|row| rails::instant_message(row, store.ids))
+        .transpose()
 }
 
 pub(crate) async fn bank_account(
@@ -172,7 +188,7 @@ pub(crate) async fn forced_outcome(
     transaction_id: TransactionId,
 ) -> StoreResult<Option<ForcedOutcome>> {
     let row = sqlx::query("SELECT * FROM forced_outcomes WHERE transaction_id = $1")
-        .bind(sql_id(transaction_id.0))
+        .bind(store.ids.stored(transaction_id.0))
         .fetch_optional(&store.reads)
         .await?;
     row.as_ref().map(rails::forced_outcome).transpose()
@@ -193,10 +209,13 @@ pub(crate) async fn account_postings(
     .bind(to)
     .fetch_all(&store.reads)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(transaction_id, amount, created_at)| {
-            (TransactionId(transaction_id as u64), amount, created_at)
+    rows.into_iter()
+        .map(|(stored_id, amount, created_at)| {
+            let transaction_id = store
+                .ids
+                .id(stored_id)
+                .ok_or_else(|| corrupt("transaction_id"))?;
+            Ok((TransactionId(transaction_id), amount, created_at))
         })
-        .collect())
+        .collect()
 }

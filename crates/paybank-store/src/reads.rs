@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use paybank_core::change::Timer;
-use paybank_core::ids::{EventId, MerchantId, PaymentId, TransactionId};
+use paybank_core::ids::{EventId, MerchantId, PaymentId, StoredIds, TransactionId};
 use paybank_core::ledger::{LedgerAccount, Posting};
 use paybank_core::lightbox::LightboxSession;
 use paybank_core::model::{Merchant, PaymentChain, TimestampMs, Transaction};
@@ -14,7 +14,7 @@ use sqlx::{Any, Row};
 use paybank_core::rails::{ForcedOutcome, RailJob};
 
 use crate::chain_batch::{ChainKey, ChainReads};
-use crate::codec::{self, sql_id};
+use crate::codec;
 use crate::rails_reads;
 use crate::sql::SqlStore;
 use crate::writer::{Command, Reply};
@@ -128,10 +128,13 @@ impl Store for SqlStore {
             return Ok(Some(merchant));
         }
         let row = sqlx::query("SELECT * FROM merchants WHERE merchant_id = $1")
-            .bind(sql_id(merchant_id.0))
+            .bind(self.ids.stored(merchant_id.0))
             .fetch_optional(&self.reads)
             .await?;
-        let merchant = row.as_ref().map(codec::merchant).transpose()?;
+        let merchant = row
+            .as_ref()
+            .map(|row| codec::merchant(row, self.ids))
+            .transpose()?;
         Ok(self.merchants.keep(merchant))
     }
 
@@ -146,7 +149,9 @@ impl Store for SqlStore {
                     .bind(access_id)
                     .fetch_optional(&self.reads)
                     .await?;
-                row.as_ref().map(codec::merchant).transpose()?
+                row.as_ref()
+                    .map(|row| codec::merchant(row, self.ids))
+                    .transpose()?
             }
         };
         Ok(self.merchants.keep(merchant))
@@ -156,7 +161,9 @@ impl Store for SqlStore {
         let rows = sqlx::query("SELECT * FROM merchants ORDER BY created_at, merchant_id")
             .fetch_all(&self.reads)
             .await?;
-        rows.iter().map(codec::merchant).collect()
+        rows.iter()
+            .map(|row| codec::merchant(row, self.ids))
+            .collect()
     }
 
     async fn chain(&self, payment_id: PaymentId) -> StoreResult<Option<PaymentChain>> {
@@ -164,7 +171,7 @@ impl Store for SqlStore {
             return reads.chain(payment_id);
         }
         self.chain_reads()?
-            .chain(ChainKey::Payment(sql_id(payment_id.0)))
+            .chain(ChainKey::Payment(self.ids.stored(payment_id.0)))
             .await
     }
 
@@ -176,14 +183,16 @@ impl Store for SqlStore {
             return reads.chain_of_transaction(transaction_id);
         }
         self.chain_reads()?
-            .chain(ChainKey::Transaction(sql_id(transaction_id.0)))
+            .chain(ChainKey::Transaction(self.ids.stored(transaction_id.0)))
             .await
     }
 
     async fn chain_to_change(&self, of: ChainOf) -> StoreResult<Option<PaymentChain>> {
         let key = match of {
-            ChainOf::Payment(payment_id) => ChainKey::Payment(sql_id(payment_id.0)),
-            ChainOf::Transaction(transaction_id) => ChainKey::Transaction(sql_id(transaction_id.0)),
+            ChainOf::Payment(payment_id) => ChainKey::Payment(self.ids.stored(payment_id.0)),
+            ChainOf::Transaction(transaction_id) => {
+                ChainKey::Transaction(self.ids.stored(transaction_id.0))
+            }
         };
         if self.sqlite_reads.is_none() {
             return self.chain_reads()?.chain(key).await;
@@ -199,7 +208,7 @@ impl Store for SqlStore {
         merchant_id: MerchantId,
         query: &TransactionQuery,
     ) -> StoreResult<Vec<Transaction>> {
-        let (sql, binds) = transaction_query_sql(merchant_id, query);
+        let (sql, binds) = transaction_query_sql(self.ids, merchant_id, query);
         let mut statement: Query<'_, Any, AnyArguments<'_>> = sqlx::query(&sql);
         for bind in binds {
             statement = match bind {
@@ -208,7 +217,9 @@ impl Store for SqlStore {
             };
         }
         let rows = statement.fetch_all(&self.reads).await?;
-        rows.iter().map(codec::transaction).collect()
+        rows.iter()
+            .map(|row| codec::transaction(row, self.ids))
+            .collect()
     }
 
     async fn reference_claim(
@@ -221,12 +232,14 @@ impl Store for SqlStore {
             "SELECT transaction_id FROM reference_claims WHERE merchant_id = $1 AND transaction_type = $2 \
              AND merchant_reference = $3",
         )
-        .bind(sql_id(merchant_id.0))
+        .bind(self.ids.stored(merchant_id.0))
         .bind(i64::from(transaction_type))
         .bind(merchant_reference)
         .fetch_optional(&self.reads)
         .await?;
-        Ok(row.map(|(id,)| TransactionId(id as u64)))
+        row.map(|(stored,)| self.ids.id(stored).map(TransactionId))
+            .map(|id| id.ok_or_else(|| codec::corrupt("transaction_id")))
+            .transpose()
     }
 
     async fn lightbox_session(&self, session_id: &str) -> StoreResult<Option<LightboxSession>> {
@@ -237,7 +250,9 @@ impl Store for SqlStore {
             .bind(session_id)
             .fetch_optional(&self.reads)
             .await?;
-        row.as_ref().map(codec::lightbox_session).transpose()
+        row.as_ref()
+            .map(|row| codec::lightbox_session(row, self.ids))
+            .transpose()
     }
 
     async fn lightbox_session_of_transaction(
@@ -248,10 +263,12 @@ impl Store for SqlStore {
             return reads.lightbox_session_of_transaction(transaction_id);
         }
         let row = sqlx::query("SELECT * FROM lightbox_sessions WHERE transaction_id = $1 ORDER BY updated_at DESC LIMIT 1")
-            .bind(sql_id(transaction_id.0))
+            .bind(self.ids.stored(transaction_id.0))
             .fetch_optional(&self.reads)
             .await?;
-        row.as_ref().map(codec::lightbox_session).transpose()
+        row.as_ref()
+            .map(|row| codec::lightbox_session(row, self.ids))
+            .transpose()
     }
 
     async fn list_events(
@@ -260,34 +277,39 @@ impl Store for SqlStore {
         query: &EventQuery,
     ) -> StoreResult<Vec<StoredEvent>> {
         let rows = sqlx::query(
-            "SELECT * FROM outbox_events WHERE merchant_id = $1 AND ($2 = 0 OR transaction_id = $2) \
+            "SELECT * FROM outbox_events WHERE merchant_id = $1 AND ($2 IS NULL OR transaction_id = $2) \
              ORDER BY created_at DESC, ordinal DESC, event_id DESC LIMIT $3 OFFSET $4",
         )
-        .bind(sql_id(merchant_id.0))
-        .bind(query.transaction_id.map(|id| sql_id(id.0)).unwrap_or(0))
+        .bind(self.ids.stored(merchant_id.0))
+        .bind(query.transaction_id.map(|id| self.ids.stored(id.0)))
         .bind(query.limit)
         .bind(query.offset)
         .fetch_all(&self.reads)
         .await?;
         let mut events = rows
             .iter()
-            .map(codec::stored_event)
+            .map(|row| codec::stored_event(row, self.ids))
             .collect::<StoreResult<Vec<_>>>()?;
-        events.sort_by_key(|event| (event.event.created_at, event.ordinal, event.event.event_id));
+        events.sort_by_key(|event| {
+            let stored_id = self.ids.stored(event.event.event_id.0);
+            (event.event.created_at, event.ordinal, stored_id)
+        });
         Ok(events)
     }
 
     async fn event(&self, event_id: EventId) -> StoreResult<Option<StoredEvent>> {
         let row = sqlx::query("SELECT * FROM outbox_events WHERE event_id = $1")
-            .bind(sql_id(event_id.0))
+            .bind(self.ids.stored(event_id.0))
             .fetch_optional(&self.reads)
             .await?;
-        row.as_ref().map(codec::stored_event).transpose()
+        row.as_ref()
+            .map(|row| codec::stored_event(row, self.ids))
+            .transpose()
     }
 
     async fn event_attempts(&self, event_id: EventId) -> StoreResult<Vec<EventAttempt>> {
         let rows = sqlx::query("SELECT * FROM event_attempts WHERE event_id = $1 ORDER BY attempt")
-            .bind(sql_id(event_id.0))
+            .bind(self.ids.stored(event_id.0))
             .fetch_all(&self.reads)
             .await?;
         rows.iter().map(codec::event_attempt).collect()
@@ -295,7 +317,7 @@ impl Store for SqlStore {
 
     async fn postings(&self, transaction_id: TransactionId) -> StoreResult<Vec<Posting>> {
         let rows = sqlx::query("SELECT account, amount FROM ledger_postings WHERE transaction_id = $1 ORDER BY posting_id")
-            .bind(sql_id(transaction_id.0))
+            .bind(self.ids.stored(transaction_id.0))
             .fetch_all(&self.reads)
             .await?;
         rows.iter()
@@ -418,9 +440,13 @@ enum Bind {
 }
 
 /// Builds the filtered, paged transaction listing. Every value is a bound parameter.
-fn transaction_query_sql(merchant_id: MerchantId, query: &TransactionQuery) -> (String, Vec<Bind>) {
+fn transaction_query_sql(
+    ids: StoredIds,
+    merchant_id: MerchantId,
+    query: &TransactionQuery,
+) -> (String, Vec<Bind>) {
     let mut sql = String::from("SELECT * FROM transactions WHERE merchant_id = $1");
-    let mut binds = vec![Bind::Number(sql_id(merchant_id.0))];
+    let mut binds = vec![Bind::Number(ids.stored(merchant_id.0))];
     let mut push = |sql: &mut String, clause: &str, bind: Bind| {
         binds.push(bind);
         sql.push_str(&clause.replace('?', &format!("${}", binds.len())));
@@ -436,7 +462,7 @@ fn transaction_query_sql(merchant_id: MerchantId, query: &TransactionQuery) -> (
         push(
             &mut sql,
             " AND original_transaction_id = ?",
-            Bind::Number(sql_id(original.0)),
+            Bind::Number(ids.stored(original.0)),
         );
     }
     for (column, codes) in [

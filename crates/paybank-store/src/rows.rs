@@ -4,12 +4,13 @@
 
 use paybank_core::change::{ReferenceClaim, Timer};
 use paybank_core::events::OutboxEvent;
+use paybank_core::ids::StoredIds;
 use paybank_core::ledger::Posting;
 use paybank_core::model::{Payment, TimestampMs, Transaction};
 use paybank_core::rails::Rail;
 use paybank_core::signature::form_encode;
 
-use crate::codec::{self, sql_id};
+use crate::codec;
 use crate::db::Arg;
 use crate::EventState;
 
@@ -36,12 +37,12 @@ pub(crate) const PAYMENT_COLUMNS: [&str; 20] = [
     "record_version",
 ];
 
-pub(crate) fn payment_values(payment: &Payment) -> [Arg<'_>; 20] {
+pub(crate) fn payment_values(payment: &Payment, ids: StoredIds) -> [Arg<'_>; 20] {
     let [account_json, hash, expires_at, refreshable, decline, updated_at, version] =
         payment_change_values(payment);
     [
-        sql_id(payment.payment_id.0).into(),
-        sql_id(payment.merchant_id.0).into(),
+        ids.stored(payment.payment_id.0).into(),
+        ids.stored(payment.merchant_id.0).into(),
         i64::from(payment.payment_type.code()).into(),
         (&payment.merchant_reference).into(),
         (&payment.currency).into(),
@@ -51,7 +52,7 @@ pub(crate) fn payment_values(payment: &Payment) -> [Arg<'_>; 20] {
         (&payment.cancel_url).into(),
         (&payment.notification_url).into(),
         (&payment.establish_json).into(),
-        sql_id(payment.authorization_id.0).into(),
+        ids.stored(payment.authorization_id.0).into(),
         account_json,
         hash,
         expires_at,
@@ -117,13 +118,15 @@ pub(crate) const TRANSACTION_COLUMNS: [&str; 27] = [
     "rail",
 ];
 
-pub(crate) fn transaction_values(txn: &Transaction) -> [Arg<'_>; 27] {
+pub(crate) fn transaction_values(txn: &Transaction, ids: StoredIds) -> [Arg<'_>; 27] {
     [
-        sql_id(txn.transaction_id.0).into(),
-        sql_id(txn.payment_id.0).into(),
-        sql_id(txn.merchant_id.0).into(),
+        ids.stored(txn.transaction_id.0).into(),
+        ids.stored(txn.payment_id.0).into(),
+        ids.stored(txn.merchant_id.0).into(),
         i64::from(txn.transaction_type.code()).into(),
-        txn.original_transaction_id.map(|id| sql_id(id.0)).into(),
+        txn.original_transaction_id
+            .map(|id| ids.stored(id.0))
+            .into(),
         i64::from(txn.status.code()).into(),
         (&txn.merchant_reference).into(),
         (&txn.currency).into(),
@@ -163,9 +166,13 @@ pub(crate) const TRANSACTION_CONFLICT_UPDATE: &str =
 /// A posting's row; `created_at` is its change's time.
 pub(crate) const POSTING_COLUMNS: [&str; 4] = ["transaction_id", "account", "amount", "created_at"];
 
-pub(crate) fn posting_values(posting: &Posting, created_at: TimestampMs) -> [Arg<'static>; 4] {
+pub(crate) fn posting_values(
+    posting: &Posting,
+    created_at: TimestampMs,
+    ids: StoredIds,
+) -> [Arg<'static>; 4] {
     [
-        sql_id(posting.transaction_id.0).into(),
+        ids.stored(posting.transaction_id.0).into(),
         posting.account.name().into(),
         posting.amount.minor().into(),
         created_at.into(),
@@ -179,12 +186,12 @@ pub(crate) const CLAIM_COLUMNS: [&str; 4] = [
     "transaction_id",
 ];
 
-pub(crate) fn claim_values(claim: &ReferenceClaim) -> [Arg<'_>; 4] {
+pub(crate) fn claim_values(claim: &ReferenceClaim, ids: StoredIds) -> [Arg<'_>; 4] {
     [
-        sql_id(claim.merchant_id.0).into(),
+        ids.stored(claim.merchant_id.0).into(),
         i64::from(claim.transaction_type).into(),
         (&claim.merchant_reference).into(),
-        sql_id(claim.transaction_id.0).into(),
+        ids.stored(claim.transaction_id.0).into(),
     ]
 }
 
@@ -206,12 +213,12 @@ pub(crate) const EVENT_COLUMNS: [&str; 14] = [
 ];
 
 /// A new event's row: pending, due at once, never tried; `ordinal` is its place in its change.
-pub(crate) fn event_values(event: &OutboxEvent, ordinal: usize) -> [Arg<'_>; 14] {
+pub(crate) fn event_values(event: &OutboxEvent, ordinal: usize, ids: StoredIds) -> [Arg<'_>; 14] {
     [
-        sql_id(event.event_id.0).into(),
-        sql_id(event.merchant_id.0).into(),
-        sql_id(event.payment_id.0).into(),
-        sql_id(event.transaction_id.0).into(),
+        ids.stored(event.event_id.0).into(),
+        ids.stored(event.merchant_id.0).into(),
+        ids.stored(event.payment_id.0).into(),
+        ids.stored(event.transaction_id.0).into(),
         (&event.event_type).into(),
         form_encode(&event.params).into(),
         (&event.notification_url).into(),
@@ -235,12 +242,12 @@ pub(crate) const TIMER_COLUMNS: [&str; 6] = [
 ];
 
 /// A new timer's row, not leased.
-pub(crate) fn timer_values(timer: &Timer) -> [Arg<'_>; 6] {
+pub(crate) fn timer_values(timer: &Timer, ids: StoredIds) -> [Arg<'_>; 6] {
     [
         (&timer.timer_id).into(),
         timer.kind.name().into(),
-        sql_id(timer.payment_id.0).into(),
-        sql_id(timer.transaction_id.0).into(),
+        ids.stored(timer.payment_id.0).into(),
+        ids.stored(timer.transaction_id.0).into(),
         timer.due_at.into(),
         0_i64.into(),
     ]

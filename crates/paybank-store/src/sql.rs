@@ -3,6 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use paybank_core::ids::StoredIds;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 
@@ -10,6 +11,7 @@ use crate::chain_batch::ChainReads;
 use crate::columns::sqlite_error;
 use crate::merchant_cache::MerchantCache;
 use crate::sqlite_reads::{Commits, SqliteReads};
+use crate::stored_ids;
 use crate::writer::{WriteConnection, WriterHandle};
 use crate::{StoreError, StoreResult};
 
@@ -51,6 +53,8 @@ pub struct SqlStore {
     pub(crate) chain_reads: Option<ChainReads>,
     pub(crate) merchants: MerchantCache,
     pub(crate) writer: WriterHandle,
+    /// How ids are kept in the database (see `stored_ids`).
+    pub(crate) ids: StoredIds,
 }
 
 /// How long a SQLite connection waits for another's lock (the writer's, a checkpoint's); the
@@ -76,7 +80,13 @@ const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 const WRITER_STATEMENT_CACHE: usize = 128;
 
 impl SqlStore {
-    pub async fn open(database_url: &str, options: WriterOptions) -> StoreResult<SqlStore> {
+    /// Opens the database at `database_url`, migrating it; `id_seed` becomes the deployment's
+    /// id secret if it has none yet.
+    pub async fn open(
+        database_url: &str,
+        id_seed: &str,
+        options: WriterOptions,
+    ) -> StoreResult<SqlStore> {
         sqlx::any::install_default_drivers();
         let backend = backend_of(database_url)?;
         let url = match backend {
@@ -89,28 +99,8 @@ impl SqlStore {
         let connect_options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
         let mut write_connection = connect(&connect_options, backend).await?;
         migrate(&mut write_connection, backend).await?;
-        let reads = AnyPoolOptions::new()
-            .max_connections(options.read_connections_max)
-            .acquire_timeout(CONNECT_TIMEOUT)
-            .test_before_acquire(false)
-            .before_acquire(|connection, meta| {
-                Box::pin(async move {
-                    if meta.idle_for > PING_AFTER_IDLE {
-                        connection.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .after_connect(move |connection, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        connection.execute("PRAGMA busy_timeout = 5000;").await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(connect_options)
-            .await?;
+        let ids = stored_ids::prepare(&mut write_connection, backend, id_seed).await?;
+        let reads = read_pool(connect_options, backend, options).await?;
         let commits = Commits::default();
         let (sqlite_reads, write_connection) = match backend {
             Backend::Sqlite => {
@@ -119,17 +109,21 @@ impl SqlStore {
                     &path,
                     options.read_connections_max as usize,
                     commits.clone(),
+                    ids,
                 )?;
                 // Migrations ran through sqlx; from here on rusqlite is the only writer.
                 write_connection.close().await?;
-                (Some(reads), WriteConnection::Sqlite(sqlite_writer(&path)?))
+                (
+                    Some(reads),
+                    WriteConnection::sqlite(sqlite_writer(&path)?, ids),
+                )
             }
-            Backend::Postgres => (None, WriteConnection::Sqlx(write_connection)),
+            Backend::Postgres => (None, WriteConnection::sqlx(write_connection, ids)),
         };
         let writer = WriterHandle::spawn(write_connection, backend, options, commits)?;
         let chain_reads = match backend {
             Backend::Sqlite => None,
-            Backend::Postgres => Some(ChainReads::spawn(reads.clone())),
+            Backend::Postgres => Some(ChainReads::spawn(reads.clone(), ids)),
         };
         Ok(SqlStore {
             backend,
@@ -138,12 +132,44 @@ impl SqlStore {
             chain_reads,
             merchants: MerchantCache::default(),
             writer,
+            ids,
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
+}
+
+/// The pool of read connections (on SQLite, for the reads off the hot paths).
+async fn read_pool(
+    connect_options: AnyConnectOptions,
+    backend: Backend,
+    options: WriterOptions,
+) -> StoreResult<AnyPool> {
+    let pool = AnyPoolOptions::new()
+        .max_connections(options.read_connections_max)
+        .acquire_timeout(CONNECT_TIMEOUT)
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_AFTER_IDLE {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+        .after_connect(move |connection, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    connection.execute("PRAGMA busy_timeout = 5000;").await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(connect_options)
+        .await?;
+    Ok(pool)
 }
 
 fn backend_of(database_url: &str) -> StoreResult<Backend> {

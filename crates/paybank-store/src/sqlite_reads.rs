@@ -23,14 +23,14 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use paybank_core::ids::{PaymentId, TransactionId};
+use paybank_core::ids::{PaymentId, StoredIds, TransactionId};
 use paybank_core::lightbox::LightboxSession;
 use paybank_core::model::{Merchant, PaymentChain};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::chain_batch::ChainKey;
 use crate::chain_read::{self, ChainRows};
-use crate::codec::{self, sql_id};
+use crate::codec;
 use crate::columns::{sqlite_error, ColumnIndex, SqliteRow};
 use crate::db::sqlite_control;
 use crate::StoreResult;
@@ -72,6 +72,7 @@ struct Shared {
     connections: Vec<Mutex<ReadConnection>>,
     next: AtomicUsize,
     commits: Commits,
+    ids: StoredIds,
     /// [`SNAPSHOT_REUSE_MAX`], or another span in tests.
     reuse_max: Duration,
 }
@@ -142,14 +143,20 @@ impl ReadConnection {
 impl SqliteReads {
     /// Opens `count` read-only connections to the database file at `path` (which exists:
     /// the writer created and migrated it first).
-    pub(crate) fn open(path: &Path, count: usize, commits: Commits) -> StoreResult<SqliteReads> {
-        SqliteReads::open_reusing(path, count, commits, SNAPSHOT_REUSE_MAX)
+    pub(crate) fn open(
+        path: &Path,
+        count: usize,
+        commits: Commits,
+        ids: StoredIds,
+    ) -> StoreResult<SqliteReads> {
+        SqliteReads::open_reusing(path, count, commits, ids, SNAPSHOT_REUSE_MAX)
     }
 
     fn open_reusing(
         path: &Path,
         count: usize,
         commits: Commits,
+        ids: StoredIds,
         reuse_max: Duration,
     ) -> StoreResult<SqliteReads> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -175,6 +182,7 @@ impl SqliteReads {
             connections,
             next: AtomicUsize::new(0),
             commits,
+            ids,
             reuse_max,
         });
         tokio::spawn(sweep_snapshots(Arc::downgrade(&shared)));
@@ -224,7 +232,7 @@ impl SqliteReads {
 
     pub(crate) fn merchant_by_access_id(&self, access_id: &str) -> StoreResult<Option<Merchant>> {
         let sql = "SELECT * FROM merchants WHERE access_id = ?1";
-        self.first(sql, access_id, |row| codec::merchant(row))
+        self.first(sql, access_id, |row| codec::merchant(row, self.0.ids))
     }
 
     pub(crate) fn lightbox_session(
@@ -232,7 +240,9 @@ impl SqliteReads {
         session_id: &str,
     ) -> StoreResult<Option<LightboxSession>> {
         let sql = "SELECT * FROM lightbox_sessions WHERE session_id = ?1";
-        self.first(sql, session_id, |row| codec::lightbox_session(row))
+        self.first(sql, session_id, |row| {
+            codec::lightbox_session(row, self.0.ids)
+        })
     }
 
     pub(crate) fn lightbox_session_of_transaction(
@@ -241,21 +251,21 @@ impl SqliteReads {
     ) -> StoreResult<Option<LightboxSession>> {
         let sql = "SELECT * FROM lightbox_sessions WHERE transaction_id = ?1 \
                    ORDER BY updated_at DESC LIMIT 1";
-        let key = sql_id(transaction_id.0);
-        self.first(sql, key, |row| codec::lightbox_session(row))
+        let key = self.0.ids.stored(transaction_id.0);
+        self.first(sql, key, |row| codec::lightbox_session(row, self.0.ids))
     }
 
     pub(crate) fn chain(&self, payment_id: PaymentId) -> StoreResult<Option<PaymentChain>> {
-        let key = ChainKey::Payment(sql_id(payment_id.0));
-        self.with(|connection| load_chain_by(connection, key))
+        let key = ChainKey::Payment(self.0.ids.stored(payment_id.0));
+        self.with(|connection| load_chain_by(connection, self.0.ids, key))
     }
 
     pub(crate) fn chain_of_transaction(
         &self,
         transaction_id: TransactionId,
     ) -> StoreResult<Option<PaymentChain>> {
-        let key = ChainKey::Transaction(sql_id(transaction_id.0));
-        self.with(|connection| load_chain_by(connection, key))
+        let key = ChainKey::Transaction(self.0.ids.stored(transaction_id.0));
+        self.with(|connection| load_chain_by(connection, self.0.ids, key))
     }
 }
 
@@ -288,24 +298,27 @@ async fn sweep_snapshots(shared: Weak<Shared>) {
 /// Reads the chain `key` names on `connection`: one statement, so one snapshot.
 pub(crate) fn load_chain_by(
     connection: &Connection,
+    ids: StoredIds,
     key: ChainKey,
 ) -> StoreResult<Option<PaymentChain>> {
-    match key {
-        ChainKey::Payment(id) => load_chain(connection, &chain_read::BY_PAYMENT, id),
-        ChainKey::Transaction(id) => load_chain(connection, &chain_read::BY_TRANSACTION, id),
-    }
+    let (sql, id) = match key {
+        ChainKey::Payment(id) => (&*chain_read::BY_PAYMENT, id),
+        ChainKey::Transaction(id) => (&*chain_read::BY_TRANSACTION, id),
+    };
+    load_chain(connection, sql, ids, id)
 }
 
 /// Runs the chain statement `sql` for the id `key`: one statement, so one snapshot.
 fn load_chain(
     connection: &Connection,
     sql: &'static str,
+    ids: StoredIds,
     key: i64,
 ) -> StoreResult<Option<PaymentChain>> {
     let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
     let columns = ColumnIndex::of_constant(sql, &statement);
     let mut rows = statement.query([key]).map_err(sqlite_error)?;
-    let mut chain = ChainRows::default();
+    let mut chain = ChainRows::new(ids);
     while let Some(row) = rows.next().map_err(sqlite_error)? {
         chain.push(&SqliteRow {
             row,
@@ -339,7 +352,8 @@ mod tests {
     /// the connection keeps a snapshot); then another connection, uncounted, changes the row.
     fn snapshot_kept_then_changed(name: &str) -> (std::path::PathBuf, Connection, SqliteReads) {
         let (path, writer) = database(name);
-        let reads = SqliteReads::open(&path, 1, Commits::default()).expect("open the reads");
+        let ids = crate::test_support::test_ids();
+        let reads = SqliteReads::open(&path, 1, Commits::default(), ids).expect("open the reads");
         assert_eq!(value(&reads), 1);
         assert_eq!(value(&reads), 1);
         writer.execute("UPDATE t SET v = 2", []).expect("update");
@@ -360,7 +374,8 @@ mod tests {
         let (path, writer) = database("commits");
         let commits = Commits::default();
         let hour = Duration::from_secs(3600);
-        let reads = SqliteReads::open_reusing(&path, 1, commits.clone(), hour).expect("open");
+        let ids = crate::test_support::test_ids();
+        let reads = SqliteReads::open_reusing(&path, 1, commits.clone(), ids, hour).expect("open");
         let kept = || {
             reads.0.connections[0]
                 .lock()

@@ -1,7 +1,16 @@
 //! What the crate's own PostgreSQL unit tests share: where the server is, if there is one, and
 //! a schema of a test's own on it.
 
+use paybank_core::ids::{permutation_key, StoredIds};
 use sqlx::{AnyConnection, Connection, Executor};
+
+/// The id seed of the stores the crate's own tests open.
+pub(crate) const TEST_ID_SEED: &str = "test seed";
+
+/// How the stores opened with [`TEST_ID_SEED`] keep ids.
+pub(crate) fn test_ids() -> StoredIds {
+    StoredIds::new(permutation_key(TEST_ID_SEED.as_bytes()))
+}
 
 /// `PAYBANK_TEST_POSTGRES_URL`, as `.ci/run` sets it, with sqlx's drivers installed; `None`
 /// where it is unset, and the test then passes without PostgreSQL.

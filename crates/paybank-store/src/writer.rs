@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use paybank_core::change::Timer;
+use paybank_core::ids::StoredIds;
 use paybank_core::model::PaymentChain;
 use paybank_core::rails::RailJob;
 use sqlx::{AnyConnection, Executor};
@@ -77,17 +78,36 @@ struct Job {
     reply: oneshot::Sender<StoreResult<Reply>>,
 }
 
-/// The connection the writer owns.
-pub(crate) enum WriteConnection {
+/// The connection the writer owns, and how ids are stored.
+pub(crate) struct WriteConnection {
+    link: Link,
+    ids: StoredIds,
+}
+
+enum Link {
     Sqlite(rusqlite::Connection),
     Sqlx(AnyConnection),
 }
 
 impl WriteConnection {
+    pub(crate) fn sqlite(connection: rusqlite::Connection, ids: StoredIds) -> WriteConnection {
+        WriteConnection {
+            link: Link::Sqlite(connection),
+            ids,
+        }
+    }
+
+    pub(crate) fn sqlx(connection: AnyConnection, ids: StoredIds) -> WriteConnection {
+        WriteConnection {
+            link: Link::Sqlx(connection),
+            ids,
+        }
+    }
+
     fn db(&mut self) -> Db<'_> {
-        match self {
-            WriteConnection::Sqlite(connection) => Db::Sqlite(connection),
-            WriteConnection::Sqlx(connection) => Db::Sqlx(connection),
+        match &mut self.link {
+            Link::Sqlite(connection) => Db::sqlite(connection, self.ids),
+            Link::Sqlx(connection) => Db::sqlx(connection, self.ids),
         }
     }
 
@@ -97,7 +117,7 @@ impl WriteConnection {
     /// writer leaves it empty. Readers still on old frames make it wait a little, then give up,
     /// which only leaves the WAL for later: commands must not queue behind a checkpoint.
     fn checkpoint(&mut self) {
-        if let WriteConnection::Sqlite(connection) = self {
+        if let Link::Sqlite(connection) = &mut self.link {
             let checkpoint = connection
                 .busy_timeout(CHECKPOINT_WAIT_MAX)
                 .and_then(|()| connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);"));
@@ -112,17 +132,17 @@ impl WriteConnection {
 
     /// Rows changed since the connection opened; SQLite only, where checkpoints are ours to run.
     fn total_changes(&self) -> u64 {
-        match self {
-            WriteConnection::Sqlite(connection) => connection.total_changes(),
-            WriteConnection::Sqlx(_) => 0,
+        match &self.link {
+            Link::Sqlite(connection) => connection.total_changes(),
+            Link::Sqlx(_) => 0,
         }
     }
 
     /// Runs a statement of transaction control (BEGIN, SAVEPOINT, …).
     async fn control(&mut self, sql: &str) -> StoreResult<()> {
-        match self {
-            WriteConnection::Sqlite(connection) => crate::db::sqlite_control(connection, sql)?,
-            WriteConnection::Sqlx(connection) => {
+        match &mut self.link {
+            Link::Sqlite(connection) => crate::db::sqlite_control(connection, sql)?,
+            Link::Sqlx(connection) => {
                 connection.execute(sql).await?;
             }
         }
@@ -145,8 +165,8 @@ impl WriterHandle {
         commits: Commits,
     ) -> StoreResult<WriterHandle> {
         let (sender, receiver) = mpsc::channel(options.queue_length_max);
-        match connection {
-            WriteConnection::Sqlite(_) => {
+        match connection.link {
+            Link::Sqlite(_) => {
                 // The commands are async for sqlx's sake; on rusqlite they never wait, so a
                 // single-threaded runtime on the writer's thread drives them.
                 let runtime = tokio::runtime::Builder::new_current_thread()
@@ -161,7 +181,7 @@ impl WriterHandle {
                     })
                     .map_err(|error| StoreError::Database(error.to_string()))?;
             }
-            WriteConnection::Sqlx(_) => {
+            Link::Sqlx(_) => {
                 tokio::spawn(writer_loop(connection, receiver, backend, options, commits));
             }
         }
@@ -249,12 +269,12 @@ fn answer_chain_reads(connection: &WriteConnection, batch: &mut Vec<Job>) {
 }
 
 fn read_chain(connection: &WriteConnection, key: ChainKey) -> StoreResult<Option<PaymentChain>> {
-    let WriteConnection::Sqlite(connection) = connection else {
+    let Link::Sqlite(link) = &connection.link else {
         return Err(StoreError::Invariant(
             "chain reads go to the writer on SQLite only",
         ));
     };
-    crate::sqlite_reads::load_chain_by(connection, key)
+    crate::sqlite_reads::load_chain_by(link, connection.ids, key)
 }
 
 async fn run_batch(

@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use crate::codec::{self, sql_id};
+use crate::codec;
 use crate::columns::Columns;
 use crate::db::{args, Db, DbRow};
 use crate::rows;
@@ -112,7 +112,7 @@ async fn commit(db: &mut Db<'_>, write: &WriteSet) -> StoreResult<()> {
         record_delivery(db, delivery).await?;
     }
     if let Some((event_id, due_at)) = write.resend {
-        db.execute("UPDATE outbox_events SET state = $1, next_attempt_at = $2, lease_until = 0 WHERE event_id = $3", args![EventState::Pending.name(), due_at, sql_id(event_id.0)]).await?;
+        db.execute("UPDATE outbox_events SET state = $1, next_attempt_at = $2, lease_until = 0 WHERE event_id = $3", args![EventState::Pending.name(), due_at, db.id(event_id.0)]).await?;
     }
     Ok(())
 }
@@ -123,7 +123,7 @@ async fn insert_merchant(db: &mut Db<'_>, merchant: &Merchant) -> StoreResult<()
          allowed_origins, split_token_enabled, created_at, payouts_from_settled_only) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         args![
-            sql_id(merchant.merchant_id.0),
+            db.id(merchant.merchant_id.0),
             &merchant.name,
             &merchant.access_id,
             &merchant.access_key,
@@ -145,11 +145,11 @@ async fn write_change(db: &mut Db<'_>, change: &Change) -> StoreResult<()> {
         upsert_transaction(db, txn).await?;
     }
     for posting in &change.postings {
-        let values = rows::posting_values(posting, change.payment.updated_at);
+        let values = rows::posting_values(posting, change.payment.updated_at, db.ids);
         db.execute(&POSTING_INSERT, &values).await?;
     }
     for claim in &change.reference_claims {
-        db.execute(&CLAIM_INSERT, &rows::claim_values(claim))
+        db.execute(&CLAIM_INSERT, &rows::claim_values(claim, db.ids))
             .await
             .map_err(|error| match error {
                 StoreError::Duplicate(_) => StoreError::Duplicate("merchantReference".to_owned()),
@@ -164,7 +164,7 @@ async fn write_change(db: &mut Db<'_>, change: &Change) -> StoreResult<()> {
 
 async fn write_events_and_timers(db: &mut Db<'_>, change: &Change) -> StoreResult<()> {
     for (ordinal, event) in change.events.iter().enumerate() {
-        db.execute(&EVENT_INSERT, &rows::event_values(event, ordinal))
+        db.execute(&EVENT_INSERT, &rows::event_values(event, ordinal, db.ids))
             .await?;
     }
     for timer_id in &change.timers_done {
@@ -172,7 +172,7 @@ async fn write_events_and_timers(db: &mut Db<'_>, change: &Change) -> StoreResul
             .await?;
     }
     for timer in &change.timers {
-        db.execute(&TIMER_INSERT, &rows::timer_values(timer))
+        db.execute(&TIMER_INSERT, &rows::timer_values(timer, db.ids))
             .await?;
     }
     Ok(())
@@ -195,7 +195,7 @@ async fn write_payment(
 }
 
 async fn insert_payment(db: &mut Db<'_>, payment: &Payment) -> StoreResult<u64> {
-    db.execute(&PAYMENT_INSERT, &rows::payment_values(payment))
+    db.execute(&PAYMENT_INSERT, &rows::payment_values(payment, db.ids))
         .await
 }
 
@@ -207,12 +207,12 @@ async fn update_payment(
     expected_version: i64,
 ) -> StoreResult<u64> {
     let mut values = rows::payment_change_values(payment).to_vec();
-    values.extend([sql_id(payment.payment_id.0).into(), expected_version.into()]);
+    values.extend([db.id(payment.payment_id.0).into(), expected_version.into()]);
     db.execute(&PAYMENT_UPDATE, &values).await
 }
 
 async fn upsert_transaction(db: &mut Db<'_>, txn: &Transaction) -> StoreResult<()> {
-    db.execute(&TRANSACTION_UPSERT, &rows::transaction_values(txn))
+    db.execute(&TRANSACTION_UPSERT, &rows::transaction_values(txn, db.ids))
         .await?;
     Ok(())
 }
@@ -220,7 +220,7 @@ async fn upsert_transaction(db: &mut Db<'_>, txn: &Transaction) -> StoreResult<(
 async fn record_delivery(db: &mut Db<'_>, delivery: &DeliveryRecord) -> StoreResult<()> {
     let attempt = &delivery.attempt;
     db.execute("INSERT INTO event_attempts (event_id, attempt, attempted_at, duration_ms, http_status, error) \
-         VALUES ($1, $2, $3, $4, $5, $6)", args![sql_id(delivery.event_id.0), attempt.attempt, attempt.attempted_at, attempt.duration_ms, attempt.http_status, &attempt.error]).await?;
+         VALUES ($1, $2, $3, $4, $5, $6)", args![db.id(delivery.event_id.0), attempt.attempt, attempt.attempted_at, attempt.duration_ms, attempt.http_status, &attempt.error]).await?;
     let (state, next_attempt_at, delivered_at) = match delivery.next {
         NextDelivery::Delivered => (
             EventState::Delivered,
@@ -231,7 +231,7 @@ async fn record_delivery(db: &mut Db<'_>, delivery: &DeliveryRecord) -> StoreRes
         NextDelivery::GiveUp => (EventState::Failed, attempt.attempted_at, None),
     };
     db.execute("UPDATE outbox_events SET state = $1, attempts = $2, next_attempt_at = $3, lease_until = 0, \
-         delivered_at = COALESCE($4, delivered_at) WHERE event_id = $5", args![state.name(), attempt.attempt, next_attempt_at, delivered_at, sql_id(delivery.event_id.0)]).await?;
+         delivered_at = COALESCE($4, delivered_at) WHERE event_id = $5", args![state.name(), attempt.attempt, next_attempt_at, delivered_at, db.id(delivery.event_id.0)]).await?;
     Ok(())
 }
 
@@ -280,7 +280,11 @@ async fn claim_timers(
         "due_at, timer_id",
         backend,
     );
-    let mut timers = claim_rows(db, &sql, (now, lease_ms, limit), |row| codec::timer(row)).await?;
+    let ids = db.ids;
+    let mut timers = claim_rows(db, &sql, (now, lease_ms, limit), |row| {
+        codec::timer(row, ids)
+    })
+    .await?;
     timers.sort_by(|a, b| (a.due_at, &a.timer_id).cmp(&(b.due_at, &b.timer_id)));
     Ok(Reply::Timers(timers))
 }
@@ -300,8 +304,9 @@ async fn claim_events(
         "next_attempt_at, created_at, ordinal, event_id",
         backend,
     );
+    let ids = db.ids;
     let mut events = claim_rows(db, &sql, (now, lease_ms, limit), |row| {
-        codec::stored_event(row)
+        codec::stored_event(row, ids)
     })
     .await?;
     events.sort_by_key(|event| {
@@ -309,7 +314,7 @@ async fn claim_events(
             event.next_attempt_at,
             event.event.created_at,
             event.ordinal,
-            event.event.event_id,
+            ids.stored(event.event.event_id.0),
         )
     });
     Ok(Reply::Events(events))
@@ -374,6 +379,6 @@ async fn upsert_session(db: &mut Db<'_>, session: &LightboxSession) -> StoreResu
          $8, $9, $10, $11, $12, $13) ON CONFLICT (session_id) DO UPDATE SET step = excluded.step, \
          bank_id = excluded.bank_id, username = excluded.username, behaviour = excluded.behaviour, \
          account_index = excluded.account_index, error = excluded.error, redirect_url = excluded.redirect_url, \
-         updated_at = excluded.updated_at", args![&session.session_id, sql_id(session.payment_id.0), sql_id(session.transaction_id.0), session.step.name(), &session.bank_id, &session.username, session.behaviour.as_ref().map(|behaviour| behaviour.encode()), session.account_index.map(i64::from), session.error.map(|error| error.name()), &session.csrf_token, session.expires_at, &session.redirect_url, session.updated_at]).await?;
+         updated_at = excluded.updated_at", args![&session.session_id, db.id(session.payment_id.0), db.id(session.transaction_id.0), session.step.name(), &session.bank_id, &session.username, session.behaviour.as_ref().map(|behaviour| behaviour.encode()), session.account_index.map(i64::from), session.error.map(|error| error.name()), &session.csrf_token, session.expires_at, &session.redirect_url, session.updated_at]).await?;
     Ok(())
 }

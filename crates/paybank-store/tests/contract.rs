@@ -46,7 +46,7 @@ where
     F: FnOnce(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let store = match paybank_store::open(&url).await {
+    let store = match paybank_store::open(&url, "contract").await {
         Ok(store) => store,
         // Fails the same way a story does, so the caller cleans up and reports it alike.
         Err(error) => return tokio::spawn(async move { panic!("open {url}: {error}") }).await,
@@ -156,9 +156,12 @@ story!(views::event_log_paging);
 async fn sqlite_idle_writer_empties_the_wal() {
     let dir = std::env::temp_dir().join(format!("paybank-wal-{}", unique_suffix()));
     std::fs::create_dir_all(&dir).expect("create the test directory");
-    let store = paybank_store::open(&format!("sqlite://{}", dir.join("paybank.db").display()))
-        .await
-        .expect("open the store");
+    let store = paybank_store::open(
+        &format!("sqlite://{}", dir.join("paybank.db").display()),
+        "contract",
+    )
+    .await
+    .expect("open the store");
     support::add_merchant(&store, &support::merchant(1, true)).await;
     let wal_bytes = || std::fs::metadata(dir.join("paybank.db-wal")).map_or(0, |wal| wal.len());
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);

@@ -292,7 +292,7 @@ async fn open_state(config: Config) -> anyhow::Result<AppState> {
             )
         })?;
     }
-    let store = paybank_store::open(&url)
+    let store = paybank_server::open_store(&url, &config)
         .await
         .with_context(|| format!("opening database {url}"))?;
     AppState::new(config, store).await

@@ -62,9 +62,6 @@ impl TestApp {
         temp_dir: Option<PathBuf>,
         configure: impl FnOnce(&mut Config),
     ) -> TestApp {
-        let store = paybank_store::open(database_url)
-            .await
-            .unwrap_or_else(|error| panic!("open {database_url}: {error}"));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let mut config = Config::defaults();
@@ -77,6 +74,9 @@ impl TestApp {
             dir
         });
         configure(&mut config);
+        let store = paybank_server::open_store(database_url, &config)
+            .await
+            .unwrap_or_else(|error| panic!("open {database_url}: {error}"));
         let state = AppState::new(config, store).await.expect("app state");
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(paybank_server::serve(listener, state.clone(), async {
