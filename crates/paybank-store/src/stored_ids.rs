@@ -273,8 +273,7 @@ mod tests {
         assert_eq!(secret.expect("the secret"), TEST_ID_SEED);
     }
 
-    /// The new payment of the batch, as its column holds it (the batch's others were set up
-    /// with ids of their own below it).
+    /// The id column of the batch's new payment (reference `B-2…`), as the database holds it.
     async fn payment_ids(connection: &mut AnyConnection) -> Vec<i64> {
         let sql = "SELECT payment_id FROM payments WHERE merchant_reference LIKE 'B-2%'";
         sqlx::query_scalar(sql)
