@@ -85,9 +85,10 @@ pub fn unpermute_id(id: u64, key: [u64; FEISTEL_ROUNDS]) -> Option<u64> {
 
 /// How ids are kept in a database: as the counter they were made from, so that rows made
 /// together sit together in every index keyed by an id, and an index grows at its end rather
-/// than at random places. The mapping is a bijection from every id up to `i64::MAX` onto the
-/// stored integers: ids from the permutation become their counter (0 to 10^12 - 1), smaller
-/// ids become negative, and larger ones (never made here) stay as they are.
+/// than at random places. The mapping is one to one for every id up to `i64::MAX`: ids from
+/// the permutation become their counter (0 to 10^12 - 1), smaller ids become negative, and
+/// larger ones (never made here) stay as they are. No id maps to a value in [10^12, 2·10^12)
+/// or below -10^12, so such a value (a public id left unconverted, say) reads as no id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoredIds {
     key: [u64; FEISTEL_ROUNDS],
