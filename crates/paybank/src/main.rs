@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use paybank_core::ids::{permutation_key, StoredIds};
 use paybank_server::demo::demo_merchant;
 use paybank_server::merchants::{create_merchant, NewMerchant};
 use paybank_server::{AppState, Config};
@@ -58,6 +59,9 @@ enum Command {
     /// ACH files paybank sent and received.
     #[command(subcommand)]
     Ach(AchCommand),
+    /// Translate between public ids and the counters the database keeps in their place.
+    #[command(subcommand)]
+    Id(IdCommand),
     /// Apply database migrations and exit.
     Migrate,
     /// Benchmark this build against the bare-axum ceiling and the peers (see BENCHMARKS.md).
@@ -163,6 +167,17 @@ enum MerchantCommand {
 }
 
 #[derive(Subcommand)]
+enum IdCommand {
+    /// What a database column holds for this public id.
+    Stored { id: u64 },
+    /// The public id a database column's value stands for.
+    Public {
+        #[arg(allow_negative_numbers = true)]
+        stored: i64,
+    },
+}
+
+#[derive(Subcommand)]
 enum ClockCommand {
     /// Advance simulated time, e.g. `3d`, `12h`, `90m`, `30s`, running everything that falls due.
     Advance { duration: String },
@@ -215,6 +230,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Merchant(command) => merchant(config, command).await,
         Command::Clock(command) => clock(config, command).await,
         Command::Ach(command) => ach(config, command).await,
+        Command::Id(command) => id(config, command).await,
         Command::Migrate => {
             open_state(config).await?;
             println!("migrations applied");
@@ -413,6 +429,30 @@ async fn clock(config: Config, command: ClockCommand) -> anyhow::Result<()> {
     }
     let now = state.clock.now();
     println!("simulated time: {now} ({})", format_time(now));
+    Ok(())
+}
+
+/// Ids are stored as the counters they were made from (`paybank-store/src/stored_ids.rs`), so
+/// reading the database by hand needs this to match rows to the ids the API shows.
+async fn id(config: Config, command: IdCommand) -> anyhow::Result<()> {
+    let state = open_state(config).await?;
+    let secret = (state.store)
+        .setting_or_insert(paybank_store::ID_SECRET_SETTING, "")
+        .await?;
+    let ids = StoredIds::new(permutation_key(secret.as_bytes()));
+    match command {
+        IdCommand::Stored { id } => {
+            anyhow::ensure!(
+                id <= i64::MAX as u64,
+                "{id} is not an id: ids have at most 15 digits"
+            );
+            println!("{}", ids.stored(id));
+        }
+        IdCommand::Public { stored } => match ids.id(stored) {
+            Some(id) => println!("{id}"),
+            None => anyhow::bail!("no id is stored as {stored}"),
+        },
+    }
     Ok(())
 }
 
