@@ -100,6 +100,11 @@ impl StoredIds {
         StoredIds { key }
     }
 
+    /// The deployment's key, which the ids are made with ([`permute_counter`]).
+    pub fn key(&self) -> [u64; FEISTEL_ROUNDS] {
+        self.key
+    }
+
     /// What the database keeps for `id`. Ids are at most fifteen digits, so every id fits.
     pub fn stored(&self, id: u64) -> i64 {
         let stored = match unpermute_id(id, self.key) {

@@ -7,7 +7,6 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use paybank_core::ach_schedule::AchSchedule;
-use paybank_core::ids::permutation_key;
 use paybank_core::money::Amount;
 use paybank_core::rules::Policy;
 use paybank_store::Store;
@@ -72,11 +71,10 @@ fn id_seed(config: &Config) -> String {
 }
 
 impl AppState {
-    /// Builds the state over an open store: reads the clock, the id secret, the templates.
+    /// Builds the state over an open store: reads the clock, the templates; the id key is the
+    /// one the store read when it opened.
     pub async fn new(config: Config, store: Arc<dyn Store>) -> anyhow::Result<AppState> {
-        let secret = store
-            .setting_or_insert(paybank_store::ID_SECRET_SETTING, &id_seed(&config))
-            .await?;
+        let id_key = store.stored_ids().key();
         let offset_ms = store.clock_offset().await?;
         let clock = Clock::from_config(&config.clock, offset_ms)?;
         let test_bank = paybank_store::RailWrite {
@@ -113,7 +111,7 @@ impl AppState {
             config: Arc::new(config),
             store,
             clock: Arc::new(clock),
-            ids: Arc::new(IdAllocator::new(permutation_key(secret.as_bytes()))),
+            ids: Arc::new(IdAllocator::new(id_key)),
             policy: Arc::new(policy),
             templates: Arc::new(lightbox::templates()),
             http,

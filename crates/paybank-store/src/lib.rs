@@ -41,7 +41,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use paybank_core::change::{Change, Timer};
 use paybank_core::events::OutboxEvent;
-use paybank_core::ids::{EventId, MerchantId, PaymentId, TransactionId};
+use paybank_core::ids::{EventId, MerchantId, PaymentId, StoredIds, TransactionId};
 use paybank_core::ledger::Posting;
 use paybank_core::lightbox::LightboxSession;
 use paybank_core::model::{Merchant, PaymentChain, TimestampMs, Transaction};
@@ -241,6 +241,8 @@ pub trait Store: Send + Sync + 'static {
     async fn clock_offset(&self) -> StoreResult<i64>;
     /// Reserves `count` consecutive values of the deployment's id counter; returns the first.
     async fn reserve_ids(&self, count: u64) -> StoreResult<u64>;
+    /// How this store keeps ids, with the deployment's id key, read when it opened.
+    fn stored_ids(&self) -> StoredIds;
     /// Returns the setting, storing `value` first if it has none (first writer wins).
     async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
 

@@ -112,6 +112,10 @@ impl Store for SqlStore {
         }
     }
 
+    fn stored_ids(&self) -> StoredIds {
+        self.ids
+    }
+
     async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
         let command = Command::SettingOrInsert {
             key: key.to_owned(),

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use paybank_core::ids::{permutation_key, StoredIds};
 use paybank_server::demo::demo_merchant;
 use paybank_server::merchants::{create_merchant, NewMerchant};
 use paybank_server::{AppState, Config};
@@ -436,10 +435,7 @@ async fn clock(config: Config, command: ClockCommand) -> anyhow::Result<()> {
 /// reading the database by hand needs this to match rows to the ids the API shows.
 async fn id(config: Config, command: IdCommand) -> anyhow::Result<()> {
     let state = open_state(config).await?;
-    let secret = (state.store)
-        .setting_or_insert(paybank_store::ID_SECRET_SETTING, "")
-        .await?;
-    let ids = StoredIds::new(permutation_key(secret.as_bytes()));
+    let ids = state.store.stored_ids();
     match command {
         IdCommand::Stored { id } => {
             anyhow::ensure!(
