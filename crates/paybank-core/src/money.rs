@@ -104,6 +104,20 @@ impl Amount {
     }
 }
 
+impl Amount {
+    /// Appends the wire form (what `Display` writes) to `out`, without `core::fmt`: the JSON
+    /// answers write several amounts each.
+    pub fn write_wire(self, out: &mut Vec<u8>) {
+        if self.0 < 0 {
+            out.push(b'-');
+        }
+        let abs = self.0.unsigned_abs();
+        out.extend_from_slice(itoa::Buffer::new().format(abs / 100).as_bytes());
+        let cents = (abs % 100) as u8;
+        out.extend_from_slice(&[b'.', b'0' + cents / 10, b'0' + cents % 10]);
+    }
+}
+
 impl fmt::Display for Amount {
     /// The wire form: always two decimals.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -123,6 +137,15 @@ impl std::iter::Sum for Amount {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn write_wire_writes_what_display_shows(minor in any::<i64>()) {
+            let mut out = Vec::new();
+            Amount(minor).write_wire(&mut out);
+            prop_assert_eq!(String::from_utf8(out).unwrap(), Amount(minor).to_string());
+        }
+    }
 
     #[test]
     fn parses_the_wire_forms_the_provider_accepts() {

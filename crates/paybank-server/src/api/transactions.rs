@@ -1,7 +1,7 @@
 //! Establish, transaction reads, and the operations on a transaction.
 
 use axum::extract::{Path, Query, RawQuery, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use paybank_core::authorization::refresh;
 use paybank_core::capture::{
@@ -25,6 +25,7 @@ use crate::api::body::RequestBody;
 use crate::api::error::ApiError;
 use crate::api::wire::{
     transaction_json, TransactionAnswer, TransactionPage, TransactionRead, TransactionView,
+    WriteJson,
 };
 use crate::api::{AuthMerchant, ClientIp};
 use crate::app::AppState;
@@ -61,7 +62,7 @@ fn wrap(merchant: &Merchant, chain: &PaymentChain, id: TransactionId) -> Respons
         .transaction(id)
         .expect("the change holds the transaction it reports");
     let transaction = TransactionView::new(merchant, chain, txn);
-    Json(TransactionAnswer { transaction }).into_response()
+    TransactionAnswer { transaction }.into_json_response()
 }
 
 #[derive(Deserialize)]
@@ -138,7 +139,7 @@ pub async fn get_transaction(
         .filter(|session| !session.step.is_final())
         .map(|session| format!("{}/lightbox/{}", state.public_url, session.session_id));
     let transaction = TransactionView::new(&merchant, &chain, txn);
-    Ok(Json(TransactionRead { transaction, url }).into_response())
+    Ok(TransactionRead { transaction, url }.into_json_response())
 }
 
 /// `GET /transactions` with the provider's filters and offset paging.
@@ -167,7 +168,7 @@ pub async fn list_transactions(
             .map(|txn| TransactionView::new(&merchant, &chains[&txn.payment_id], txn))
             .collect(),
     };
-    Ok(Json(page).into_response())
+    Ok(page.into_json_response())
 }
 
 fn parse_list_query(raw: &str) -> Result<TransactionQuery, ApiError> {

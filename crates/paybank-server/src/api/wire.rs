@@ -1,74 +1,32 @@
 //! Transaction and Payment objects as the provider serialises them (contract §4).
 //!
-//! Each object is a typed view that borrows from the domain records and serializes straight
-//! into a response body, with no `serde_json::Value` tree in between. The fields of every view
-//! are declared in the byte order of their wire names: that is the order in which serde_json
-//! prints a `Value` object's keys, so the bytes are the same as those of the `Value` objects
-//! these views replaced (the tests hold the old output). Optional fields are left out when
-//! absent, except where the wire shows `null`.
+//! Each object is a view that borrows the domain records and writes itself straight into a
+//! response body (`wire/json.rs`), with no `serde_json::Value` tree in between. Every view
+//! writes its fields in the byte order of their wire names: that is the order in which
+//! serde_json prints a `Value` object's keys, so the bytes are the same as those of the `Value`
+//! objects these views replaced (the tests hold the old output). Optional fields are left out
+//! when absent, except where the wire shows `null`.
 
-use std::fmt::{self, Display};
+mod json;
+
+use std::fmt;
 
 use paybank_core::codes::TransactionStatus;
 use paybank_core::demo_bank::{bank, bank_by_routing};
-use paybank_core::ids::{MerchantId, PaymentId, TransactionId};
 use paybank_core::manual_entry::{test_bank_verification, TEST_BANK_ROUTING};
-use paybank_core::model::{BankAccount, Merchant, PaymentChain, TimestampMs, Transaction};
-use paybank_core::money::Amount;
+use paybank_core::model::{BankAccount, Merchant, PaymentChain, Transaction};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::Deserialize;
 use serde_json::Value;
 
-/// A value written as a JSON string through its `Display` form, without an owned `String`.
-struct Text<T>(T);
-
-impl<T: Display> Serialize for Text<T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&self.0)
-    }
-}
-
-/// A view as a `Value`, for the callers that still compose `Value` objects.
-fn to_value(view: impl Serialize) -> Value {
-    serde_json::to_value(view).expect("a wire view has only string keys")
-}
+use json::Object;
+pub use json::WriteJson;
 
 /// A Transaction object; its `payment` is the chain's shared Payment.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct TransactionView<'a> {
-    amount: Text<Amount>,
-    balance: Text<Amount>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    completed_at: Option<TimestampMs>,
-    created_at: TimestampMs,
-    currency: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_code: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expired_at: Option<TimestampMs>,
-    ip: &'a str,
-    merchant_reference: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    original_transaction_id: Option<Text<TransactionId>>,
-    paid: Text<Amount>,
-    payment: PaymentView<'a>,
-    payment_provider_transaction: ProviderTransactionView<'a>,
-    pending: Text<Amount>,
-    pre_authorized: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    processed_at: Option<TimestampMs>,
-    record_version: i64,
-    refunded: Text<Amount>,
-    reversed: Text<Amount>,
-    status: u8,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status_code: Option<&'a str>,
-    status_message: &'static str,
-    time_zone: &'static str,
-    transaction_id: Text<TransactionId>,
-    transaction_type: u8,
-    updated_at: TimestampMs,
+    merchant: &'a Merchant,
+    chain: &'a PaymentChain,
+    txn: &'a Transaction,
 }
 
 impl<'a> TransactionView<'a> {
@@ -78,223 +36,221 @@ impl<'a> TransactionView<'a> {
         txn: &'a Transaction,
     ) -> TransactionView<'a> {
         TransactionView {
-            amount: Text(txn.amount),
-            balance: Text(txn.balance()),
-            completed_at: txn.completed_at,
-            created_at: txn.created_at,
-            currency: &txn.currency,
-            error_code: txn.error_code,
-            expired_at: txn.expired_at,
-            ip: &txn.ip,
-            merchant_reference: &txn.merchant_reference,
-            original_transaction_id: txn.original_transaction_id.map(Text),
-            paid: Text(txn.paid),
-            payment: PaymentView::new(merchant, chain),
-            payment_provider_transaction: ProviderTransactionView::new(txn),
-            pending: Text(txn.pending),
-            pre_authorized: txn.pre_authorized,
-            processed_at: txn.processed_at,
-            record_version: txn.record_version,
-            refunded: Text(txn.refunded),
-            reversed: Text(txn.reversed),
-            status: txn.status.code(),
-            status_code: Some(txn.provider.status.as_str()).filter(|status| !status.is_empty()),
-            status_message: txn.status.name(),
-            time_zone: "Etc/UTC",
-            transaction_id: Text(txn.transaction_id),
-            transaction_type: txn.transaction_type.code(),
-            updated_at: txn.updated_at,
+            merchant,
+            chain,
+            txn,
         }
     }
 }
 
+impl WriteJson for TransactionView<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let txn = self.txn;
+        let mut object = Object::new(out);
+        object.amount("amount", txn.amount);
+        object.amount("balance", txn.balance());
+        object.opt_int("completedAt", txn.completed_at);
+        object.int("createdAt", txn.created_at);
+        object.str("currency", &txn.currency);
+        object.opt_int("errorCode", txn.error_code);
+        object.opt_int("expiredAt", txn.expired_at);
+        object.str("ip", &txn.ip);
+        object.str("merchantReference", &txn.merchant_reference);
+        if let Some(original) = txn.original_transaction_id {
+            object.id("originalTransactionId", original.0);
+        }
+        object.amount("paid", txn.paid);
+        object.field("payment", &PaymentView::new(self.merchant, self.chain));
+        object.field("paymentProviderTransaction", &ProviderTransactionView(txn));
+        object.amount("pending", txn.pending);
+        object.bool("preAuthorized", txn.pre_authorized);
+        object.opt_int("processedAt", txn.processed_at);
+        object.int("recordVersion", txn.record_version);
+        object.amount("refunded", txn.refunded);
+        object.amount("reversed", txn.reversed);
+        object.int("status", txn.status.code());
+        let status_code = Some(txn.provider.status.as_str()).filter(|status| !status.is_empty());
+        object.opt_str("statusCode", status_code);
+        object.str("statusMessage", txn.status.name());
+        object.str("timeZone", "Etc/UTC");
+        object.id("transactionId", txn.transaction_id.0);
+        object.int("transactionType", txn.transaction_type.code());
+        object.int("updatedAt", txn.updated_at);
+        object.finish();
+    }
+}
+
 /// `{"transaction": …}`: the answer of the operations that create or change a transaction.
-#[derive(Serialize)]
 pub struct TransactionAnswer<'a> {
     pub transaction: TransactionView<'a>,
 }
 
+impl WriteJson for TransactionAnswer<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = Object::new(out);
+        object.field("transaction", &self.transaction);
+        object.finish();
+    }
+}
+
 /// `{"transaction": …, "url": …}` of `GET /transactions/{id}`; `url` is `null` when the
 /// transaction has no Lightbox to go back to.
-#[derive(Serialize)]
 pub struct TransactionRead<'a> {
     pub transaction: TransactionView<'a>,
     pub url: Option<String>,
 }
 
+impl WriteJson for TransactionRead<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = Object::new(out);
+        object.field("transaction", &self.transaction);
+        match &self.url {
+            Some(url) => object.str("url", url),
+            None => object.raw("url", "null"),
+        }
+        object.finish();
+    }
+}
+
 /// One page of `GET /transactions`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct TransactionPage<'a> {
     pub items_per_page: i64,
     pub start_index: i64,
     pub transactions: Vec<TransactionView<'a>>,
 }
 
+impl WriteJson for TransactionPage<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = Object::new(out);
+        object.int("itemsPerPage", self.items_per_page);
+        object.int("startIndex", self.start_index);
+        object.field("transactions", self.transactions.as_slice());
+        object.finish();
+    }
+}
+
 /// A Transaction object as a `Value`.
 pub fn transaction_json(merchant: &Merchant, chain: &PaymentChain, txn: &Transaction) -> Value {
-    to_value(TransactionView::new(merchant, chain, txn))
+    TransactionView::new(merchant, chain, txn).to_value()
 }
 
 /// `paymentProviderTransaction`: the payment provider's view of a transaction.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ProviderTransactionView<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    extended_reason: Option<ExtendedReasonView<'a>>,
-    payment_provider_transaction_id: Text<TransactionId>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason_code: Option<&'a str>,
-    status: &'a str,
-    status_message: &'a str,
-}
+struct ProviderTransactionView<'a>(&'a Transaction);
 
-#[derive(Serialize)]
-struct ExtendedReasonView<'a> {
-    code: &'a str,
-}
-
-impl<'a> ProviderTransactionView<'a> {
-    fn new(txn: &'a Transaction) -> ProviderTransactionView<'a> {
-        let provider = &txn.provider;
-        ProviderTransactionView {
-            extended_reason: provider
-                .extended_reason_code
-                .as_deref()
-                .map(|code| ExtendedReasonView { code }),
-            payment_provider_transaction_id: Text(txn.transaction_id),
-            reason_code: provider.reason_code.as_deref(),
-            status: &provider.status,
-            status_message: &provider.status_message,
+impl WriteJson for ProviderTransactionView<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let provider = &self.0.provider;
+        let mut object = Object::new(out);
+        if let Some(code) = provider.extended_reason_code.as_deref() {
+            object.field("extendedReason", &ExtendedReasonView(code));
         }
+        object.id("paymentProviderTransactionId", self.0.transaction_id.0);
+        object.opt_str("reasonCode", provider.reason_code.as_deref());
+        object.str("status", &provider.status);
+        object.str("statusMessage", &provider.status_message);
+        object.finish();
+    }
+}
+
+/// `extendedReason`: `{"code": …}`.
+struct ExtendedReasonView<'a>(&'a str);
+
+impl WriteJson for ExtendedReasonView<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = Object::new(out);
+        object.str("code", self.0);
+        object.finish();
     }
 }
 
 /// The Payment object shared by an authorization and its children.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct PaymentView<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    account: Option<AccountView<'a>>,
-    allowed_payment_provider_type: [u8; 1],
-    amount: Text<Amount>,
-    auth: AuthView,
-    authorization_status: u8,
-    authorization_status_message: &'static str,
-    balance: Text<Amount>,
-    cancel_url: &'a str,
-    country: &'static str,
-    created_at: TimestampMs,
-    currency: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    customer: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<&'a str>,
-    fingerprint: &'a str,
-    merchant: MerchantView<'a>,
-    merchant_id: Text<MerchantId>,
-    merchant_reference: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    notification_url: Option<&'a str>,
-    paid: Text<Amount>,
-    payment_flow: u8,
-    payment_id: Text<PaymentId>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    payment_provider: Option<PaymentProviderView<'a>>,
-    payment_provider_subtype: u16,
-    payment_type: u8,
-    pending: Text<Amount>,
-    record_version: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    recurrence: Option<Value>,
-    refunded: Text<Amount>,
-    return_url: &'a str,
-    reversed: Text<Amount>,
-    system: u8,
-    updated_at: TimestampMs,
-    verification: PaymentVerificationView,
-}
-
-/// `payment.auth`.
-#[derive(Serialize)]
-struct AuthView {
-    message: &'static str,
-    status: u8,
-}
-
-/// `payment.merchant`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct MerchantView<'a> {
-    merchant_id: Text<MerchantId>,
-    name: &'a str,
-}
-
-/// `payment.verification`: paybank does not verify customers.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PaymentVerificationView {
-    status: u8,
-    verify_customer: bool,
+    merchant: &'a Merchant,
+    chain: &'a PaymentChain,
 }
 
 impl<'a> PaymentView<'a> {
     pub fn new(merchant: &'a Merchant, chain: &'a PaymentChain) -> PaymentView<'a> {
-        let payment = &chain.payment;
-        let authorization = chain.authorization();
-        let totals = chain.totals();
+        PaymentView { merchant, chain }
+    }
+}
+
+impl WriteJson for PaymentView<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let (merchant, payment) = (self.merchant, &self.chain.payment);
+        let authorization = self.chain.authorization();
+        let totals = self.chain.totals();
         let echo: Echo = serde_json::from_str(&payment.establish_json).unwrap_or_default();
         let account = payment.account.as_ref();
-        PaymentView {
-            account: account.map(AccountView::new),
-            allowed_payment_provider_type: [1],
-            amount: Text(payment.amount),
-            auth: AuthView {
-                message: authorization.status.name(),
-                status: auth_status(authorization.status),
-            },
-            authorization_status: authorization.status.code(),
-            authorization_status_message: authorization.status.name(),
-            balance: Text(totals.balance()),
-            cancel_url: &payment.cancel_url,
-            country: "US",
-            created_at: payment.created_at,
-            currency: &payment.currency,
-            customer: echo.customer,
-            description: payment.description.as_deref(),
-            fingerprint: account.map_or("", |account| account.token.as_str()),
-            merchant: MerchantView {
-                merchant_id: Text(merchant.merchant_id),
-                name: &merchant.name,
-            },
-            merchant_id: Text(merchant.merchant_id),
-            merchant_reference: &payment.merchant_reference,
-            notification_url: payment.notification_url.as_deref(),
-            paid: Text(totals.paid),
-            payment_flow: 1,
-            payment_id: Text(payment.payment_id),
-            payment_provider: account.map(PaymentProviderView::new),
-            payment_provider_subtype: provider_subtype(account),
-            payment_type: payment.payment_type.code(),
-            pending: Text(totals.pending),
-            record_version: payment.record_version,
-            recurrence: echo.recurrence,
-            refunded: Text(totals.refunded),
-            return_url: &payment.return_url,
-            reversed: Text(totals.reversed),
-            system: 1,
-            updated_at: payment.updated_at,
-            verification: PaymentVerificationView {
-                status: 1,
-                verify_customer: false,
-            },
-        }
+        let mut object = Object::new(out);
+        object.opt_field("account", account.map(AccountView).as_ref());
+        object.raw("allowedPaymentProviderType", "[1]");
+        object.amount("amount", payment.amount);
+        object.field("auth", &AuthView(authorization.status));
+        object.int("authorizationStatus", authorization.status.code());
+        object.str("authorizationStatusMessage", authorization.status.name());
+        object.amount("balance", totals.balance());
+        object.str("cancelUrl", &payment.cancel_url);
+        object.str("country", "US");
+        object.int("createdAt", payment.created_at);
+        object.str("currency", &payment.currency);
+        object.opt_value("customer", echo.customer.as_ref());
+        object.opt_str("description", payment.description.as_deref());
+        object.str("fingerprint", account.map_or("", |account| &account.token));
+        object.field("merchant", &MerchantView(merchant));
+        object.id("merchantId", merchant.merchant_id.0);
+        object.str("merchantReference", &payment.merchant_reference);
+        object.opt_str("notificationUrl", payment.notification_url.as_deref());
+        object.amount("paid", totals.paid);
+        object.int("paymentFlow", 1);
+        object.id("paymentId", payment.payment_id.0);
+        object.opt_field(
+            "paymentProvider",
+            account.map(PaymentProviderView::new).as_ref(),
+        );
+        object.int("paymentProviderSubtype", provider_subtype(account));
+        object.int("paymentType", payment.payment_type.code());
+        object.amount("pending", totals.pending);
+        object.int("recordVersion", payment.record_version);
+        object.opt_value("recurrence", echo.recurrence.as_ref());
+        object.amount("refunded", totals.refunded);
+        object.str("returnUrl", &payment.return_url);
+        object.amount("reversed", totals.reversed);
+        object.int("system", 1);
+        object.int("updatedAt", payment.updated_at);
+        // paybank does not verify customers.
+        object.raw("verification", r#"{"status":1,"verifyCustomer":false}"#);
+        object.finish();
+    }
+}
+
+/// `payment.auth`.
+struct AuthView(TransactionStatus);
+
+impl WriteJson for AuthView {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = Object::new(out);
+        object.str("message", self.0.name());
+        object.int("status", auth_status(self.0));
+        object.finish();
+    }
+}
+
+/// `payment.merchant`.
+struct MerchantView<'a>(&'a Merchant);
+
+impl WriteJson for MerchantView<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = Object::new(out);
+        object.id("merchantId", self.0.merchant_id.0);
+        object.str("name", &self.0.name);
+        object.finish();
     }
 }
 
 /// The Payment object as a `Value`.
 pub fn payment_json(merchant: &Merchant, chain: &PaymentChain) -> Value {
-    to_value(PaymentView::new(merchant, chain))
+    PaymentView::new(merchant, chain).to_value()
 }
 
 /// The two keys of the stored establish data that a Payment echoes, `customer` and
@@ -362,38 +318,36 @@ fn auth_status(status: TransactionStatus) -> u8 {
 }
 
 /// `paymentProvider`: the bank that holds an account.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PaymentProviderView<'a> {
-    country: &'static str,
-    instant_payout_available: bool,
-    name: &'a str,
-    payment_provider_id: &'a str,
-    sub_type: u16,
-    r#type: u8,
-}
+pub struct PaymentProviderView<'a>(&'a BankAccount);
 
 impl<'a> PaymentProviderView<'a> {
     pub fn new(account: &'a BankAccount) -> PaymentProviderView<'a> {
+        PaymentProviderView(account)
+    }
+}
+
+impl WriteJson for PaymentProviderView<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let account = self.0;
         // Looked up by bank id, then routing number: manual-entry accounts carry only the latter.
         let bank = bank(&account.bank_id).or_else(|| bank_by_routing(&account.routing_number));
-        PaymentProviderView {
-            country: "US",
-            instant_payout_available: bank.is_some_and(|bank| bank.rtp || bank.fednow),
-            name: &account.bank_name,
-            payment_provider_id: &account.bank_id,
-            sub_type: provider_subtype(Some(account)),
-            r#type: match account.manual_entry {
-                true => 2,
-                false => 1,
-            },
-        }
+        let mut object = Object::new(out);
+        object.str("country", "US");
+        object.bool(
+            "instantPayoutAvailable",
+            bank.is_some_and(|bank| bank.rtp || bank.fednow),
+        );
+        object.str("name", &account.bank_name);
+        object.str("paymentProviderId", &account.bank_id);
+        object.int("subType", provider_subtype(Some(account)));
+        object.int("type", if account.manual_entry { 2 } else { 1 });
+        object.finish();
     }
 }
 
 /// `paymentProvider` as a `Value`.
 pub fn provider_of(account: &BankAccount) -> Value {
-    to_value(PaymentProviderView::new(account))
+    PaymentProviderView::new(account).to_value()
 }
 
 /// 1000 Online Banking; 2000 Manual Entry (MEC).
@@ -405,13 +359,9 @@ fn provider_subtype(account: Option<&BankAccount>) -> u16 {
 }
 
 /// `account.verification`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct AccountVerificationView {
     has_enough_funds: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     score: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     third_party_score: Option<u16>,
     r#type: u8,
     verified: bool,
@@ -445,46 +395,42 @@ impl AccountVerificationView {
     }
 }
 
-/// The account the consumer chose. Only the last four digits of the number are shown.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AccountView<'a> {
-    account_number: &'a str,
-    account_number_last_four: &'a str,
-    country: &'static str,
-    name: &'a str,
-    name_on_account: &'a str,
-    payment_provider: PaymentProviderView<'a>,
-    profile: u8,
-    provider_id: &'a str,
-    routing_number: &'a str,
-    source: u8,
-    token: &'a str,
-    r#type: u8,
-    verification: AccountVerificationView,
-    verified: bool,
+impl WriteJson for AccountVerificationView {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = Object::new(out);
+        object.bool("hasEnoughFunds", self.has_enough_funds);
+        object.opt_int("score", self.score);
+        object.opt_int("thirdPartyScore", self.third_party_score);
+        object.int("type", self.r#type);
+        object.bool("verified", self.verified);
+        object.finish();
+    }
 }
 
-impl<'a> AccountView<'a> {
-    fn new(account: &'a BankAccount) -> AccountView<'a> {
+/// The account the consumer chose. Only the last four digits of the number are shown.
+struct AccountView<'a>(&'a BankAccount);
+
+impl WriteJson for AccountView<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let account = self.0;
         let verification = AccountVerificationView::new(account);
         let last_four = last_four(&account.account_number);
-        AccountView {
-            account_number: last_four,
-            account_number_last_four: last_four,
-            country: "US",
-            name: &account.account_name,
-            name_on_account: &account.name_on_account,
-            payment_provider: PaymentProviderView::new(account),
-            profile: 1,
-            provider_id: &account.bank_id,
-            routing_number: &account.routing_number,
-            source: 1,
-            token: &account.token,
-            r#type: account.account_type,
-            verified: verification.verified,
-            verification,
-        }
+        let mut object = Object::new(out);
+        object.str("accountNumber", last_four);
+        object.str("accountNumberLastFour", last_four);
+        object.str("country", "US");
+        object.str("name", &account.account_name);
+        object.str("nameOnAccount", &account.name_on_account);
+        object.field("paymentProvider", &PaymentProviderView(account));
+        object.int("profile", 1);
+        object.str("providerId", &account.bank_id);
+        object.str("routingNumber", &account.routing_number);
+        object.int("source", 1);
+        object.str("token", &account.token);
+        object.int("type", account.account_type);
+        object.field("verification", &verification);
+        object.bool("verified", verification.verified);
+        object.finish();
     }
 }
 

@@ -262,11 +262,10 @@ const OLD_TRANSACTIONS: &str = include_str!("old_transactions.jsonl");
 const OLD_ENVELOPES: &str = include_str!("old_envelopes.jsonl");
 
 /// A view prints the same bytes directly as through a `Value`, whose object keys serde_json
-/// prints sorted: so the view's fields are declared in sorted order. Returns the direct form.
-fn printed(view: &impl Serialize) -> String {
-    let direct = serde_json::to_string(view).expect("a view serializes");
-    let value = serde_json::to_value(view).expect("a view is a Value");
-    let through_value = serde_json::to_string(&value).expect("a Value serializes");
+/// prints sorted: so the view writes its fields in sorted order. Returns the direct form.
+fn printed(view: &impl WriteJson) -> String {
+    let direct = String::from_utf8(view.to_json()).expect("a view writes UTF-8");
+    let through_value = serde_json::to_string(&view.to_value()).expect("a Value serializes");
     assert_eq!(direct, through_value, "fields out of sorted order");
     direct
 }
