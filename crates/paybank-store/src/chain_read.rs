@@ -11,6 +11,7 @@
 //! chains of reads that arrive together in one statement ([`BY_PAYMENTS`], [`BY_TRANSACTIONS`],
 //! see `chain_batch`), its rows led by the id each answers.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -49,11 +50,12 @@ const PAYMENT_COLUMNS: [&str; 20] = [
     "p_record_version",
 ];
 
-/// Each payment column's `p_` name by its own name.
-static PAYMENT_NAMES: LazyLock<HashMap<&str, &str, BuildNameHasher>> = LazyLock::new(|| {
+/// Each payment column's position in [`PAYMENT_COLUMNS`] by its own name.
+static PAYMENT_NAMES: LazyLock<HashMap<&str, usize, BuildNameHasher>> = LazyLock::new(|| {
     PAYMENT_COLUMNS
         .iter()
-        .map(|renamed| (unprefixed(renamed), *renamed))
+        .enumerate()
+        .map(|(position, renamed)| (unprefixed(renamed), position))
         .collect()
 });
 
@@ -135,7 +137,11 @@ impl ChainRows {
 
     pub(crate) fn push(&mut self, row: &impl Columns) -> StoreResult<()> {
         if self.payment.is_none() {
-            self.payment = Some(codec::payment(&PaymentColumns(row), self.ids)?);
+            let columns = PaymentColumns {
+                row,
+                next: Cell::new(0),
+            };
+            self.payment = Some(codec::payment(&columns, self.ids)?);
         }
         if row.get::<Option<i64>>("transaction_id")?.is_some() {
             self.transactions.push(codec::transaction(row, self.ids)?);
@@ -153,14 +159,23 @@ impl ChainRows {
     }
 }
 
-/// A chain row read as a payment row: each column under its `p_` name.
-struct PaymentColumns<'a, R>(&'a R);
+/// A chain row read as a payment row: each column under its `p_` name. As in `SqliteRow`, the
+/// name after the one read last is tried before the map.
+struct PaymentColumns<'a, R> {
+    row: &'a R,
+    next: Cell<usize>,
+}
 
 impl<R: Columns> Columns for PaymentColumns<'_, R> {
     fn get<T: Value>(&self, column: &str) -> StoreResult<T> {
-        let renamed = PAYMENT_NAMES.get(column).ok_or_else(|| {
-            StoreError::Database(format!("no payment column {column} in a chain"))
-        })?;
-        self.0.get(renamed)
+        let guess = self.next.get() % PAYMENT_COLUMNS.len();
+        let position = match unprefixed(PAYMENT_COLUMNS[guess]) == column {
+            true => guess,
+            false => *PAYMENT_NAMES.get(column).ok_or_else(|| {
+                StoreError::Database(format!("no payment column {column} in a chain"))
+            })?,
+        };
+        self.next.set(position + 1);
+        self.row.get(PAYMENT_COLUMNS[position])
     }
 }

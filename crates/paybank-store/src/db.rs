@@ -165,7 +165,7 @@ impl<'c> Db<'c> {
                 let mut decoded = Vec::new();
                 while let Some(row) = rows.next().map_err(sqlite_error)? {
                     let columns = &columns;
-                    decoded.push(decode(&DbRow::Sqlite(SqliteRow { row, columns }))?);
+                    decoded.push(decode(&DbRow::Sqlite(SqliteRow::new(row, columns)))?);
                 }
                 Ok(decoded)
             }

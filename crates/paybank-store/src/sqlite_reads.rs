@@ -220,11 +220,7 @@ impl SqliteReads {
             let columns = ColumnIndex::of_constant(sql, &statement);
             let mut rows = statement.query([key]).map_err(sqlite_error)?;
             match rows.next().map_err(sqlite_error)? {
-                Some(row) => decode(&SqliteRow {
-                    row,
-                    columns: &columns,
-                })
-                .map(Some),
+                Some(row) => decode(&SqliteRow::new(row, &columns)).map(Some),
                 None => Ok(None),
             }
         })
@@ -320,10 +316,7 @@ fn load_chain(
     let mut rows = statement.query([key]).map_err(sqlite_error)?;
     let mut chain = ChainRows::new(ids);
     while let Some(row) = rows.next().map_err(sqlite_error)? {
-        chain.push(&SqliteRow {
-            row,
-            columns: &columns,
-        })?;
+        chain.push(&SqliteRow::new(row, &columns))?;
     }
     Ok(chain.finish())
 }
