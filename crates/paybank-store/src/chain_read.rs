@@ -179,3 +179,38 @@ impl<R: Columns> Columns for PaymentColumns<'_, R> {
         self.row.get(PAYMENT_COLUMNS[position])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::columns::{ColumnIndex, SqliteRow};
+
+    #[test]
+    fn payment_columns_have_distinct_names() {
+        // The guesses of `PaymentColumns` agree with the map only while no two names are alike.
+        assert_eq!(PAYMENT_NAMES.len(), PAYMENT_COLUMNS.len());
+    }
+
+    #[test]
+    fn payment_columns_read_in_any_order_give_their_own_values() {
+        let select: Vec<String> = (0..PAYMENT_COLUMNS.len())
+            .map(|position| format!("{position} AS {}", PAYMENT_COLUMNS[position]))
+            .collect();
+        let sql = format!("SELECT 99 AS transaction_id, {}", select.join(", "));
+        let connection = rusqlite::Connection::open_in_memory().expect("open");
+        let mut statement = connection.prepare(&sql).expect("prepare");
+        let columns = ColumnIndex::of(&sql, &statement);
+        let mut rows = statement.query([]).expect("query");
+        let row = SqliteRow::new(rows.next().expect("step").expect("a row"), &columns);
+        let payment = PaymentColumns {
+            row: &row,
+            next: Cell::new(0),
+        };
+        let in_order = (0..PAYMENT_COLUMNS.len()).chain([3, 2, 19, 0, 0]);
+        for position in in_order.chain((0..PAYMENT_COLUMNS.len()).rev()) {
+            let name = unprefixed(PAYMENT_COLUMNS[position]);
+            assert_eq!(payment.get::<i64>(name).unwrap(), position as i64, "{name}");
+        }
+        assert!(payment.get::<i64>("transaction_id").is_err());
+    }
+}

@@ -131,7 +131,9 @@ impl WriteJson for TransactionPage<'_> {
 
 /// A Transaction object as a `Value`.
 pub fn transaction_json(merchant: &Merchant, chain: &PaymentChain, txn: &Transaction) -> Value {
-    TransactionView::new(merchant, chain, txn).to_value()
+    let mut value = TransactionView::new(merchant, chain, txn).to_value();
+    restore_echo(&mut value["payment"], chain);
+    value
 }
 
 /// `paymentProviderTransaction`: the payment provider's view of a transaction.
@@ -250,7 +252,25 @@ impl WriteJson for MerchantView<'_> {
 
 /// The Payment object as a `Value`.
 pub fn payment_json(merchant: &Merchant, chain: &PaymentChain) -> Value {
-    PaymentView::new(merchant, chain).to_value()
+    let mut value = PaymentView::new(merchant, chain).to_value();
+    restore_echo(&mut value, chain);
+    value
+}
+
+/// Puts the echoed `customer` and `recurrence` back into a Payment `Value` as read from the
+/// stored establish data. `to_value` reads the printed view back, and serde_json's parser is
+/// not correctly rounded (no `float_roundtrip`), so an echoed number could come back one unit
+/// in the last place off; everything else in a view is an integer, a string or a bool.
+fn restore_echo(payment: &mut Value, chain: &PaymentChain) {
+    let echo: Echo = serde_json::from_str(&chain.payment.establish_json).unwrap_or_default();
+    if let Value::Object(fields) = payment {
+        let echoed = [("customer", echo.customer), ("recurrence", echo.recurrence)];
+        for (name, value) in echoed {
+            if let Some(value) = value {
+                fields.insert(name.to_owned(), value);
+            }
+        }
+    }
 }
 
 /// The two keys of the stored establish data that a Payment echoes, `customer` and

@@ -186,8 +186,12 @@ mod tests {
     }
 
     proptest! {
+        // Any text, and text dense in what JSON escapes (`any::<String>()` leaves out control
+        // characters).
         #[test]
-        fn strings_print_as_serde_json_prints_them(text in any::<String>()) {
+        fn strings_print_as_serde_json_prints_them(
+            text in "(?s).{0,40}|[\\x00-\\x20\"\\\\a\\x7f\u{e9}\u{2028}]{0,40}",
+        ) {
             let written = object(|object| object.str("k", &text));
             prop_assert_eq!(written, serde_json::json!({ "k": text }).to_string());
         }
@@ -208,6 +212,20 @@ mod tests {
             let written = object(|object| object.amount("a", amount));
             prop_assert_eq!(written, serde_json::json!({ "a": amount.to_string() }).to_string());
         }
+    }
+
+    #[test]
+    fn answers_are_json_as_axums_json_gives() {
+        struct Empty;
+        impl WriteJson for Empty {
+            fn write_json(&self, out: &mut Vec<u8>) {
+                Object::new(out).finish();
+            }
+        }
+        let response = Empty.into_json_response();
+        let json = axum::Json(serde_json::json!({})).into_response();
+        assert_eq!(response.headers(), json.headers());
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
     }
 
     #[test]

@@ -366,3 +366,26 @@ fn last_four_counts_characters() {
     assert_eq!(last_four(""), "");
     assert_eq!(last_four("12é45ü"), "é45ü");
 }
+
+#[test]
+fn echoed_numbers_keep_their_value_through_a_value() {
+    // This one prints as 2.901531243408171e-9, which serde_json reads back one unit in the
+    // last place away from what it read from the stored text.
+    let stored = r#"{"customer":{"score":2.9015312434081716e-9},"recurrence":{"n":[1e-11]}}"#;
+    let merchant = merchant();
+    let mut chain = captured();
+    chain.payment.establish_json = stored.to_owned();
+    let echo: Echo = serde_json::from_str(stored).expect("an establish object");
+    let txn = &chain.transactions[1];
+    let transaction = transaction_json(&merchant, &chain, txn);
+    let payment = payment_json(&merchant, &chain);
+    for value in [&transaction["payment"], &payment] {
+        assert_eq!(Some(&value["customer"]), echo.customer.as_ref());
+        assert_eq!(Some(&value["recurrence"]), echo.recurrence.as_ref());
+    }
+    let direct = TransactionView::new(&merchant, &chain, txn).to_json();
+    assert_eq!(
+        serde_json::to_vec(&transaction).expect("a Value prints"),
+        direct
+    );
+}
