@@ -102,9 +102,7 @@ impl Amount {
         }
         format!("{sign}{grouped}.{cents}")
     }
-}
 
-impl Amount {
     /// Appends the wire form (what `Display` writes) to `out`, without `core::fmt`: the JSON
     /// answers write several amounts each.
     pub fn write_wire(self, out: &mut Vec<u8>) {
