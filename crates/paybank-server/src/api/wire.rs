@@ -24,9 +24,8 @@ pub use json::WriteJson;
 
 /// A Transaction object; its `payment` is the chain's shared Payment.
 pub struct TransactionView<'a> {
-    merchant: &'a Merchant,
-    chain: &'a PaymentChain,
     txn: &'a Transaction,
+    payment: PaymentView<'a>,
 }
 
 impl<'a> TransactionView<'a> {
@@ -36,9 +35,8 @@ impl<'a> TransactionView<'a> {
         txn: &'a Transaction,
     ) -> TransactionView<'a> {
         TransactionView {
-            merchant,
-            chain,
             txn,
+            payment: PaymentView::new(merchant, chain),
         }
     }
 }
@@ -60,7 +58,7 @@ impl WriteJson for TransactionView<'_> {
             object.id("originalTransactionId", original.0);
         }
         object.amount("paid", txn.paid);
-        object.field("payment", &PaymentView::new(self.merchant, self.chain));
+        object.field("payment", &self.payment);
         object.field("paymentProviderTransaction", &ProviderTransactionView(txn));
         object.amount("pending", txn.pending);
         object.bool("preAuthorized", txn.pre_authorized);
@@ -131,8 +129,9 @@ impl WriteJson for TransactionPage<'_> {
 
 /// A Transaction object as a `Value`.
 pub fn transaction_json(merchant: &Merchant, chain: &PaymentChain, txn: &Transaction) -> Value {
-    let mut value = TransactionView::new(merchant, chain, txn).to_value();
-    restore_echo(&mut value["payment"], chain);
+    let view = TransactionView::new(merchant, chain, txn);
+    let mut value = view.to_value();
+    view.payment.restore_echo(&mut value["payment"]);
     value
 }
 
@@ -169,11 +168,36 @@ impl WriteJson for ExtendedReasonView<'_> {
 pub struct PaymentView<'a> {
     merchant: &'a Merchant,
     chain: &'a PaymentChain,
+    /// What the Payment echoes of the stored establish data.
+    echo: Echo,
 }
 
 impl<'a> PaymentView<'a> {
     pub fn new(merchant: &'a Merchant, chain: &'a PaymentChain) -> PaymentView<'a> {
-        PaymentView { merchant, chain }
+        PaymentView {
+            merchant,
+            chain,
+            echo: serde_json::from_str(&chain.payment.establish_json).unwrap_or_default(),
+        }
+    }
+
+    /// Puts the echoed `customer` and `recurrence` back into this Payment as a `Value`
+    /// (`payment`) exactly as read from the stored establish data. `to_value` reads the printed
+    /// view back, and serde_json's parser is not correctly rounded (no `float_roundtrip`), so an
+    /// echoed number could come back one unit in the last place off; everything else in a view
+    /// is an integer, a string or a bool.
+    fn restore_echo(&self, payment: &mut Value) {
+        if let Value::Object(fields) = payment {
+            let echoed = [
+                ("customer", &self.echo.customer),
+                ("recurrence", &self.echo.recurrence),
+            ];
+            for (name, value) in echoed {
+                if let Some(value) = value {
+                    fields.insert(name.to_owned(), value.clone());
+                }
+            }
+        }
     }
 }
 
@@ -182,7 +206,6 @@ impl WriteJson for PaymentView<'_> {
         let (merchant, payment) = (self.merchant, &self.chain.payment);
         let authorization = self.chain.authorization();
         let totals = self.chain.totals();
-        let echo: Echo = serde_json::from_str(&payment.establish_json).unwrap_or_default();
         let account = payment.account.as_ref();
         let mut object = Object::new(out);
         object.opt_field("account", account.map(AccountView).as_ref());
@@ -196,7 +219,7 @@ impl WriteJson for PaymentView<'_> {
         object.str("country", "US");
         object.int("createdAt", payment.created_at);
         object.str("currency", &payment.currency);
-        object.opt_value("customer", echo.customer.as_ref());
+        object.opt_value("customer", self.echo.customer.as_ref());
         object.opt_str("description", payment.description.as_deref());
         object.str("fingerprint", account.map_or("", |account| &account.token));
         object.field("merchant", &MerchantView(merchant));
@@ -214,7 +237,7 @@ impl WriteJson for PaymentView<'_> {
         object.int("paymentType", payment.payment_type.code());
         object.amount("pending", totals.pending);
         object.int("recordVersion", payment.record_version);
-        object.opt_value("recurrence", echo.recurrence.as_ref());
+        object.opt_value("recurrence", self.echo.recurrence.as_ref());
         object.amount("refunded", totals.refunded);
         object.str("returnUrl", &payment.return_url);
         object.amount("reversed", totals.reversed);
@@ -252,25 +275,10 @@ impl WriteJson for MerchantView<'_> {
 
 /// The Payment object as a `Value`.
 pub fn payment_json(merchant: &Merchant, chain: &PaymentChain) -> Value {
-    let mut value = PaymentView::new(merchant, chain).to_value();
-    restore_echo(&mut value, chain);
+    let view = PaymentView::new(merchant, chain);
+    let mut value = view.to_value();
+    view.restore_echo(&mut value);
     value
-}
-
-/// Puts the echoed `customer` and `recurrence` back into a Payment `Value` as read from the
-/// stored establish data. `to_value` reads the printed view back, and serde_json's parser is
-/// not correctly rounded (no `float_roundtrip`), so an echoed number could come back one unit
-/// in the last place off; everything else in a view is an integer, a string or a bool.
-fn restore_echo(payment: &mut Value, chain: &PaymentChain) {
-    let echo: Echo = serde_json::from_str(&chain.payment.establish_json).unwrap_or_default();
-    if let Value::Object(fields) = payment {
-        let echoed = [("customer", echo.customer), ("recurrence", echo.recurrence)];
-        for (name, value) in echoed {
-            if let Some(value) = value {
-                fields.insert(name.to_owned(), value);
-            }
-        }
-    }
 }
 
 /// The two keys of the stored establish data that a Payment echoes, `customer` and

@@ -26,7 +26,9 @@ pub trait WriteJson {
         out
     }
 
-    /// The value as a `Value`, for callers that compose `Value` objects.
+    /// The value as a `Value`, for callers that compose `Value` objects. It is read back from
+    /// the text, which is exact for integers, strings and bools; a float can come back one unit
+    /// in the last place off (see `PaymentView::restore_echo`).
     fn to_value(&self) -> Value {
         serde_json::from_slice(&self.to_json()).expect("a wire view writes valid JSON")
     }
