@@ -12,6 +12,7 @@ use paybank_core::ids::{permutation_key, StoredIds};
 use sqlx::{AnyConnection, Executor, Row};
 
 use crate::sql::Backend;
+use crate::writes::{SETTING_INSERT, SETTING_SELECT};
 use crate::{StoreError, StoreResult};
 
 /// The setting that holds the secret the deployment's ids are made with.
@@ -114,15 +115,12 @@ async fn setting_or_insert(
     key: &str,
     value: &str,
 ) -> StoreResult<String> {
-    sqlx::query(
-        "INSERT INTO settings (setting_key, setting_value) VALUES ($1, $2) \
-         ON CONFLICT (setting_key) DO NOTHING",
-    )
-    .bind(key)
-    .bind(value)
-    .execute(&mut *connection)
-    .await?;
-    let row = sqlx::query("SELECT setting_value FROM settings WHERE setting_key = $1")
+    sqlx::query(SETTING_INSERT)
+        .bind(key)
+        .bind(value)
+        .execute(&mut *connection)
+        .await?;
+    let row = sqlx::query(SETTING_SELECT)
         .bind(key)
         .fetch_one(&mut *connection)
         .await?;

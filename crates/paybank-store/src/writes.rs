@@ -359,14 +359,20 @@ async fn reserve_counter(db: &mut Db<'_>, name: &str, count: i64) -> StoreResult
     Ok(Reply::Number(first.ok_or(StoreError::NotFound)?))
 }
 
+/// Stores `$2` as the setting `$1` unless it has one (with [`SETTING_SELECT`], also used at open
+/// by `stored_ids`, before a [`Db`] can be made).
+pub(crate) const SETTING_INSERT: &str = "INSERT INTO settings (setting_key, setting_value) \
+     VALUES ($1, $2) ON CONFLICT (setting_key) DO NOTHING";
+
+/// The value of the setting `$1`.
+pub(crate) const SETTING_SELECT: &str = "SELECT setting_value FROM settings WHERE setting_key = $1";
+
 async fn setting_or_insert(db: &mut Db<'_>, key: &str, value: &str) -> StoreResult<Reply> {
-    db.execute("INSERT INTO settings (setting_key, setting_value) VALUES ($1, $2) ON CONFLICT (setting_key) DO NOTHING", args![key, value]).await?;
+    db.execute(SETTING_INSERT, args![key, value]).await?;
     let values = db
-        .fetch(
-            "SELECT setting_value FROM settings WHERE setting_key = $1",
-            args![key],
-            |row| row.get::<String>("setting_value"),
-        )
+        .fetch(SETTING_SELECT, args![key], |row| {
+            row.get::<String>("setting_value")
+        })
         .await?;
     Ok(Reply::Text(
         values.into_iter().next().ok_or(StoreError::NotFound)?,
