@@ -134,7 +134,7 @@ async fn authorized_payment(
     let id = change.payment.authorization_id.to_string();
     state
         .commit(WriteSet {
-            change: Some(change),
+            change: Some(change.into()),
             ..WriteSet::default()
         })
         .await?;

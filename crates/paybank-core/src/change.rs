@@ -165,17 +165,29 @@ impl PaymentChain {
             payment: change.payment.clone(),
             transactions: self.transactions.clone(),
         };
+        chain.put_transactions(change);
+        chain
+    }
+
+    /// As [`PaymentChain::with_change`], taking the chain rather than copying its transactions.
+    pub fn into_changed(mut self, change: &Change) -> PaymentChain {
+        self.payment = change.payment.clone();
+        self.put_transactions(change);
+        self
+    }
+
+    /// Puts the change's transactions in place of their earlier copies, or after the others.
+    fn put_transactions(&mut self, change: &Change) {
         for txn in &change.transactions {
-            match chain
+            match self
                 .transactions
                 .iter_mut()
                 .find(|t| t.transaction_id == txn.transaction_id)
             {
                 Some(existing) => *existing = txn.clone(),
-                None => chain.transactions.push(txn.clone()),
+                None => self.transactions.push(txn.clone()),
             }
         }
-        chain
     }
 
     /// The chain a brand-new payment's change creates.

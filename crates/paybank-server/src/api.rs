@@ -12,6 +12,7 @@ pub mod transactions;
 pub mod wire;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -84,7 +85,7 @@ pub async fn not_found() -> ApiError {
 }
 
 /// The merchant behind HTTP Basic `accessId:accessKey`.
-pub struct AuthMerchant(pub Merchant);
+pub struct AuthMerchant(pub Arc<Merchant>);
 
 impl FromRequestParts<AppState> for AuthMerchant {
     type Rejection = ApiError;

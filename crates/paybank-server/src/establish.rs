@@ -138,7 +138,7 @@ pub async fn establish_disbursement(
     state
         .commit(WriteSet {
             rail: account_opening(Some(&change)),
-            change: Some(change),
+            change: Some(change.into()),
             ..WriteSet::default()
         })
         .await?;
@@ -168,7 +168,7 @@ pub async fn establish_authorization(
     let chain = PaymentChain::from_new(&change);
     let session = new_session(&chain, now, state.policy.lightbox_session_ttl_ms);
     let write = WriteSet {
-        change: Some(change),
+        change: Some(change.into()),
         session: Some(session.clone()),
         ..WriteSet::default()
     };

@@ -14,6 +14,7 @@ use paybank_core::lightbox::{Input, LightboxSession, Step};
 use paybank_core::model::Merchant;
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::api::body::nest_dotted;
 use crate::api::body::RequestBody;
@@ -213,7 +214,7 @@ fn csrf_matches(session: &LightboxSession, provided: Option<&String>) -> bool {
 pub async fn merchant_of_page(
     state: &AppState,
     access_id: Option<&str>,
-) -> Result<Merchant, Response> {
+) -> Result<Arc<Merchant>, Response> {
     let merchant = match access_id {
         Some(access_id) => state
             .store

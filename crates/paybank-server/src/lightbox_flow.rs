@@ -2,6 +2,7 @@
 //! payment change it implies committed together with the session. The hosted pages and the
 //! headless sandbox authorization both go through [`lightbox_input`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use paybank_core::authorization::{
@@ -25,7 +26,7 @@ const CONFLICT_RETRIES_MAX: usize = 8;
 pub struct FlowState {
     pub session: LightboxSession,
     pub chain: PaymentChain,
-    pub merchant: Merchant,
+    pub merchant: Arc<Merchant>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +102,7 @@ pub async fn lightbox_input(
         }
         let write = WriteSet {
             rail: crate::rails::banks::account_opening(change.as_ref()),
-            change,
+            change: change.map(Arc::new),
             session: Some(session.clone()),
             ..WriteSet::default()
         };

@@ -1,6 +1,8 @@
 //! Service operations shared by the API, the hosted pages and the workers: load a payment
 //! chain, run a core rule on it, commit the change; reload and retry when the chain moved.
 
+use std::sync::Arc;
+
 use paybank_core::change::Change;
 use paybank_core::ids::{PaymentId, TransactionId};
 use paybank_core::model::{Merchant, PaymentChain, TimestampMs};
@@ -74,7 +76,7 @@ pub async fn change_chain<F>(
     merchant: &Merchant,
     transaction_id: TransactionId,
     mut rule: F,
-) -> Result<(PaymentChain, Change), ServiceError>
+) -> Result<(PaymentChain, Arc<Change>), ServiceError>
 where
     F: FnMut(&mut Ctx<'_>, &PaymentChain) -> Result<Change, RuleError>,
 {
@@ -90,13 +92,13 @@ where
             ids: &mut ids,
             now: state.clock.now(),
         };
-        let change = rule(&mut ctx, &chain)?;
+        let change = Arc::new(rule(&mut ctx, &chain)?);
         let write = WriteSet {
-            change: Some(change.clone()),
+            change: Some(Arc::clone(&change)),
             ..WriteSet::default()
         };
         match state.commit(write).await {
-            Ok(()) => return Ok((chain.with_change(&change), change)),
+            Ok(()) => return Ok((chain.into_changed(&change), change)),
             Err(StoreError::Conflict) => continue,
             Err(error) => return Err(error.into()),
         }
@@ -108,7 +110,7 @@ where
 pub async fn chain_merchant(
     state: &AppState,
     chain: &PaymentChain,
-) -> Result<Merchant, ServiceError> {
+) -> Result<Arc<Merchant>, ServiceError> {
     state
         .store
         .merchant(chain.payment.merchant_id)
@@ -123,7 +125,7 @@ pub async fn change_chain_at<F>(
     payment_id: PaymentId,
     now: TimestampMs,
     mut rule: F,
-) -> Result<Option<Change>, ServiceError>
+) -> Result<Option<Arc<Change>>, ServiceError>
 where
     F: FnMut(&mut Ctx<'_>, &PaymentChain) -> Option<Change>,
 {
@@ -146,11 +148,11 @@ where
             ids: &mut ids,
             now,
         };
-        let Some(change) = rule(&mut ctx, &chain) else {
+        let Some(change) = rule(&mut ctx, &chain).map(Arc::new) else {
             return Ok(None);
         };
         let write = WriteSet {
-            change: Some(change.clone()),
+            change: Some(Arc::clone(&change)),
             ..WriteSet::default()
         };
         match state.commit(write).await {

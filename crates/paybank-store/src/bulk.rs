@@ -62,7 +62,7 @@ pub(crate) fn changes_of<'a>(
                 } if change.balance_floors.is_empty()
                     && payments.insert(change.payment.payment_id) =>
                 {
-                    Some(change)
+                    Some(&**change)
                 }
                 _ => None,
             },

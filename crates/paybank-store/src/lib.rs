@@ -109,7 +109,8 @@ pub enum ChainOf {
 /// One atomic write: a chain change and whatever else must land with it.
 #[derive(Clone, Debug, Default)]
 pub struct WriteSet {
-    pub change: Option<Change>,
+    /// Shared, so a caller that reports from its change after the commit need not copy it.
+    pub change: Option<Arc<Change>>,
     pub session: Option<LightboxSession>,
     pub merchant: Option<Merchant>,
     pub delivery: Option<DeliveryRecord>,
@@ -246,8 +247,9 @@ pub trait Store: Send + Sync + 'static {
     /// Returns the setting, storing `value` first if it has none (first writer wins).
     async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
 
-    async fn merchant(&self, merchant_id: MerchantId) -> StoreResult<Option<Merchant>>;
-    async fn merchant_by_access_id(&self, access_id: &str) -> StoreResult<Option<Merchant>>;
+    /// Merchants are shared: a record never changes once created, and every request reads one.
+    async fn merchant(&self, merchant_id: MerchantId) -> StoreResult<Option<Arc<Merchant>>>;
+    async fn merchant_by_access_id(&self, access_id: &str) -> StoreResult<Option<Arc<Merchant>>>;
     async fn list_merchants(&self) -> StoreResult<Vec<Merchant>>;
     async fn chain(&self, payment_id: PaymentId) -> StoreResult<Option<PaymentChain>>;
     async fn chain_of_transaction(

@@ -4,7 +4,7 @@
 //! created on another node is read from the database until found.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use paybank_core::ids::MerchantId;
 use paybank_core::model::Merchant;
@@ -19,34 +19,33 @@ pub(crate) struct MerchantCache {
 
 #[derive(Default)]
 struct Maps {
-    by_access_id: HashMap<String, Merchant>,
+    by_access_id: HashMap<String, Arc<Merchant>>,
     access_id_by_id: HashMap<MerchantId, String>,
 }
 
 impl MerchantCache {
-    pub(crate) fn by_access_id(&self, access_id: &str) -> Option<Merchant> {
+    pub(crate) fn by_access_id(&self, access_id: &str) -> Option<Arc<Merchant>> {
         let maps = self.maps.read().unwrap_or_else(|p| p.into_inner());
         maps.by_access_id.get(access_id).cloned()
     }
 
-    pub(crate) fn by_id(&self, merchant_id: MerchantId) -> Option<Merchant> {
+    pub(crate) fn by_id(&self, merchant_id: MerchantId) -> Option<Arc<Merchant>> {
         let maps = self.maps.read().unwrap_or_else(|p| p.into_inner());
         let access_id = maps.access_id_by_id.get(&merchant_id)?;
         maps.by_access_id.get(access_id).cloned()
     }
 
     /// Keeps what a read found, and hands it back.
-    pub(crate) fn keep(&self, merchant: Option<Merchant>) -> Option<Merchant> {
-        if let Some(merchant) = &merchant {
-            let mut maps = self.maps.write().unwrap_or_else(|p| p.into_inner());
-            if maps.by_access_id.len() >= MERCHANTS_MAX {
-                *maps = Maps::default();
-            }
-            maps.access_id_by_id
-                .insert(merchant.merchant_id, merchant.access_id.clone());
-            maps.by_access_id
-                .insert(merchant.access_id.clone(), merchant.clone());
+    pub(crate) fn keep(&self, merchant: Option<Merchant>) -> Option<Arc<Merchant>> {
+        let merchant = Arc::new(merchant?);
+        let mut maps = self.maps.write().unwrap_or_else(|p| p.into_inner());
+        if maps.by_access_id.len() >= MERCHANTS_MAX {
+            *maps = Maps::default();
         }
-        merchant
+        maps.access_id_by_id
+            .insert(merchant.merchant_id, merchant.access_id.clone());
+        maps.by_access_id
+            .insert(merchant.access_id.clone(), Arc::clone(&merchant));
+        Some(merchant)
     }
 }

@@ -1,5 +1,7 @@
 //! [`crate::Store`] for [`SqlStore`]: writes go to the group-commit writer, reads to the pool.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use paybank_core::change::Timer;
 use paybank_core::ids::{EventId, MerchantId, PaymentId, StoredIds, TransactionId};
@@ -127,7 +129,7 @@ impl Store for SqlStore {
         }
     }
 
-    async fn merchant(&self, merchant_id: MerchantId) -> StoreResult<Option<Merchant>> {
+    async fn merchant(&self, merchant_id: MerchantId) -> StoreResult<Option<Arc<Merchant>>> {
         if let Some(merchant) = self.merchants.by_id(merchant_id) {
             return Ok(Some(merchant));
         }
@@ -142,7 +144,7 @@ impl Store for SqlStore {
         Ok(self.merchants.keep(merchant))
     }
 
-    async fn merchant_by_access_id(&self, access_id: &str) -> StoreResult<Option<Merchant>> {
+    async fn merchant_by_access_id(&self, access_id: &str) -> StoreResult<Option<Arc<Merchant>>> {
         if let Some(merchant) = self.merchants.by_access_id(access_id) {
             return Ok(Some(merchant));
         }

@@ -50,7 +50,7 @@ async fn run_one(state: &AppState, timer: &Timer) -> anyhow::Result<()> {
         match state
             .store
             .commit(WriteSet {
-                change: Some(change),
+                change: Some(change.into()),
                 ..WriteSet::default()
             })
             .await

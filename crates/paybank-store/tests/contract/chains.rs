@@ -28,20 +28,28 @@ pub async fn merchants(store: Arc<dyn Store>) {
     add_merchant(&store, &first).await;
     add_merchant(&store, &second).await;
     assert_eq!(
-        store.merchant(first.merchant_id).await.unwrap(),
-        Some(first.clone())
+        store.merchant(first.merchant_id).await.unwrap().as_deref(),
+        Some(&first)
     );
     assert_eq!(
-        store.merchant(second.merchant_id).await.unwrap(),
-        Some(second.clone())
+        store.merchant(second.merchant_id).await.unwrap().as_deref(),
+        Some(&second)
     );
     assert_eq!(
-        store.merchant_by_access_id("access-1").await.unwrap(),
-        Some(first.clone())
+        store
+            .merchant_by_access_id("access-1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&first)
     );
     assert_eq!(
-        store.merchant_by_access_id("access-2").await.unwrap(),
-        Some(second.clone())
+        store
+            .merchant_by_access_id("access-2")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&second)
     );
     assert_eq!(store.merchant(MerchantId(99)).await.unwrap(), None);
     assert_eq!(store.merchant_by_access_id("nobody").await.unwrap(), None);

@@ -140,7 +140,7 @@ pub async fn capture_dollar(
 
 pub async fn put(store: &Arc<dyn Store>, change: &Change) -> StoreResult<()> {
     let write = WriteSet {
-        change: Some(change.clone()),
+        change: Some(change.clone().into()),
         ..WriteSet::default()
     };
     store.commit(write).await

@@ -50,7 +50,7 @@ pub async fn lightbox_sessions(store: Arc<dyn Store>) {
     let started = world.start(&loaded, T0 + 200);
     let write = WriteSet {
         session: Some(moved.clone()),
-        change: Some(started.clone()),
+        change: Some(started.clone().into()),
         ..WriteSet::default()
     };
     store
