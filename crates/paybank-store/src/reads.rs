@@ -234,6 +234,9 @@ impl Store for SqlStore {
         transaction_type: u8,
         merchant_reference: &str,
     ) -> StoreResult<Option<TransactionId>> {
+        if let Some(reads) = &self.sqlite_reads {
+            return reads.reference_claim(merchant_id, transaction_type, merchant_reference);
+        }
         let row: Option<(i64,)> = sqlx::query_as(
             "SELECT transaction_id FROM reference_claims WHERE merchant_id = $1 AND transaction_type = $2 \
              AND merchant_reference = $3",

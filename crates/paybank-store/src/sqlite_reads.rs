@@ -1,5 +1,5 @@
-//! SQLite's hot reads (a payment chain, a merchant, a Lightbox session), run inline on the caller's thread through
-//! rusqlite with cached statements.
+//! SQLite's hot reads (a payment chain, a merchant, a Lightbox session, the claim on an establish's
+//! merchant reference), run inline on the caller's thread through rusqlite with cached statements.
 //!
 //! Why not through sqlx: its SQLite driver runs every statement on a worker thread of its own
 //! and hands rows back over channels, two thread switches per statement. A chain read was four
@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use paybank_core::ids::{PaymentId, StoredIds, TransactionId};
+use paybank_core::ids::{MerchantId, PaymentId, StoredIds, TransactionId};
 use paybank_core::lightbox::LightboxSession;
 use paybank_core::model::{Merchant, PaymentChain};
 use rusqlite::{Connection, OpenFlags};
@@ -208,17 +208,17 @@ impl SqliteReads {
         connection.read(commits, shared.reuse_max, read)
     }
 
-    /// The first row `sql` finds for `key`, decoded.
+    /// The first row `sql` finds with `params`, decoded.
     fn first<T>(
         &self,
         sql: &'static str,
-        key: impl rusqlite::ToSql,
+        params: impl rusqlite::Params,
         decode: impl Fn(&SqliteRow<'_>) -> StoreResult<T>,
     ) -> StoreResult<Option<T>> {
         self.with(|connection| {
             let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
             let columns = ColumnIndex::of_constant(sql, &statement);
-            let mut rows = statement.query([key]).map_err(sqlite_error)?;
+            let mut rows = statement.query(params).map_err(sqlite_error)?;
             match rows.next().map_err(sqlite_error)? {
                 Some(row) => decode(&SqliteRow::new(row, &columns)).map(Some),
                 None => Ok(None),
@@ -228,7 +228,7 @@ impl SqliteReads {
 
     pub(crate) fn merchant_by_access_id(&self, access_id: &str) -> StoreResult<Option<Merchant>> {
         let sql = "SELECT * FROM merchants WHERE access_id = ?1";
-        self.first(sql, access_id, |row| codec::merchant(row, self.0.ids))
+        self.first(sql, [access_id], |row| codec::merchant(row, self.0.ids))
     }
 
     pub(crate) fn lightbox_session(
@@ -236,7 +236,7 @@ impl SqliteReads {
         session_id: &str,
     ) -> StoreResult<Option<LightboxSession>> {
         let sql = "SELECT * FROM lightbox_sessions WHERE session_id = ?1";
-        self.first(sql, session_id, |row| {
+        self.first(sql, [session_id], |row| {
             codec::lightbox_session(row, self.0.ids)
         })
     }
@@ -248,7 +248,27 @@ impl SqliteReads {
         let sql = "SELECT * FROM lightbox_sessions WHERE transaction_id = ?1 \
                    ORDER BY updated_at DESC LIMIT 1";
         let key = self.0.ids.stored(transaction_id.0);
-        self.first(sql, key, |row| codec::lightbox_session(row, self.0.ids))
+        self.first(sql, [key], |row| codec::lightbox_session(row, self.0.ids))
+    }
+
+    /// The transaction holding a merchant's reference for a type, if one does.
+    pub(crate) fn reference_claim(
+        &self,
+        merchant_id: MerchantId,
+        transaction_type: u8,
+        merchant_reference: &str,
+    ) -> StoreResult<Option<TransactionId>> {
+        let sql = "SELECT transaction_id FROM reference_claims \
+                   WHERE merchant_id = ?1 AND transaction_type = ?2 AND merchant_reference = ?3";
+        let ids = self.0.ids;
+        let params = (
+            ids.stored(merchant_id.0),
+            i64::from(transaction_type),
+            merchant_reference,
+        );
+        self.first(sql, params, |row| {
+            codec::id(row, ids, "transaction_id").map(TransactionId)
+        })
     }
 
     pub(crate) fn chain(&self, payment_id: PaymentId) -> StoreResult<Option<PaymentChain>> {
@@ -355,7 +375,7 @@ mod tests {
 
     fn value(reads: &SqliteReads) -> i64 {
         let sql = "SELECT v FROM t WHERE k = ?1";
-        let found = reads.first(sql, 1, |row| row.row.get(0).map_err(sqlite_error));
+        let found = reads.first(sql, [1], |row| row.row.get(0).map_err(sqlite_error));
         found.expect("read").expect("the row")
     }
 
