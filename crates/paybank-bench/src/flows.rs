@@ -159,6 +159,7 @@ fn batch_row(system: &str, batch: &Batch) -> Row {
     let total_s = batch.api_s + batch.advance_s + batch.drain_s;
     row.elapsed_ms = Some(total_s * 1e3);
     let latency = &batch.delivery_ms;
+    row.delivery_p50_ms = u64::try_from(quantile(latency, 0.50)).ok();
     row.note =
         format!(
         "flows/s and latency up to the capture's answer; end to end {:.0} flows/s (flows {:.2} s \

@@ -29,6 +29,10 @@ pub struct Row {
     pub peak_rss_mb: Option<f64>,
     pub database_mb: Option<f64>,
     pub elapsed_ms: Option<f64>,
+    /// (c) only: the median time from an event's `createdAt` to its arrival. Also in the note;
+    /// kept apart so that merged runs report it per run rather than only the median run's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_p50_ms: Option<u64>,
     pub note: String,
 }
 

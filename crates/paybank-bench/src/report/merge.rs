@@ -165,6 +165,7 @@ fn merge_row(per_run: &[Option<&Row>]) -> Row {
         peak_rss_mb: real(|row| row.peak_rss_mb),
         database_mb: real(|row| row.database_mb),
         elapsed_ms: real(|row| row.elapsed_ms),
+        delivery_p50_ms: integer(|row| row.delivery_p50_ms),
         note: merged_note(per_run),
     }
 }
@@ -230,6 +231,7 @@ fn merged_note(per_run: &[Option<&Row>]) -> String {
     let parts = [
         note_row.note.clone(),
         runs_text(per_run, metric),
+        delivery_text(per_run),
         errors_text(per_run),
     ];
     let parts: Vec<String> = parts.into_iter().filter(|part| !part.is_empty()).collect();
@@ -271,6 +273,27 @@ fn runs_text(per_run: &[Option<&Row>], metric: Option<Metric>) -> String {
     };
     let texts: Vec<String> = values.into_iter().map(|value| metric.text(value)).collect();
     format!("{counted} ({}: {})", metric.label(), texts.join(", "))
+}
+
+/// Each run's event delivery p50, since the note shown is one run's and the runs of (c)'s
+/// open loop all achieve about the offered rate, which then picks that run almost at random.
+fn delivery_text(per_run: &[Option<&Row>]) -> String {
+    let values: Vec<Option<u64>> = per_run
+        .iter()
+        .map(|row| row.and_then(|row| row.delivery_p50_ms))
+        .collect();
+    let measured: Vec<u64> = values.iter().flatten().copied().collect();
+    let Some(median) = median_integer(&measured).filter(|_| measured.len() > 1) else {
+        return String::new();
+    };
+    let texts: Vec<String> = values
+        .iter()
+        .map(|value| value.map_or("n/a".to_owned(), |value| value.to_string()))
+        .collect();
+    format!(
+        "event delivery p50 per run: {} ms (median {median} ms)",
+        texts.join(", ")
+    )
 }
 
 /// Each run's errors when the runs that counted them disagree, since their median alone
@@ -339,6 +362,39 @@ mod tests {
         rows.iter()
             .find(|row| row.scenario == scenario && row.system == system)
             .expect("the row is merged")
+    }
+
+    /// The full flow's open loop: every run achieves about the offered rate, so the note is
+    /// one run's nearly at random; each run's delivery p50 follows it, and a single run (or
+    /// a row without deliveries) adds nothing.
+    #[test]
+    fn delivery_p50_is_listed_per_run_with_its_median() {
+        let run = |rate: f64, delivery_ms: u64| {
+            vec![Row {
+                delivery_p50_ms: Some(delivery_ms),
+                ..row(
+                    "(c) full flow",
+                    "paybank",
+                    Some(rate),
+                    &format!("p50 {delivery_ms} ms"),
+                )
+            }]
+        };
+        let runs = [run(500.2, 963), run(499.1, 4), run(500.1, 7)];
+        let runs: Vec<&[Row]> = runs.iter().map(Vec::as_slice).collect();
+        let merged = &merge_rows(&runs)[0];
+        assert_eq!(merged.delivery_p50_ms, Some(7));
+        assert_eq!(
+            merged.note,
+            "p50 7 ms; median of 3 runs (achieved/s: 500, 499, 500); \
+             event delivery p50 per run: 963, 4, 7 ms (median 7 ms)"
+        );
+        let single = [run(500.0, 963)];
+        let single: Vec<&[Row]> = single.iter().map(Vec::as_slice).collect();
+        assert!(!merge_rows(&single)[0].note.contains("per run"));
+        let plain = [1.0, 2.0].map(|rate| vec![row("(a) GET", "paybank", Some(rate), "")]);
+        let plain: Vec<&[Row]> = plain.iter().map(Vec::as_slice).collect();
+        assert!(!merge_rows(&plain)[0].note.contains("delivery"));
     }
 
     /// An odd count takes the middle value, an even one the mean of the two middle values
