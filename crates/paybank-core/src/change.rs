@@ -134,6 +134,30 @@ impl Change {
         }
     }
 
+    /// This change and then `next`, a change made from the chain as this one leaves it, as one
+    /// change: conditional on the version this one read and moving it once, with the payment
+    /// otherwise as `next` leaves it. Events keep their order, each describing its transaction
+    /// as it was when emitted. A timer this change schedules and `next` retires is not written.
+    pub fn then(mut self, next: Change) -> Change {
+        let record_version = self.payment.record_version;
+        self.payment = next.payment;
+        self.payment.record_version = record_version;
+        for txn in next.transactions {
+            self.put(txn);
+        }
+        self.timers
+            .retain(|timer| !next.timers_done.contains(&timer.timer_id));
+        self.postings.extend(next.postings);
+        self.events.extend(next.events);
+        self.timers.extend(next.timers);
+        self.timers_done.extend(next.timers_done);
+        self.reference_claims.extend(next.reference_claims);
+        self.ach_entries.extend(next.ach_entries);
+        self.rail_jobs.extend(next.rail_jobs);
+        self.balance_floors.extend(next.balance_floors);
+        self
+    }
+
     /// The invariants every change must hold before it may be written.
     pub fn check(&self) -> Result<(), &'static str> {
         if !is_balanced(&self.postings) {

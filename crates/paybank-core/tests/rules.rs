@@ -105,6 +105,45 @@ fn starting_moves_new_to_pending_with_an_update_naming_the_bank() {
     assert_eq!(again, Ok(None));
 }
 
+// Choosing a bank and authorizing, joined into one change with `then`, end where committing them
+// in turn does: the same chain (the payment's version moved once), both events in order, the
+// claim, the session timer retired; and the joined change is conditional on the version the
+// first one read. A timer the first schedules and the second retires is not written.
+#[test]
+fn two_changes_joined_end_where_committing_them_in_turn_does() {
+    let mut bench = Bench::establish(PaymentType::Deferred, cents(10_000));
+    let chain = bench.chain();
+    let started = authorization::start_authorization(&mut bench.world.ctx(), &chain, "Demo Bank")
+        .expect("an open authorization")
+        .expect("New moves on");
+    let pending = chain.with_change(&started);
+    let grant = grant(cents(1_000_000), Some(SPLIT_TOKEN));
+    let completed = authorization::complete_authorization(&mut bench.world.ctx(), &pending, grant)
+        .expect("a Pending authorization completes");
+    let mut in_turn = pending.with_change(&completed);
+    in_turn.payment.record_version = started.payment.record_version;
+    let joined = started.clone().then(completed.clone());
+    assert_eq!(joined.expected_version, started.expected_version);
+    assert_eq!(chain.with_change(&joined), in_turn);
+    let authorization_id = bench.authorization_id();
+    assert_eq!(
+        event_summary(&joined),
+        [
+            ("Update", authorization_id),
+            ("Authorize", authorization_id)
+        ]
+    );
+    assert_eq!(joined.reference_claims, completed.reference_claims);
+    assert_eq!(joined.timers_done, completed.timers_done);
+
+    let session_timer = Timer::new(TimerKind::ExpireSession, in_turn.authorization(), 0);
+    let mut scheduling = started;
+    scheduling.timers.push(session_timer.clone());
+    let joined = scheduling.then(completed);
+    assert!(!joined.timers.contains(&session_timer));
+    assert!(joined.timers_done.contains(&session_timer.timer_id));
+}
+
 // Completing authorizes (2, SW020), claims the reference, retires the session timer, keeps only
 // a hash of the split token, and hands the token out in the Authorize event and nowhere else.
 #[test]

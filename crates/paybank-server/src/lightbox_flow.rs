@@ -1,6 +1,7 @@
-//! Driving a Lightbox session: one input at a time, through the core state machine, with the
-//! payment change it implies committed together with the session. The hosted pages and the
-//! headless sandbox authorization both go through [`lightbox_input`].
+//! Driving a Lightbox session through the core state machine, with the payment change the
+//! inputs imply committed together with the session: one input per request for the hosted
+//! pages ([`lightbox_input`]), every input of a request in one commit for the headless sandbox
+//! authorization ([`lightbox_inputs`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,10 @@ use std::time::Duration;
 use paybank_core::authorization::{
     cancel_authorization, complete_authorization, expire_authorization, start_authorization,
 };
-use paybank_core::lightbox::{advance, grant, Effect, Input, InputRejected, LightboxSession};
+use paybank_core::change::Change;
+use paybank_core::lightbox::{
+    advance, grant, Advance, Effect, Input, InputRejected, LightboxSession, Step,
+};
 use paybank_core::model::{Merchant, PaymentChain};
 use paybank_core::rules::{Ctx, RuleError};
 use paybank_store::{ChainOf, StoreError, WriteSet};
@@ -80,39 +84,51 @@ pub async fn lightbox_input(
     session_id: &str,
     input: Input,
 ) -> Result<FlowState, FlowError> {
+    let applied = lightbox_inputs(state, session_id, &[input], |_, _| true, |_| false).await?;
+    applied.ok_or(FlowError::UnknownSession)
+}
+
+/// Applies consumer inputs in turn, each that `applies` to the step the last one left, until
+/// one leaves a session `stop` holds, and commits the session and the payment's change once.
+/// The headless sandbox authorization is several inputs in one request: one commit (one flush)
+/// instead of one per input. None when no input applied.
+pub async fn lightbox_inputs(
+    state: &AppState,
+    session_id: &str,
+    inputs: &[Input],
+    applies: impl Fn(Step, &Input) -> bool,
+    stop: impl Fn(&LightboxSession) -> bool,
+) -> Result<Option<FlowState>, FlowError> {
     let mut delayed = false;
     for _ in 0..CONFLICT_RETRIES_MAX {
-        let flow = load(state, session_id, true).await?;
-        let now = state.clock.now();
-        let advanced = advance(&flow.session, input.clone(), now)?;
-        if advanced.delay_seconds > 0 && !delayed {
-            // Demo Bank's `Sleep` user: the bank takes its time, as a slow bank would.
-            tokio::time::sleep(Duration::from_secs(u64::from(advanced.delay_seconds))).await;
-            delayed = true;
-            continue;
-        }
-        let mut session = advanced.session;
-        let change = effect_change(state, &flow, &advanced.effect).await?;
-        let chain = match &change {
-            Some(change) => flow.chain.with_change(change),
-            None => flow.chain.clone(),
+        let start = load(state, session_id, true).await?;
+        let steps = Steps {
+            applies: &applies,
+            stop: &stop,
         };
-        if session.step.is_final() {
-            session.redirect_url = Some(redirect::final_url(&flow.merchant, &chain));
-        }
+        let Some(run) = run_inputs(state, &start, inputs, steps, &mut delayed).await? else {
+            return Ok(None);
+        };
+        let chain = match &run.change {
+            Some(change) => start.chain.into_changed(change),
+            None => start.chain,
+        };
         let write = WriteSet {
-            rail: crate::rails::banks::account_opening(change.as_ref()),
-            change: change.map(Arc::new),
-            session: Some(session.clone()),
+            rail: crate::rails::banks::account_opening(run.change.as_ref()),
+            change: run.change.map(Arc::new),
+            session: Some(run.session.clone()),
             ..WriteSet::default()
         };
         match state.commit(write).await {
             Ok(()) => {
-                return Ok(FlowState {
-                    session,
+                if let Some(rejected) = run.rejected {
+                    return Err(rejected.into());
+                }
+                return Ok(Some(FlowState {
+                    session: run.session,
                     chain,
-                    merchant: flow.merchant,
-                })
+                    merchant: start.merchant,
+                }));
             }
             Err(StoreError::Conflict) => continue,
             Err(error) => return Err(error.into()),
@@ -121,6 +137,93 @@ pub async fn lightbox_input(
     Err(FlowError::Service(ServiceError::Store(
         StoreError::Conflict,
     )))
+}
+
+/// Which inputs apply to a step, and after which session to stop.
+struct Steps<'a, A, S> {
+    applies: &'a A,
+    stop: &'a S,
+}
+
+/// What inputs did to a session and its payment, not yet committed, and the input refused
+/// after them, if one was: what came before it is kept, as when each input was its own request.
+struct Run {
+    session: LightboxSession,
+    change: Option<Change>,
+    rejected: Option<InputRejected>,
+}
+
+/// Runs the inputs in memory from `start`; each sees the session and chain the last left.
+async fn run_inputs<A, S>(
+    state: &AppState,
+    start: &FlowState,
+    inputs: &[Input],
+    steps: Steps<'_, A, S>,
+    delayed: &mut bool,
+) -> Result<Option<Run>, FlowError>
+where
+    A: Fn(Step, &Input) -> bool,
+    S: Fn(&LightboxSession) -> bool,
+{
+    let mut flow = FlowState {
+        session: start.session.clone(),
+        chain: start.chain.clone(),
+        merchant: Arc::clone(&start.merchant),
+    };
+    let mut joined: Option<Change> = None;
+    let mut applied = false;
+    let mut rejected = None;
+    for input in inputs {
+        if !(steps.applies)(flow.session.step, input) {
+            continue;
+        }
+        let advanced = match advance_in_time(state, &flow.session, input, delayed).await {
+            Ok(advanced) => advanced,
+            Err(FlowError::Rejected(refused)) if applied => {
+                rejected = Some(refused);
+                break;
+            }
+            Err(error) => return Err(error),
+        };
+        applied = true;
+        if let Some(change) = effect_change(state, &flow, &advanced.effect).await? {
+            flow.chain = flow.chain.into_changed(&change);
+            joined = Some(match joined {
+                Some(earlier) => earlier.then(change),
+                None => change,
+            });
+        }
+        flow.session = advanced.session;
+        if flow.session.step.is_final() {
+            flow.session.redirect_url = Some(redirect::final_url(&flow.merchant, &flow.chain));
+        }
+        if (steps.stop)(&flow.session) {
+            break;
+        }
+    }
+    Ok(applied.then_some(Run {
+        session: flow.session,
+        change: joined,
+        rejected,
+    }))
+}
+
+/// Advances the session by one input; when the bank takes its time (Demo Bank's `Sleep`
+/// user, as a slow bank would), waits that long, once per request, and advances again at the
+/// later time.
+async fn advance_in_time(
+    state: &AppState,
+    session: &LightboxSession,
+    input: &Input,
+    delayed: &mut bool,
+) -> Result<Advance, FlowError> {
+    let advanced = advance(session, input.clone(), state.clock.now())?;
+    if advanced.delay_seconds == 0 || *delayed {
+        return Ok(advanced);
+    }
+    tokio::time::sleep(Duration::from_secs(u64::from(advanced.delay_seconds))).await;
+    *delayed = true;
+    Ok(advance(session, input.clone(), state.clock.now())?)
 }
 
 /// Expires a session whose time ran out, if it is not final yet (the page was reopened late).
@@ -136,7 +239,7 @@ async fn effect_change(
     state: &AppState,
     flow: &FlowState,
     effect: &Effect,
-) -> Result<Option<paybank_core::change::Change>, ServiceError> {
+) -> Result<Option<Change>, ServiceError> {
     if matches!(effect, Effect::None) {
         return Ok(None);
     }

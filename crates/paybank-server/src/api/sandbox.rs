@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use paybank_core::lightbox::{Input, LightboxError, Step};
+use paybank_core::lightbox::{Input, LightboxError, LightboxSession, Step};
 use serde_json::{json, Value};
 
 use crate::api::body::RequestBody;
@@ -14,7 +14,7 @@ use crate::api::AuthMerchant;
 use crate::app::AppState;
 use crate::clock::parse_duration_seconds;
 use crate::jobs::advance_clock;
-use crate::lightbox_flow::{lightbox_input, FlowError, FlowState};
+use crate::lightbox_flow::{lightbox_inputs, FlowError, FlowState};
 use crate::service::merchant_chain;
 
 /// The longest single advance: ten years, far beyond any retry window or return time frame.
@@ -110,18 +110,16 @@ pub async fn authorize_headless(
         },
         Input::Confirm,
     ];
-    let mut flow: Option<FlowState> = None;
-    for input in inputs {
-        let step = flow.as_ref().map_or(session.step, |flow| flow.session.step);
-        if !input_applies(step, &input) {
-            continue;
-        }
-        let next = lightbox_input(&state, &session.session_id, input)
-            .await
-            .map_err(flow_error)?;
-        check_step(&next)?;
-        flow = Some(next);
-    }
+    // One commit for every input: what the pages do a request at a time, this does at once.
+    let flow = lightbox_inputs(
+        &state,
+        &session.session_id,
+        &inputs,
+        input_applies,
+        step_failed,
+    )
+    .await
+    .map_err(flow_error)?;
     let flow = flow.ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -130,6 +128,7 @@ pub async fn authorize_headless(
             "The Lightbox for this transaction is already finished",
         )
     })?;
+    check_step(&flow)?;
     let authorization = flow.chain.authorization();
     Ok(Json(json!({
         "transaction": transaction_json(&flow.merchant, &flow.chain, authorization),
@@ -146,6 +145,11 @@ fn input_applies(step: Step, input: &Input) -> bool {
             | (Step::SelectAccount, Input::SelectAccount { .. })
             | (Step::Confirm, Input::Confirm)
     )
+}
+
+/// Whether the Lightbox stopped at an error (or ran out of time): the inputs stop there.
+fn step_failed(session: &LightboxSession) -> bool {
+    session.step == Step::Expired || session.error.is_some()
 }
 
 /// Turns a failed Lightbox step into the error a headless caller gets.
