@@ -85,6 +85,8 @@ pub async fn lightbox_input(
     input: Input,
 ) -> Result<FlowState, FlowError> {
     let applied = lightbox_inputs(state, session_id, &[input], |_, _| true, |_| false).await?;
+    // One input that always applies is either applied or refused with an error, so None does
+    // not come back; if it ever did, nothing was written.
     applied.ok_or(FlowError::UnknownSession)
 }
 
