@@ -104,11 +104,8 @@ pub async fn lightbox_inputs(
     let mut delayed = false;
     for _ in 0..CONFLICT_RETRIES_MAX {
         let start = load(state, session_id, true).await?;
-        let steps = Steps {
-            applies: &applies,
-            stop: &stop,
-        };
-        let Some(run) = run_inputs(state, &start, inputs, steps, &mut delayed).await? else {
+        let run = run_inputs(state, &start, inputs, &applies, &stop, &mut delayed).await?;
+        let Some(run) = run else {
             return Ok(None);
         };
         let chain = match &run.change {
@@ -141,12 +138,6 @@ pub async fn lightbox_inputs(
     )))
 }
 
-/// Which inputs apply to a step, and after which session to stop.
-struct Steps<'a, A, S> {
-    applies: &'a A,
-    stop: &'a S,
-}
-
 /// What inputs did to a session and its payment, not yet committed, and the input refused
 /// after them, if one was: what came before it is kept, as when each input was its own request.
 struct Run {
@@ -156,17 +147,14 @@ struct Run {
 }
 
 /// Runs the inputs in memory from `start`; each sees the session and chain the last left.
-async fn run_inputs<A, S>(
+async fn run_inputs(
     state: &AppState,
     start: &FlowState,
     inputs: &[Input],
-    steps: Steps<'_, A, S>,
+    applies: &impl Fn(Step, &Input) -> bool,
+    stop: &impl Fn(&LightboxSession) -> bool,
     delayed: &mut bool,
-) -> Result<Option<Run>, FlowError>
-where
-    A: Fn(Step, &Input) -> bool,
-    S: Fn(&LightboxSession) -> bool,
-{
+) -> Result<Option<Run>, FlowError> {
     let mut flow = FlowState {
         session: start.session.clone(),
         chain: start.chain.clone(),
@@ -176,7 +164,7 @@ where
     let mut applied = false;
     let mut rejected = None;
     for input in inputs {
-        if !(steps.applies)(flow.session.step, input) {
+        if !applies(flow.session.step, input) {
             continue;
         }
         let advanced = match advance_in_time(state, &flow.session, input, delayed).await {
@@ -199,7 +187,7 @@ where
         if flow.session.step.is_final() {
             flow.session.redirect_url = Some(redirect::final_url(&flow.merchant, &flow.chain));
         }
-        if (steps.stop)(&flow.session) {
+        if stop(&flow.session) {
             break;
         }
     }
