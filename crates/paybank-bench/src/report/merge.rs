@@ -278,41 +278,41 @@ fn runs_text(per_run: &[Option<&Row>], metric: Option<Metric>) -> String {
 /// Each run's event delivery p50, since the note shown is one run's and the runs of (c)'s
 /// open loop all achieve about the offered rate, which then picks that run almost at random.
 fn delivery_text(per_run: &[Option<&Row>]) -> String {
-    let values: Vec<Option<u64>> = per_run
-        .iter()
-        .map(|row| row.and_then(|row| row.delivery_p50_ms))
-        .collect();
+    let values = per_run_values(per_run, |row| row.delivery_p50_ms);
     let measured: Vec<u64> = values.iter().flatten().copied().collect();
     let Some(median) = median_integer(&measured).filter(|_| measured.len() > 1) else {
         return String::new();
     };
-    let texts: Vec<String> = values
-        .iter()
-        .map(|value| value.map_or("n/a".to_owned(), |value| value.to_string()))
-        .collect();
     format!(
         "event delivery p50 per run: {} ms (median {median} ms)",
-        texts.join(", ")
+        listed(&values)
     )
 }
 
 /// Each run's errors when the runs that counted them disagree, since their median alone
 /// would hide a run that failed; empty when they agree.
 fn errors_text(per_run: &[Option<&Row>]) -> String {
-    let errors: Vec<Option<u64>> = per_run
-        .iter()
-        .map(|row| row.and_then(|row| row.errors))
-        .collect();
+    let errors = per_run_values(per_run, |row| row.errors);
     let mut counted = errors.iter().flatten();
     let first = counted.next();
     if counted.all(|errors| Some(errors) == first) {
         return String::new();
     }
-    let texts: Vec<String> = errors
+    format!("errors per run: {}", listed(&errors))
+}
+
+/// One count from each run's row, in run order; none where a run lacks the row or the count.
+fn per_run_values(per_run: &[Option<&Row>], count: fn(&Row) -> Option<u64>) -> Vec<Option<u64>> {
+    per_run.iter().map(|row| row.and_then(count)).collect()
+}
+
+/// "3, n/a, 5": each run's value, or n/a where it has none.
+fn listed(values: &[Option<u64>]) -> String {
+    let texts: Vec<String> = values
         .iter()
-        .map(|errors| errors.map_or("n/a".to_owned(), |errors| errors.to_string()))
+        .map(|value| value.map_or("n/a".to_owned(), |value| value.to_string()))
         .collect();
-    format!("errors per run: {}", texts.join(", "))
+    texts.join(", ")
 }
 
 /// One comparison from each run's ratios (none where a run lacks it), in run order.
