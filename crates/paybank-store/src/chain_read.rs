@@ -12,14 +12,13 @@
 //! see `chain_batch`), its rows led by the id each answers.
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use paybank_core::ids::StoredIds;
 use paybank_core::model::{Payment, PaymentChain, Transaction};
 
 use crate::codec;
-use crate::columns::{BuildNameHasher, Columns, Value};
+use crate::columns::{ColumnIndex, Columns, Value};
 use crate::{StoreError, StoreResult};
 
 /// What the payment's columns are renamed to start with.
@@ -51,12 +50,11 @@ const PAYMENT_COLUMNS: [&str; 20] = [
 ];
 
 /// Each payment column's position in [`PAYMENT_COLUMNS`] by its own name.
-static PAYMENT_NAMES: LazyLock<HashMap<&str, usize, BuildNameHasher>> = LazyLock::new(|| {
-    PAYMENT_COLUMNS
+static PAYMENT_INDEX: LazyLock<ColumnIndex> = LazyLock::new(|| {
+    let names = PAYMENT_COLUMNS
         .iter()
-        .enumerate()
-        .map(|(position, renamed)| (unprefixed(renamed), position))
-        .collect()
+        .map(|renamed| unprefixed(renamed).to_owned());
+    ColumnIndex::of_names(names.collect())
 });
 
 /// The chain of the payment whose id is `$1`.
@@ -168,13 +166,9 @@ struct PaymentColumns<'a, R> {
 
 impl<R: Columns> Columns for PaymentColumns<'_, R> {
     fn get<T: Value>(&self, column: &str) -> StoreResult<T> {
-        let guess = self.next.get() % PAYMENT_COLUMNS.len();
-        let position = match unprefixed(PAYMENT_COLUMNS[guess]) == column {
-            true => guess,
-            false => *PAYMENT_NAMES.get(column).ok_or_else(|| {
-                StoreError::Database(format!("no payment column {column} in a chain"))
-            })?,
-        };
+        let position = PAYMENT_INDEX
+            .position(column, self.next.get())
+            .map_err(|_| StoreError::Database(format!("no payment column {column} in a chain")))?;
         self.next.set(position + 1);
         self.row.get(PAYMENT_COLUMNS[position])
     }
@@ -183,12 +177,17 @@ impl<R: Columns> Columns for PaymentColumns<'_, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::columns::{ColumnIndex, SqliteRow};
+    use crate::columns::SqliteRow;
 
     #[test]
     fn payment_columns_have_distinct_names() {
-        // The guesses of `PaymentColumns` agree with the map only while no two names are alike.
-        assert_eq!(PAYMENT_NAMES.len(), PAYMENT_COLUMNS.len());
+        // `ColumnIndex` guesses only while no two names are alike; each name is its position.
+        for (position, renamed) in PAYMENT_COLUMNS.iter().enumerate() {
+            let other = (position + 1) % PAYMENT_COLUMNS.len();
+            let name = unprefixed(renamed);
+            assert_eq!(PAYMENT_INDEX.position(name, other).unwrap(), position);
+            assert_eq!(PAYMENT_INDEX.position(name, position).unwrap(), position);
+        }
     }
 
     #[test]

@@ -66,11 +66,12 @@ impl ColumnIndex {
     }
 
     fn new(statement: &rusqlite::Statement<'_>) -> ColumnIndex {
-        let names: Vec<String> = statement
-            .column_names()
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+        let names = statement.column_names().into_iter().map(str::to_owned);
+        ColumnIndex::of_names(names.collect())
+    }
+
+    /// Positions of `names`, in their order.
+    pub(crate) fn of_names(names: Vec<String>) -> ColumnIndex {
         let by_name: HashMap<_, _, _> = names
             .iter()
             .enumerate()
@@ -84,7 +85,7 @@ impl ColumnIndex {
     }
 
     /// The position of `column`, trying `guess` first.
-    fn position(&self, column: &str, guess: usize) -> StoreResult<usize> {
+    pub(crate) fn position(&self, column: &str, guess: usize) -> StoreResult<usize> {
         if self.in_order.get(guess).is_some_and(|name| name == column) {
             return Ok(guess);
         }
@@ -123,7 +124,7 @@ where
 /// keyed hash buys nothing, and SipHash was the larger part of reading a row's columns by name.
 pub(crate) struct NameHasher(u64);
 
-pub(crate) type BuildNameHasher = std::hash::BuildHasherDefault<NameHasher>;
+type BuildNameHasher = std::hash::BuildHasherDefault<NameHasher>;
 
 impl Default for NameHasher {
     fn default() -> NameHasher {
