@@ -33,6 +33,7 @@ pub struct ServerConfig {
     pub public_url: String,
     pub body_bytes_max: usize,
     pub request_timeout_ms: u64,
+    pub batch_scheduling: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]

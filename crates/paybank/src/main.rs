@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+mod scheduling;
+
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use paybank_server::demo::demo_merchant;
@@ -314,6 +316,13 @@ async fn open_state(config: Config) -> anyhow::Result<AppState> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // First, so the threads the store starts (the writer's among them) inherit the policy.
+    if config.server.batch_scheduling {
+        match scheduling::batch_all_threads() {
+            Ok(threads) => tracing::debug!(threads, "threads scheduled as SCHED_BATCH"),
+            Err(error) => tracing::warn!(%error, "could not schedule threads as SCHED_BATCH"),
+        }
+    }
     let listen = config.server.listen.clone();
     let state = open_state(config).await?;
     seed_demo_merchant(&state).await?;
