@@ -218,8 +218,93 @@ async fn migrate(connection: &mut AnyConnection, backend: Backend) -> StoreResul
         Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
         Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
     };
-    migrator
-        .run(connection)
+    if backend == Backend::Sqlite {
+        // A migration that replaces a table others refer to (0005) must not have the old one's
+        // rows checked as it drops them; SQLite ignores this pragma inside a transaction, and
+        // each migration runs in one, so it is set around them all and the checks made after.
+        connection.execute("PRAGMA foreign_keys = OFF").await?;
+    }
+    let migrated = migrator
+        .run(&mut *connection)
         .await
-        .map_err(|error| StoreError::Database(format!("migrations failed: {error}")))
+        .map_err(|error| StoreError::Database(format!("migrations failed: {error}")));
+    if backend == Backend::Sqlite {
+        connection.execute("PRAGMA foreign_keys = ON").await?;
+    }
+    migrated?;
+    match backend {
+        Backend::Sqlite => sqlite_references_intact(connection).await,
+        Backend::Postgres => Ok(()),
+    }
+}
+
+/// Every row that refers to another (a foreign key) finds it.
+async fn sqlite_references_intact(connection: &mut AnyConnection) -> StoreResult<()> {
+    let dangling = sqlx::query("PRAGMA foreign_key_check")
+        .fetch_all(&mut *connection)
+        .await?;
+    match dangling.len() {
+        0 => Ok(()),
+        rows => Err(StoreError::Database(format!(
+            "after migrating, {rows} rows refer to rows that do not exist"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Executor;
+
+    use crate::bulk_fixture::Batch;
+    use crate::contract_support::put;
+    use crate::test_support::TEST_ID_SEED;
+
+    const ROWID_KEYS: &str = include_str!("../migrations/sqlite/0005_id_keys_are_rowids.sql");
+
+    /// The indexes SQLite made for primary keys that are not the rowid.
+    async fn key_indexes(connection: &mut sqlx::AnyConnection) -> Vec<String> {
+        let sql = "SELECT name FROM sqlite_master WHERE name LIKE 'sqlite_autoindex_%' \
+                   AND tbl_name IN ('payments', 'transactions', 'outbox_events', 'ach_entries') \
+                   ORDER BY name";
+        sqlx::query_scalar(sql)
+            .fetch_all(connection)
+            .await
+            .expect("list")
+    }
+
+    /// A database from before 0005 (made here by declaring its tables back as they were)
+    /// keeps every row, and every reference between rows, when its id keys become rowids.
+    #[tokio::test]
+    async fn tables_keyed_by_an_id_become_rowid_tables_keeping_their_rows() {
+        sqlx::any::install_default_drivers();
+        let dir = std::env::temp_dir().join(format!("paybank-rowids-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the test directory");
+        let url = format!("sqlite://{}?mode=rwc", dir.join("paybank.db").display());
+        let store = crate::open(&url, TEST_ID_SEED).await.expect("open");
+        let batch = Batch::of_every_kind(&store, &url).await;
+        for change in &batch.changes {
+            put(&store, change).await.expect("commit");
+        }
+        drop(store);
+        let mut connection = batch.connection().await;
+        assert!(key_indexes(&mut connection).await.is_empty());
+        let rows = batch.rows(&mut connection).await;
+
+        let before = ROWID_KEYS.replace("INTEGER PRIMARY KEY", "BIGINT PRIMARY KEY");
+        connection
+            .execute("PRAGMA foreign_keys = OFF")
+            .await
+            .expect("off");
+        connection.execute(&*before).await.expect("declare back");
+        let forget = "DELETE FROM _sqlx_migrations WHERE version = 5";
+        connection.execute(forget).await.expect("forget 0005");
+        assert_eq!(key_indexes(&mut connection).await.len(), 4);
+
+        let store = crate::open(&url, TEST_ID_SEED).await.expect("reopen");
+        assert!(key_indexes(&mut connection).await.is_empty());
+        assert_eq!(batch.rows(&mut connection).await, rows);
+        batch.assert_written(&store, &mut connection).await;
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
