@@ -84,6 +84,46 @@ pub async fn chains_to_change_see_acknowledged_commits(store: Arc<dyn Store>) {
     }
 }
 
+/// Proves a chain's transactions come in creation order: by time, then by id as stored, read
+/// any way, whatever order their ids were made in (ids are handed out in blocks, so a later
+/// transaction may hold a lower id) and whatever order an index holds them in.
+pub async fn chain_transactions_in_creation_order(store: Arc<dyn Store>) {
+    let mut world = World::new(merchant(1, false), 1_000);
+    add_merchant(&store, &world.merchant).await;
+    // Two blocks of ids: a low one and a high one.
+    let mut blocks = [100, 5_000].map(|first| World::new(world.merchant.clone(), first));
+    let mut chain = authorized(&store, &mut world, "ORDER", T0).await;
+    let mut expected: Vec<String> = (chain.transactions.iter())
+        .map(|txn| txn.merchant_reference.clone())
+        .collect();
+    // b and c share a time: the ids as stored decide, and test ids (below the permuted range)
+    // are stored negated, so the high block's b comes first, as PostgreSQL's ORDER BY has it.
+    let captures = [
+        (0, "ORDER-a", T0 + 20),
+        (1, "ORDER-b", T0 + 30),
+        (0, "ORDER-c", T0 + 30),
+    ];
+    for (block, reference, now) in captures {
+        let block = &mut blocks[block];
+        capture_dollar(&store, block, &chain, reference.to_owned(), now).await;
+        chain = crate::support::chain(&store, chain.payment.payment_id).await;
+        expected.push(reference.to_owned());
+    }
+    let of_payment = ChainOf::Payment(chain.payment.payment_id);
+    let reads = [
+        ReadBy::Payment(chain.payment.payment_id),
+        ReadBy::Transaction(chain.transactions[0].transaction_id),
+        ReadBy::ToChange(of_payment),
+    ];
+    for by in reads {
+        let read = by.read(&store).await.expect("the chain");
+        let references: Vec<_> = (read.transactions.iter())
+            .map(|txn| txn.merchant_reference.clone())
+            .collect();
+        assert_eq!(references, expected, "read by {by:?}");
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 enum ReadBy {
     Payment(PaymentId),
