@@ -218,24 +218,44 @@ async fn migrate(connection: &mut AnyConnection, backend: Backend) -> StoreResul
         Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
         Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
     };
-    if backend == Backend::Sqlite {
-        // A migration that replaces a table others refer to (0005) must not have the old one's
-        // rows checked as it drops them; SQLite ignores this pragma inside a transaction, and
-        // each migration runs in one, so it is set around them all and the checks made after.
+    // SQLite: a migration that replaces a table others refer to (0005) must not have the old
+    // one's rows checked as it drops them. SQLite ignores this pragma inside a transaction, and
+    // each migration runs in one, so it is set around them all and every reference checked
+    // after: only when one is pending, since the check reads every row that refers to another
+    // (about 0.4 s over a million transactions).
+    let pending = match backend {
+        Backend::Sqlite => sqlite_applied_migrations(connection).await? < migrator.migrations.len(),
+        Backend::Postgres => false,
+    };
+    if pending {
         connection.execute("PRAGMA foreign_keys = OFF").await?;
     }
     let migrated = migrator
         .run(&mut *connection)
         .await
         .map_err(|error| StoreError::Database(format!("migrations failed: {error}")));
-    if backend == Backend::Sqlite {
+    if pending {
         connection.execute("PRAGMA foreign_keys = ON").await?;
+        migrated?;
+        return sqlite_references_intact(connection).await;
     }
-    migrated?;
-    match backend {
-        Backend::Sqlite => sqlite_references_intact(connection).await,
-        Backend::Postgres => Ok(()),
+    migrated
+}
+
+/// How many migrations a SQLite database has had applied; none before its first.
+async fn sqlite_applied_migrations(connection: &mut AnyConnection) -> StoreResult<usize> {
+    let table =
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'";
+    let tables: i64 = sqlx::query_scalar(table)
+        .fetch_one(&mut *connection)
+        .await?;
+    if tables == 0 {
+        return Ok(0);
     }
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(&mut *connection)
+        .await?;
+    Ok(usize::try_from(applied).unwrap_or(0))
 }
 
 /// Every row that refers to another (a foreign key) finds it.
