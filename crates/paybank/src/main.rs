@@ -1,8 +1,8 @@
 //! The `paybank` binary: `serve`, `merchant create|list`, `clock advance`, `ach files`, `migrate`, `config`.
 
-use std::path::PathBuf;
-
 mod scheduling;
+
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
