@@ -277,7 +277,7 @@ mod tests {
 
     use crate::bulk_fixture::Batch;
     use crate::contract_support::put;
-    use crate::test_support::TEST_ID_SEED;
+    use crate::test_support::{SqliteFile, TEST_ID_SEED};
 
     const ROWID_KEYS: &str = include_str!("../migrations/sqlite/0005_id_keys_are_rowids.sql");
 
@@ -296,12 +296,10 @@ mod tests {
     /// keeps every row, and every reference between rows, when its id keys become rowids.
     #[tokio::test]
     async fn tables_keyed_by_an_id_become_rowid_tables_keeping_their_rows() {
-        sqlx::any::install_default_drivers();
-        let dir = std::env::temp_dir().join(format!("paybank-rowids-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create the test directory");
-        let url = format!("sqlite://{}?mode=rwc", dir.join("paybank.db").display());
-        let store = crate::open(&url, TEST_ID_SEED).await.expect("open");
-        let batch = Batch::of_every_kind(&store, &url).await;
+        let file = SqliteFile::create("rowids");
+        let url = &file.url;
+        let store = crate::open(url, TEST_ID_SEED).await.expect("open");
+        let batch = Batch::of_every_kind(&store, url).await;
         for change in &batch.changes {
             put(&store, change).await.expect("commit");
         }
@@ -320,11 +318,9 @@ mod tests {
         connection.execute(forget).await.expect("forget 0005");
         assert_eq!(key_indexes(&mut connection).await.len(), 4);
 
-        let store = crate::open(&url, TEST_ID_SEED).await.expect("reopen");
+        let store = crate::open(url, TEST_ID_SEED).await.expect("reopen");
         assert!(key_indexes(&mut connection).await.is_empty());
         assert_eq!(batch.rows(&mut connection).await, rows);
         batch.assert_written(&store, &mut connection).await;
-        drop(store);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -227,7 +227,7 @@ mod tests {
     use super::*;
     use crate::bulk_fixture::Batch;
     use crate::contract_support::put;
-    use crate::test_support::{postgres_url, test_ids, Schema, TEST_ID_SEED};
+    use crate::test_support::{postgres_url, test_ids, Schema, SqliteFile, TEST_ID_SEED};
     use crate::Store;
 
     /// A database written before ids were stored as counters (made here by converting one
@@ -282,12 +282,8 @@ mod tests {
 
     #[tokio::test]
     async fn sqlite_converts_a_database_of_public_ids() {
-        sqlx::any::install_default_drivers();
-        let dir = std::env::temp_dir().join(format!("paybank-ids-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create the test directory");
-        let url = format!("sqlite://{}?mode=rwc", dir.join("paybank.db").display());
-        converts_a_database_of_public_ids(&url, Backend::Sqlite).await;
-        let _ = std::fs::remove_dir_all(&dir);
+        let file = SqliteFile::create("ids");
+        converts_a_database_of_public_ids(&file.url, Backend::Sqlite).await;
     }
 
     /// Runs where `PAYBANK_TEST_POSTGRES_URL` names a server, as `.ci/run` does.

@@ -1,5 +1,5 @@
-//! What the crate's own PostgreSQL unit tests share: where the server is, if there is one, and
-//! a schema of a test's own on it.
+//! What the crate's own unit tests share: the id seed, a SQLite database file of a test's own,
+//! and for PostgreSQL where the server is, if there is one, and a schema of a test's own on it.
 
 use paybank_core::ids::{permutation_key, StoredIds};
 use sqlx::{AnyConnection, Connection, Executor};
@@ -10,6 +10,29 @@ pub(crate) const TEST_ID_SEED: &str = "test seed";
 /// How the stores opened with [`TEST_ID_SEED`] keep ids.
 pub(crate) fn test_ids() -> StoredIds {
     StoredIds::new(permutation_key(TEST_ID_SEED.as_bytes()))
+}
+
+/// A SQLite database of a test's own (named by the test and the process), in a directory
+/// removed when this is dropped; sqlx's drivers are installed.
+pub(crate) struct SqliteFile {
+    dir: std::path::PathBuf,
+    pub(crate) url: String,
+}
+
+impl SqliteFile {
+    pub(crate) fn create(test: &str) -> SqliteFile {
+        sqlx::any::install_default_drivers();
+        let dir = std::env::temp_dir().join(format!("paybank-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the test directory");
+        let url = format!("sqlite://{}?mode=rwc", dir.join("paybank.db").display());
+        SqliteFile { dir, url }
+    }
+}
+
+impl Drop for SqliteFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// `PAYBANK_TEST_POSTGRES_URL`, as `.ci/run` sets it, with sqlx's drivers installed; `None`
