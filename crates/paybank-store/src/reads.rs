@@ -19,6 +19,7 @@ use crate::chain_batch::{ChainKey, ChainReads};
 use crate::codec;
 use crate::rails_reads;
 use crate::sql::SqlStore;
+use crate::sqlite_reads;
 use crate::writer::{Command, Reply};
 use crate::{BankAccountRecord, InstantMessage, RailFile, StoredEntry};
 use crate::{
@@ -151,7 +152,7 @@ impl Store for SqlStore {
         let merchant = match &self.sqlite_reads {
             Some(reads) => reads.merchant_by_access_id(access_id)?,
             None => {
-                let row = sqlx::query("SELECT * FROM merchants WHERE access_id = $1")
+                let row = sqlx::query(sqlite_reads::MERCHANT_BY_ACCESS_ID)
                     .bind(access_id)
                     .fetch_optional(&self.reads)
                     .await?;
@@ -237,15 +238,12 @@ impl Store for SqlStore {
         if let Some(reads) = &self.sqlite_reads {
             return reads.reference_claim(merchant_id, transaction_type, merchant_reference);
         }
-        let row: Option<(i64,)> = sqlx::query_as(
-            "SELECT transaction_id FROM reference_claims WHERE merchant_id = $1 AND transaction_type = $2 \
-             AND merchant_reference = $3",
-        )
-        .bind(self.ids.stored(merchant_id.0))
-        .bind(i64::from(transaction_type))
-        .bind(merchant_reference)
-        .fetch_optional(&self.reads)
-        .await?;
+        let row: Option<(i64,)> = sqlx::query_as(sqlite_reads::REFERENCE_CLAIM)
+            .bind(self.ids.stored(merchant_id.0))
+            .bind(i64::from(transaction_type))
+            .bind(merchant_reference)
+            .fetch_optional(&self.reads)
+            .await?;
         row.map(|(stored,)| self.ids.id(stored).map(TransactionId))
             .map(|id| id.ok_or_else(|| codec::corrupt("transaction_id")))
             .transpose()
@@ -255,7 +253,7 @@ impl Store for SqlStore {
         if let Some(reads) = &self.sqlite_reads {
             return reads.lightbox_session(session_id);
         }
-        let row = sqlx::query("SELECT * FROM lightbox_sessions WHERE session_id = $1")
+        let row = sqlx::query(sqlite_reads::SESSION_BY_ID)
             .bind(session_id)
             .fetch_optional(&self.reads)
             .await?;
@@ -271,7 +269,7 @@ impl Store for SqlStore {
         if let Some(reads) = &self.sqlite_reads {
             return reads.lightbox_session_of_transaction(transaction_id);
         }
-        let row = sqlx::query("SELECT * FROM lightbox_sessions WHERE transaction_id = $1 ORDER BY updated_at DESC LIMIT 1")
+        let row = sqlx::query(sqlite_reads::SESSION_OF_TRANSACTION)
             .bind(self.ids.stored(transaction_id.0))
             .fetch_optional(&self.reads)
             .await?;

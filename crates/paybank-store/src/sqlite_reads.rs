@@ -140,6 +140,15 @@ impl ReadConnection {
     }
 }
 
+/// The point reads SQLite runs here and PostgreSQL through sqlx's pool (`reads.rs`), one text
+/// for both; SQLite binds `$N` by position like `?N`.
+pub(crate) const MERCHANT_BY_ACCESS_ID: &str = "SELECT * FROM merchants WHERE access_id = $1";
+pub(crate) const SESSION_BY_ID: &str = "SELECT * FROM lightbox_sessions WHERE session_id = $1";
+pub(crate) const SESSION_OF_TRANSACTION: &str = "SELECT * FROM lightbox_sessions \
+    WHERE transaction_id = $1 ORDER BY updated_at DESC LIMIT 1";
+pub(crate) const REFERENCE_CLAIM: &str = "SELECT transaction_id FROM reference_claims \
+    WHERE merchant_id = $1 AND transaction_type = $2 AND merchant_reference = $3";
+
 impl SqliteReads {
     /// Opens `count` read-only connections to the database file at `path` (which exists:
     /// the writer created and migrated it first).
@@ -227,16 +236,16 @@ impl SqliteReads {
     }
 
     pub(crate) fn merchant_by_access_id(&self, access_id: &str) -> StoreResult<Option<Merchant>> {
-        let sql = "SELECT * FROM merchants WHERE access_id = ?1";
-        self.first(sql, [access_id], |row| codec::merchant(row, self.0.ids))
+        self.first(MERCHANT_BY_ACCESS_ID, [access_id], |row| {
+            codec::merchant(row, self.0.ids)
+        })
     }
 
     pub(crate) fn lightbox_session(
         &self,
         session_id: &str,
     ) -> StoreResult<Option<LightboxSession>> {
-        let sql = "SELECT * FROM lightbox_sessions WHERE session_id = ?1";
-        self.first(sql, [session_id], |row| {
+        self.first(SESSION_BY_ID, [session_id], |row| {
             codec::lightbox_session(row, self.0.ids)
         })
     }
@@ -245,10 +254,10 @@ impl SqliteReads {
         &self,
         transaction_id: TransactionId,
     ) -> StoreResult<Option<LightboxSession>> {
-        let sql = "SELECT * FROM lightbox_sessions WHERE transaction_id = ?1 \
-                   ORDER BY updated_at DESC LIMIT 1";
         let key = self.0.ids.stored(transaction_id.0);
-        self.first(sql, [key], |row| codec::lightbox_session(row, self.0.ids))
+        self.first(SESSION_OF_TRANSACTION, [key], |row| {
+            codec::lightbox_session(row, self.0.ids)
+        })
     }
 
     /// The transaction holding a merchant's reference for a type, if one does.
@@ -258,15 +267,13 @@ impl SqliteReads {
         transaction_type: u8,
         merchant_reference: &str,
     ) -> StoreResult<Option<TransactionId>> {
-        let sql = "SELECT transaction_id FROM reference_claims \
-                   WHERE merchant_id = ?1 AND transaction_type = ?2 AND merchant_reference = ?3";
         let ids = self.0.ids;
         let params = (
             ids.stored(merchant_id.0),
             i64::from(transaction_type),
             merchant_reference,
         );
-        self.first(sql, params, |row| {
+        self.first(REFERENCE_CLAIM, params, |row| {
             codec::id(row, ids, "transaction_id").map(TransactionId)
         })
     }
