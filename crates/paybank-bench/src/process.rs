@@ -73,6 +73,8 @@ impl Server {
             start_ms: 0.0,
         };
         server.start_ms = wait_until_answering(&format!("{base}{probe_path}"), started).await?;
+        // Asked now, before any load, for the reason `ticks_per_second` gives.
+        ticks_per_second();
         Ok(server)
     }
 
@@ -102,15 +104,19 @@ async fn wait_until_answering(url: &str, started: Instant) -> anyhow::Result<f64
     anyhow::bail!("{url} did not answer within {START_TIMEOUT:?}")
 }
 
-/// Clock ticks per second, as `/proc/<pid>/stat` counts CPU time.
+/// Clock ticks per second, as `/proc/<pid>/stat` counts CPU time. Asked of `getconf` once: a
+/// child started at every reading was a fork of the load generator right beside its phases.
 fn ticks_per_second() -> u64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|out| String::from_utf8(out.stdout).ok())
-        .and_then(|text| text.trim().parse().ok())
-        .unwrap_or(100)
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8(out.stdout).ok())
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(100)
+    })
 }
 
 /// CPU time (user + system) process `pid` has used so far, in microseconds.
