@@ -109,12 +109,13 @@ struct Tally {
 
 impl Tally {
     /// A tally with room for `expected` requests, its memory written once now. Grown during a
-    /// run, it took fresh memory from the kernel mid-load, and here the kernel hands the
-    /// allocator's arenas out as 2 MiB pages that take about 5 ms to clear: a stall the open
-    /// loop would count against the server.
+    /// run, it took fresh memory from the kernel mid-load, a page fault at each first touch
+    /// (and, while mimalloc asked for huge pages, a 2 MiB page cleared whole, about 5 ms here):
+    /// stalls the open loop would count against the server. The fill is not zero, since zeroed
+    /// memory comes from the kernel untouched.
     fn with_room_for(expected: usize) -> Tally {
         let mut latencies_us = Vec::with_capacity(expected);
-        latencies_us.resize(expected, 0);
+        latencies_us.resize(expected, u64::MAX);
         latencies_us.clear();
         Tally {
             latencies_us,
