@@ -202,8 +202,8 @@ fn main() -> anyhow::Result<()> {
 /// The load generator's runtime: pinned to its one core, and one thread. A multi-threaded
 /// runtime runs `block_on`'s future (the open loop's dispatcher, which never sleeps) on the main
 /// thread and the requests on a worker, two threads taking turns on one core in slices of
-/// milliseconds: every few milliseconds no answer was read for two, which the open loop counted
-/// as the server's latency (the bare ceiling at a third of its core: p50 0.7 ms, p99 8 ms).
+/// milliseconds: every 4–8 ms, no answer was read for 1.5–3 ms, which the open loop counted as
+/// the server's latency (the bare ceiling at a third of its core: p50 0.7 ms, p99 8 ms).
 fn bench_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     if !paybank_bench::process::pin_self(1) {
         eprintln!("note: taskset is missing; the load generator and the server share cores");
