@@ -8,7 +8,8 @@
 //! and a batch's answers went out one context switch apiece. A thread under `SCHED_BATCH` that
 //! is woken waits for the running one to block or use up its slice, so a batch is committed
 //! and answered in one go and its answers are then handled together. That took a durable
-//! capture from about 80 to 58 µs of CPU in `paybank bench --only b` (BENCHMARKS.md).
+//! capture at the closed-loop peak from about 76 to 65 µs of CPU in `paybank bench --only b`
+//! (BENCHMARKS.md, SQLite captures item 14).
 //! Nothing else changes: batch threads get the same share of the CPU as before.
 
 /// Puts every thread of this process under `SCHED_BATCH`; threads started later inherit it
