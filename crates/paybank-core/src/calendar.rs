@@ -10,6 +10,9 @@
 //! Dates near the end of the range `time::Date` can represent saturate there instead of
 //! panicking; see the individual functions.
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
 use time::{Date, Month, Weekday};
 
 /// The first year Juneteenth was a federal holiday (it fell on a Saturday that year, so the Fed
@@ -100,18 +103,35 @@ pub fn fed_holidays(year: i32) -> Vec<(Date, &'static str)> {
     holidays
 }
 
+/// The years whose closing dates are worked out once and kept: every date the service meets in
+/// practice. Years outside it are worked out on each use.
+const KEPT_YEARS: std::ops::Range<i32> = 1950..2200;
+
+/// The observed closing dates of each of [`KEPT_YEARS`], in order. Captures and settlement ask
+/// for the banking day several times per request, and working a year's holidays out again each
+/// time was a per cent of a capture's CPU.
+static KEPT: LazyLock<Vec<Vec<Date>>> = LazyLock::new(|| KEPT_YEARS.map(closing_dates).collect());
+
+/// The observed closing dates of `year`, without their names.
+fn closing_dates(year: i32) -> Vec<Date> {
+    fed_holidays(year).into_iter().map(|(d, _)| d).collect()
+}
+
 /// Remembers one year's holidays so that walking many days does not recompute them each step.
 struct HolidayCache {
     /// The year `dates` belongs to.
     year: i32,
     /// The observed closing dates of `year`.
-    dates: Vec<Date>,
+    dates: Cow<'static, [Date]>,
 }
 
 impl HolidayCache {
     /// Creates a cache primed with the holidays of `year`.
     fn new(year: i32) -> Self {
-        let dates = fed_holidays(year).into_iter().map(|(d, _)| d).collect();
+        let dates = match usize::try_from(year - KEPT_YEARS.start) {
+            Ok(index) if KEPT_YEARS.contains(&year) => Cow::Borrowed(KEPT[index].as_slice()),
+            _ => Cow::Owned(closing_dates(year)),
+        };
         Self { year, dates }
     }
 
@@ -254,6 +274,16 @@ mod tests {
             ],
         ),
     ];
+
+    #[test]
+    fn kept_years_match_the_rules_and_the_others_still_work() {
+        for year in [1949, 1950, 2026, 2199, 2200] {
+            let cache = HolidayCache::new(year);
+            assert_eq!(&*cache.dates, closing_dates(year).as_slice(), "{year}");
+        }
+        assert!(!is_banking_day(date!(1949 - 12 - 26)));
+        assert!(!is_banking_day(date!(2200 - 12 - 25)));
+    }
 
     #[test]
     fn holiday_table_2025_to_2028() {
