@@ -2,6 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use paybank_core::lightbox::{Input, LightboxError, LightboxSession, Step};
@@ -9,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::api::body::RequestBody;
 use crate::api::error::*;
-use crate::api::wire::transaction_json;
+use crate::api::wire::{AuthorizedAnswer, TransactionView, WriteJson};
 use crate::api::AuthMerchant;
 use crate::app::AppState;
 use crate::clock::parse_duration_seconds;
@@ -71,7 +72,7 @@ pub async fn authorize_headless(
     AuthMerchant(merchant): AuthMerchant,
     Path(id): Path<String>,
     body: RequestBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let transaction_id = id.parse().map_err(|()| ApiError::transaction_not_found())?;
     merchant_chain(&state, &merchant, transaction_id).await?;
     let session = state
@@ -129,11 +130,19 @@ pub async fn authorize_headless(
         )
     })?;
     check_step(&flow)?;
+    Ok(authorized_answer(&flow))
+}
+
+/// The headless authorization's answer: the authorization as it now stands, and where the
+/// browser would go.
+fn authorized_answer(flow: &FlowState) -> Response {
     let authorization = flow.chain.authorization();
-    Ok(Json(json!({
-        "transaction": transaction_json(&flow.merchant, &flow.chain, authorization),
-        "redirectUrl": flow.session.redirect_url,
-    })))
+    let transaction = TransactionView::new(&flow.merchant, &flow.chain, authorization);
+    AuthorizedAnswer {
+        redirect_url: flow.session.redirect_url.as_deref(),
+        transaction,
+    }
+    .into_json_response()
 }
 
 fn input_applies(step: Step, input: &Input) -> bool {

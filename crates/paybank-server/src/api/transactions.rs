@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use crate::api::body::RequestBody;
 use crate::api::error::ApiError;
 use crate::api::wire::{
-    transaction_json, TransactionAnswer, TransactionPage, TransactionRead, TransactionView,
+    EstablishAnswer, TransactionAnswer, TransactionPage, TransactionRead, TransactionView,
     WriteJson,
 };
 use crate::api::{AuthMerchant, ClientIp};
@@ -78,7 +78,7 @@ pub async fn create_establish(
     ClientIp(ip): ClientIp,
     Query(params): Query<EstablishParams>,
     body: RequestBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     if params.create_transaction.as_deref() != Some("true") {
         return Err(ApiError::invalid(
             "createTransaction",
@@ -95,24 +95,23 @@ pub async fn create_establish(
             (established.chain, Some(established.lightbox_url))
         }
     };
-    let chain = &chain;
     let authorization = chain.authorization();
-    let mut establish_data = body.0.clone();
-    if let Value::Object(map) = &mut establish_data {
-        map.insert(
-            "transactionId".into(),
-            json!(authorization.transaction_id.to_string()),
-        );
-        map.insert(
-            "paymentType".into(),
-            json!(chain.payment.payment_type.code()),
-        );
-        map.insert("url".into(), json!(lightbox_url));
+    // A RequestBody is always an object.
+    let mut data = match body.0 {
+        Value::Object(fields) => fields,
+        _ => serde_json::Map::new(),
+    };
+    let id = authorization.transaction_id.to_string();
+    data.insert("transactionId".into(), Value::String(id));
+    let payment_type = chain.payment.payment_type.code();
+    data.insert("paymentType".into(), json!(payment_type));
+    data.insert("url".into(), json!(lightbox_url));
+    let transaction = TransactionView::new(&merchant, &chain, authorization);
+    Ok(EstablishAnswer {
+        data: &data,
+        transaction,
     }
-    let mut response = establish_data.clone();
-    response["establishData"] = establish_data;
-    response["transaction"] = transaction_json(&merchant, chain, authorization);
-    Ok(Json(response))
+    .into_json_response())
 }
 
 /// `GET /transactions/{id}` → `{transaction, url}`.

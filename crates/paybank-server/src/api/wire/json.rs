@@ -130,6 +130,17 @@ impl<'a> Object<'a> {
         }
     }
 
+    /// A `Value` field under a name that may need escaping (one a merchant sent).
+    pub fn named_value(&mut self, key: &str, value: &Value) {
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        write_str(self.out, key);
+        self.out.push(b':');
+        serde_json::to_writer(&mut *self.out, value).expect("writing to memory cannot fail");
+    }
+
     /// A field whose value writes itself.
     pub fn field(&mut self, key: &'static str, value: &(impl WriteJson + ?Sized)) {
         value.write_json(self.key(key));

@@ -5,6 +5,7 @@ use paybank_core::codes::{PaymentType, TransactionType};
 use paybank_core::ids::{MerchantId, PaymentId, TransactionId};
 use paybank_core::model::{Payment, ProviderStatus};
 use paybank_core::money::Amount;
+use serde_json::json;
 
 const PAYMENT_ID: u64 = 1_350_442_087_126;
 const AUTHORIZATION_ID: u64 = 1_004_182_775_439;
@@ -388,4 +389,59 @@ fn echoed_numbers_keep_their_value_through_a_value() {
         serde_json::to_vec(&transaction).expect("a Value prints"),
         direct
     );
+}
+
+/// The establish answer as the handler built it before `EstablishAnswer`.
+fn establish_through_value(data: &Value, transaction: Value) -> String {
+    let mut response = data.clone();
+    response["establishData"] = data.clone();
+    response["transaction"] = transaction;
+    serde_json::to_string(&response).expect("a Value serializes")
+}
+
+#[test]
+fn establish_answers_print_as_before() {
+    let merchant = merchant();
+    let chain = captured();
+    let authorization = chain.authorization();
+    let bodies = [
+        json!({"amount": "10.00", "transactionId": "1", "paymentType": 2, "url": null}),
+        json!({"zzz": [1.5, "é\"q"], "aaa": {"b": 1, "a": 2}, "establishData": 7, "transaction": "x",
+               "établi": true, "Zed": null, "f": 2.9015312434081716e-9}),
+        json!({}),
+    ];
+    for body in bodies {
+        let Value::Object(data) = &body else {
+            unreachable!()
+        };
+        let answer = EstablishAnswer {
+            data,
+            transaction: TransactionView::new(&merchant, &chain, authorization),
+        };
+        let direct = String::from_utf8(answer.to_json()).expect("UTF-8");
+        let old =
+            establish_through_value(&body, transaction_json(&merchant, &chain, authorization));
+        assert_eq!(direct, old);
+    }
+}
+
+#[test]
+fn headless_authorization_answers_print_as_before() {
+    let merchant = merchant();
+    let chain = captured();
+    let authorization = chain.authorization();
+    for redirect_url in [Some("https://merchant.example/done?a=\"b\""), None] {
+        let answer = AuthorizedAnswer {
+            redirect_url,
+            transaction: TransactionView::new(&merchant, &chain, authorization),
+        };
+        let old = json!({
+            "transaction": transaction_json(&merchant, &chain, authorization),
+            "redirectUrl": redirect_url,
+        });
+        assert_eq!(
+            printed(&answer),
+            serde_json::to_string(&old).expect("a Value")
+        );
+    }
 }
