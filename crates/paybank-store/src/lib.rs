@@ -24,6 +24,7 @@ mod columns;
 mod db;
 mod floors;
 mod merchant_cache;
+mod page_cache;
 mod rails;
 mod rails_reads;
 mod reads;
@@ -47,6 +48,7 @@ use paybank_core::lightbox::LightboxSession;
 use paybank_core::model::{Merchant, PaymentChain, TimestampMs, Transaction};
 use paybank_core::rails::{ForcedOutcome, RailJob};
 
+pub use page_cache::install_page_cache;
 pub use rails::{BankAccountRecord, EntryState, InstantMessage, RailFile, RailWrite, StoredEntry};
 pub use stored_ids::ID_SECRET_SETTING;
 

@@ -187,6 +187,10 @@ enum ClockCommand {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Before any SQLite connection opens; after that SQLite keeps its own cache.
+    if !paybank_store::install_page_cache() {
+        eprintln!("paybank: SQLite's page cache could not be wrapped; its own is used");
+    }
     let cli = Cli::parse();
     let runtime = match cli.command {
         Command::Bench(_) => bench_runtime(),
