@@ -4,6 +4,9 @@
 //! reads as named parameters and which are bound here by their number.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
@@ -137,7 +140,7 @@ impl<'c> Db<'c> {
         match &mut self.connection {
             Connection::Sqlite(connection) => {
                 let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
-                bind_sqlite(&mut statement, args)?;
+                bind_sqlite(&mut statement, sql, args)?;
                 Ok(statement.raw_execute().map_err(sqlite_error)? as u64)
             }
             Connection::Sqlx(connection) => {
@@ -159,7 +162,7 @@ impl<'c> Db<'c> {
         match &mut self.connection {
             Connection::Sqlite(connection) => {
                 let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
-                bind_sqlite(&mut statement, args)?;
+                bind_sqlite(&mut statement, sql, args)?;
                 let columns = ColumnIndex::of(sql, &statement);
                 let mut rows = statement.raw_query();
                 let mut decoded = Vec::new();
@@ -199,17 +202,19 @@ pub(crate) fn sqlite_control(connection: &rusqlite::Connection, sql: &str) -> St
     Ok(())
 }
 
-/// Binds `$N` (SQLite's name for the parameter) to `args[N - 1]`.
-fn bind_sqlite(statement: &mut rusqlite::CachedStatement<'_>, args: &[Arg<'_>]) -> StoreResult<()> {
-    for index in 1..=statement.parameter_count() {
-        let number = statement
-            .parameter_name(index)
-            .and_then(|name| name.strip_prefix('$'))
-            .and_then(|number| number.parse::<usize>().ok())
-            .unwrap_or(index);
+/// Binds `$N` (SQLite's name for the parameter) to `args[N - 1]`; `sql` is the statement's
+/// text.
+fn bind_sqlite(
+    statement: &mut rusqlite::CachedStatement<'_>,
+    sql: &str,
+    args: &[Arg<'_>],
+) -> StoreResult<()> {
+    let numbers = parameter_numbers(statement, sql);
+    for (position, &number) in numbers.iter().enumerate() {
         let arg = args.get(number - 1).ok_or_else(|| {
             crate::StoreError::Database(format!("no value for parameter ${number}"))
         })?;
+        let index = position + 1;
         let bound = match arg {
             Arg::Int(value) => statement.raw_bind_parameter(index, value),
             Arg::Text(value) => statement.raw_bind_parameter(index, value.as_deref()),
@@ -217,6 +222,49 @@ fn bind_sqlite(statement: &mut rusqlite::CachedStatement<'_>, args: &[Arg<'_>]) 
         bound.map_err(sqlite_error)?;
     }
     Ok(())
+}
+
+/// Statement texts whose parameter numbers this thread has found, by where the text lives
+/// and its length; the text itself is kept to check that the same place still holds the same
+/// statement. The writer's statements are a few dozen, most of them static.
+type KnownNumbers = HashMap<(usize, usize), (Box<str>, Rc<[usize]>)>;
+
+/// Texts remembered per thread before the map starts afresh (statements built at run time
+/// each bring a new place).
+const KNOWN_NUMBERS_MAX: usize = 256;
+
+thread_local! {
+    static KNOWN_NUMBERS: RefCell<KnownNumbers> = RefCell::new(HashMap::new());
+}
+
+/// The number N of each parameter `$N`, by position, found once per statement text: SQLite
+/// finds a parameter's name by walking every name before it, so asking for all of a
+/// 30-parameter row's names each time cost more than binding its values.
+fn parameter_numbers(statement: &rusqlite::CachedStatement<'_>, sql: &str) -> Rc<[usize]> {
+    let key = (sql.as_ptr() as usize, sql.len());
+    let known = KNOWN_NUMBERS.with_borrow(|known| match known.get(&key) {
+        Some((text, numbers)) if **text == *sql => Some(numbers.clone()),
+        _ => None,
+    });
+    if let Some(numbers) = known {
+        return numbers;
+    }
+    let numbers: Rc<[usize]> = (1..=statement.parameter_count())
+        .map(|index| {
+            statement
+                .parameter_name(index)
+                .and_then(|name| name.strip_prefix('$'))
+                .and_then(|number| number.parse::<usize>().ok())
+                .unwrap_or(index)
+        })
+        .collect();
+    KNOWN_NUMBERS.with_borrow_mut(|known| {
+        if known.len() >= KNOWN_NUMBERS_MAX {
+            known.clear();
+        }
+        known.insert(key, (sql.into(), numbers.clone()));
+    });
+    numbers
 }
 
 fn sqlx_args<'q>(args: &'q [Arg<'_>]) -> StoreResult<sqlx::any::AnyArguments<'q>> {
@@ -230,4 +278,45 @@ fn sqlx_args<'q>(args: &'q [Arg<'_>]) -> StoreResult<sqlx::any::AnyArguments<'q>
         added.map_err(|error| crate::StoreError::Database(error.to_string()))?;
     }
     Ok(bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `sql` on a fresh in-memory database and reads its one number.
+    fn number(connection: &mut rusqlite::Connection, sql: &str, args: &[Arg<'_>]) -> i64 {
+        let ids = crate::test_support::test_ids();
+        let mut db = Db::sqlite(connection, ids);
+        let future = db.fetch_number(sql, args);
+        let value = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime")
+            .block_on(future);
+        value.expect("the statement runs").expect("a number")
+    }
+
+    #[test]
+    fn parameters_bind_by_their_number_whatever_their_order_in_the_text() {
+        let mut connection = rusqlite::Connection::open_in_memory().expect("open");
+        let args = [Arg::Int(Some(100)), Arg::Int(Some(20)), Arg::Int(Some(3))];
+        let in_order = "SELECT $1 - $2 - $3 AS value";
+        let shuffled = "SELECT $3 - $1 + $2 + $3 AS value";
+        for _ in 0..2 {
+            assert_eq!(number(&mut connection, in_order, &args), 77);
+            assert_eq!(number(&mut connection, shuffled, &args), -74);
+        }
+        // A statement built at run time, at a new place each time, with the same text or not.
+        for round in 0..3 {
+            let built = format!("SELECT $2 * {round} + $1 AS value");
+            assert_eq!(number(&mut connection, &built, &args), 20 * round + 100);
+        }
+        // Another text of the same length at the same place is not taken for the first.
+        let mut text = String::with_capacity(64);
+        text.push_str("SELECT $1 AS value");
+        assert_eq!(number(&mut connection, &text, &args), 100);
+        text.clear();
+        text.push_str("SELECT $2 AS value");
+        assert_eq!(number(&mut connection, &text, &args), 20);
+    }
 }
