@@ -407,7 +407,7 @@ fn establish_answers_print_as_before() {
     let bodies = [
         json!({"amount": "10.00", "transactionId": "1", "paymentType": 2, "url": null}),
         json!({"zzz": [1.5, "é\"q"], "aaa": {"b": 1, "a": 2}, "establishData": 7, "transaction": "x",
-               "établi": true, "Zed": null, "f": 2.9015312434081716e-9}),
+               "établi": true, "Zed": null, "f": 2.9015312434081716e-9, "q\"\\\n\u{1}": 1}),
         json!({}),
     ];
     for body in bodies {
