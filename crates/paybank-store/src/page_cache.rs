@@ -24,8 +24,9 @@ use std::sync::{Mutex, OnceLock};
 use rusqlite::ffi;
 
 /// Page numbers remembered per cache before it stops remembering until SQLite's own truncation
-/// runs. A write transaction adds the pages it appends and the ones a split parks; connections
-/// that only read never truncate, and stop here.
+/// runs. A write transaction adds the pages it appends and the ones a split parks. A connection
+/// that only reads truncates only to empty its cache, after another connection's commit, so it
+/// remembers the pages it reads up to this many; past it, SQLite's own scan empties its cache.
 const REMEMBERED_MAX: usize = 1024;
 
 /// SQLite's own page cache, which the wrapper passes its calls to.
