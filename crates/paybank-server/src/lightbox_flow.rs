@@ -10,6 +10,7 @@ use paybank_core::authorization::{
     cancel_authorization, complete_authorization, expire_authorization, start_authorization,
 };
 use paybank_core::change::Change;
+use paybank_core::ids::MerchantId;
 use paybank_core::lightbox::{
     advance, grant, Advance, Effect, Input, InputRejected, LightboxSession, Step,
 };
@@ -84,7 +85,8 @@ pub async fn lightbox_input(
     session_id: &str,
     input: Input,
 ) -> Result<FlowState, FlowError> {
-    let applied = lightbox_inputs(state, session_id, &[input], |_, _| true, |_| false).await?;
+    let applied =
+        lightbox_inputs(state, session_id, &[input], |_, _| true, |_| false, None).await?;
     // One input that always applies is either applied or refused with an error, so None does
     // not come back; if it ever did, nothing was written.
     applied.ok_or(FlowError::UnknownSession)
@@ -93,17 +95,22 @@ pub async fn lightbox_input(
 /// Applies consumer inputs in turn, each that `applies` to the step the last one left, until
 /// one leaves a session `stop` holds, and commits the session and the payment's change once.
 /// The headless sandbox authorization is several inputs in one request: one commit (one flush)
-/// instead of one per input. None when no input applied.
+/// instead of one per input. None when no input applied. With an `owner`, a session whose
+/// payment is another merchant's is `UnknownSession`, before any input is applied.
 pub async fn lightbox_inputs(
     state: &AppState,
     session_id: &str,
     inputs: &[Input],
     applies: impl Fn(Step, &Input) -> bool,
     stop: impl Fn(&LightboxSession) -> bool,
+    owner: Option<MerchantId>,
 ) -> Result<Option<FlowState>, FlowError> {
     let mut delayed = false;
     for _ in 0..CONFLICT_RETRIES_MAX {
         let start = load(state, session_id, true).await?;
+        if owner.is_some_and(|owner| owner != start.merchant.merchant_id) {
+            return Err(FlowError::UnknownSession);
+        }
         let run = run_inputs(state, &start, inputs, &applies, &stop, &mut delayed).await?;
         let Some(run) = run else {
             return Ok(None);

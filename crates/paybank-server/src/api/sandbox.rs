@@ -5,7 +5,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use paybank_core::ids::TransactionId;
 use paybank_core::lightbox::{Input, LightboxError, LightboxSession, Step};
+use paybank_core::model::Merchant;
 use serde_json::{json, Value};
 
 use crate::api::body::RequestBody;
@@ -74,43 +76,18 @@ pub async fn authorize_headless(
     body: RequestBody,
 ) -> Result<Response, ApiError> {
     let transaction_id = id.parse().map_err(|()| ApiError::transaction_not_found())?;
-    merchant_chain(&state, &merchant, transaction_id).await?;
     let session = state
         .store
         .lightbox_session_of_transaction(transaction_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                CODE_WRONG_STATUS,
-                Some("transactionId"),
-                "This transaction has no Lightbox session",
-            )
-        })?;
-    let account_index: u8 = match body.present("accountIndex") {
-        Some(text) => text.parse().map_err(|_| {
-            ApiError::invalid("accountIndex", "accountIndex must be a small number")
-        })?,
-        None => 0,
+        .await?;
+    // The owner is checked by the flow's own read of the chain; only a refusal reads it here.
+    let (session, inputs) = match (session, headless_inputs(&body)) {
+        (Some(session), Ok(inputs)) => (session, inputs),
+        (session, inputs) => {
+            let invalid = inputs.err();
+            return Err(refusal(&state, &merchant, transaction_id, session, invalid).await);
+        }
     };
-    let inputs = [
-        Input::SelectBank {
-            bank_id: body
-                .present("bank")
-                .unwrap_or_else(|| "Demo Bank".to_owned()),
-        },
-        Input::Login {
-            username: body.required("username")?,
-            password: body.required("password")?,
-        },
-        Input::Mfa {
-            answer: body.text("mfaAnswer").unwrap_or_default(),
-        },
-        Input::SelectAccount {
-            index: account_index,
-        },
-        Input::Confirm,
-    ];
     // One commit for every input: what the pages do a request at a time, this does at once.
     let flow = lightbox_inputs(
         &state,
@@ -118,6 +95,7 @@ pub async fn authorize_headless(
         &inputs,
         input_applies,
         step_failed,
+        Some(merchant.merchant_id),
     )
     .await
     .map_err(flow_error)?;
@@ -143,6 +121,61 @@ fn authorized_answer(flow: &FlowState) -> Response {
         transaction,
     }
     .into_json_response()
+}
+
+/// The inputs a headless authorization makes: the bank (Demo Bank unless named), the login,
+/// the security code if asked, the account (`accountIndex`, the first unless given), confirm.
+fn headless_inputs(body: &RequestBody) -> Result<[Input; 5], ApiError> {
+    let account_index: u8 = match body.present("accountIndex") {
+        Some(text) => text.parse().map_err(|_| {
+            ApiError::invalid("accountIndex", "accountIndex must be a small number")
+        })?,
+        None => 0,
+    };
+    Ok([
+        Input::SelectBank {
+            bank_id: body
+                .present("bank")
+                .unwrap_or_else(|| "Demo Bank".to_owned()),
+        },
+        Input::Login {
+            username: body.required("username")?,
+            password: body.required("password")?,
+        },
+        Input::Mfa {
+            answer: body.text("mfaAnswer").unwrap_or_default(),
+        },
+        Input::SelectAccount {
+            index: account_index,
+        },
+        Input::Confirm,
+    ])
+}
+
+/// Why a headless authorization cannot start, in this order: a transaction that is not the
+/// merchant's (or not there) is not found, whatever else is wrong, so another merchant cannot
+/// tell it exists; then one without a Lightbox session; then the body's own error.
+async fn refusal(
+    state: &AppState,
+    merchant: &Merchant,
+    transaction_id: TransactionId,
+    session: Option<LightboxSession>,
+    invalid: Option<ApiError>,
+) -> ApiError {
+    if let Err(error) = merchant_chain(state, merchant, transaction_id).await {
+        return error.into();
+    }
+    match (session, invalid) {
+        (None, _) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            CODE_WRONG_STATUS,
+            Some("transactionId"),
+            "This transaction has no Lightbox session",
+        ),
+        (Some(_), Some(invalid)) => invalid,
+        // The caller asks only when the session or the body is missing or wrong.
+        (Some(_), None) => ApiError::internal(),
+    }
 }
 
 fn input_applies(step: Step, input: &Input) -> bool {

@@ -51,6 +51,38 @@ async fn another_merchants_transaction_answers_404() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_merchants_lightbox_cannot_be_completed_headlessly() {
+    // A stranger's headless authorization of a payment still in the Lightbox is not found,
+    // whatever else is wrong with its body, and changes nothing; the owner's own works.
+    let app = TestApp::spawn().await;
+    let owner = &app.merchant;
+    let id = app.establish_id(owner, "in-lightbox", "100.00").await;
+    let stranger = app.add_merchant("Other Shop", true).await;
+    let before = app.snapshot(owner).await;
+    let path = format!("/api/v1/sandbox/transactions/{id}/authorize");
+    let bodies = [
+        json!({ "username": "thief", "password": "secret" }),
+        json!({ "username": "thief", "password": "secret", "accountIndex": "many" }),
+        json!({ "username": "thief" }),
+    ];
+    for body in bodies {
+        let reply = app
+            .call(&stranger, Method::POST, &path, Body::Json(body))
+            .await;
+        reply.assert_error(404, 200, Some("transactionId"));
+    }
+    assert_eq!(app.snapshot(owner).await, before);
+    let bad_index = json!({ "username": "jane", "password": "secret", "accountIndex": "many" });
+    let reply = app
+        .call(owner, Method::POST, &path, Body::Json(bad_index))
+        .await;
+    reply.assert_error(400, 200, Some("accountIndex"));
+    assert_eq!(app.snapshot(owner).await, before);
+    let reply = app.authorize(owner, &id, "jane", "secret", None).await;
+    assert_eq!(reply.transaction()["status"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_basic_credentials_answer_401_with_code_375() {
     // Wrong key, unknown accessId, no header or another scheme: 401, AccessControlException.
     let app = TestApp::spawn().await;
