@@ -81,12 +81,19 @@ pub async fn authorize_headless(
         .lightbox_session_of_transaction(transaction_id)
         .await?;
     // The owner is checked by the flow's own read of the chain; only a refusal reads it here.
-    let (session, inputs) = match (session, headless_inputs(&body)) {
-        (Some(session), Ok(inputs)) => (session, inputs),
-        (session, inputs) => {
-            let invalid = inputs.err();
-            return Err(refusal(&state, &merchant, transaction_id, session, invalid).await);
-        }
+    let start = match (session, headless_inputs(&body)) {
+        (Some(session), Ok(inputs)) => Ok((session, inputs)),
+        (None, _) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            CODE_WRONG_STATUS,
+            Some("transactionId"),
+            "This transaction has no Lightbox session",
+        )),
+        (Some(_), Err(invalid)) => Err(invalid),
+    };
+    let (session, inputs) = match start {
+        Ok(start) => start,
+        Err(error) => return Err(refusal(&state, &merchant, transaction_id, error).await),
     };
     // One commit for every input: what the pages do a request at a time, this does at once.
     let flow = lightbox_inputs(
@@ -152,29 +159,18 @@ fn headless_inputs(body: &RequestBody) -> Result<[Input; 5], ApiError> {
     ])
 }
 
-/// Why a headless authorization cannot start, in this order: a transaction that is not the
-/// merchant's (or not there) is not found, whatever else is wrong, so another merchant cannot
-/// tell it exists; then one without a Lightbox session; then the body's own error.
+/// What a headless authorization that cannot start answers: `error`, unless the transaction is
+/// not the merchant's (or not there), which is not found whatever else is wrong, so another
+/// merchant cannot tell it exists.
 async fn refusal(
     state: &AppState,
     merchant: &Merchant,
     transaction_id: TransactionId,
-    session: Option<LightboxSession>,
-    invalid: Option<ApiError>,
+    error: ApiError,
 ) -> ApiError {
-    if let Err(error) = merchant_chain(state, merchant, transaction_id).await {
-        return error.into();
-    }
-    match (session, invalid) {
-        (None, _) => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            CODE_WRONG_STATUS,
-            Some("transactionId"),
-            "This transaction has no Lightbox session",
-        ),
-        (Some(_), Some(invalid)) => invalid,
-        // The caller asks only when the session or the body is missing or wrong.
-        (Some(_), None) => ApiError::internal(),
+    match merchant_chain(state, merchant, transaction_id).await {
+        Err(not_theirs) => not_theirs.into(),
+        Ok(_) => error,
     }
 }
 
