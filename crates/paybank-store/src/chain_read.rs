@@ -122,6 +122,7 @@ fn unprefixed(renamed: &str) -> &str {
 /// A chain built from the chain statement's rows, in their order.
 pub(crate) struct ChainRows {
     ids: StoredIds,
+    recent: RecentIds,
     payment: Option<Payment>,
     transactions: Vec<Transaction>,
 }
@@ -130,6 +131,7 @@ impl ChainRows {
     pub(crate) fn new(ids: StoredIds) -> ChainRows {
         ChainRows {
             ids,
+            recent: RecentIds::new(ids),
             payment: None,
             transactions: Vec::new(),
         }
@@ -141,10 +143,11 @@ impl ChainRows {
                 row,
                 next: Cell::new(0),
             };
-            self.payment = Some(codec::payment(&columns, self.ids)?);
+            self.payment = Some(codec::payment(&columns, &self.recent)?);
         }
         if row.get::<Option<i64>>("transaction_id")?.is_some() {
-            self.transactions.push(codec::transaction(row, self.ids)?);
+            let transaction = codec::transaction(row, &self.recent)?;
+            self.transactions.push(transaction);
         }
         Ok(())
     }
@@ -173,6 +176,43 @@ impl ChainRows {
     }
 }
 
+/// The ids a chain's rows repeat worked out once each: undoing the permutation (see
+/// [`StoredIds`]) for every id of every row was a twentieth of a chain read. The payment's
+/// row comes first, so the first ids kept are the payment's, its merchant's and its
+/// authorization's, which every transaction row repeats; a kept id is never pushed out.
+pub(crate) struct RecentIds {
+    ids: StoredIds,
+    kept: [Cell<Option<(i64, u64)>>; KEPT_MAX],
+}
+
+const KEPT_MAX: usize = 4;
+
+impl RecentIds {
+    fn new(ids: StoredIds) -> RecentIds {
+        RecentIds {
+            ids,
+            kept: Default::default(),
+        }
+    }
+}
+
+impl codec::IdDecoder for &RecentIds {
+    fn decode(self, stored: i64) -> Option<u64> {
+        for slot in &self.kept {
+            match slot.get() {
+                Some((kept, id)) if kept == stored => return Some(id),
+                Some(_) => continue,
+                None => {
+                    let id = self.ids.id(stored)?;
+                    slot.set(Some((stored, id)));
+                    return Some(id);
+                }
+            }
+        }
+        self.ids.id(stored)
+    }
+}
+
 /// A chain row read as a payment row: each column under its `p_` name. As in `SqliteRow`, the
 /// name after the one read last is tried before the map.
 struct PaymentColumns<'a, R> {
@@ -194,6 +234,26 @@ impl<R: Columns> Columns for PaymentColumns<'_, R> {
 mod tests {
     use super::*;
     use crate::columns::SqliteRow;
+
+    #[test]
+    fn recent_ids_decode_as_the_stored_ids_do() {
+        use crate::codec::IdDecoder;
+        let ids = crate::test_support::test_ids();
+        let recent = RecentIds::new(ids);
+        // Repeats before and after every slot is taken, the forms other than counters, bad ones.
+        let counters = (0..40).chain([3, 11, 3, 19, 0, 8, 16, 8]);
+        let others = [
+            -5,
+            -1,
+            i64::MAX,
+            20_000_000_000_000,
+            1_500_000_000_000,
+            i64::MIN,
+        ];
+        for stored in counters.chain(others).chain(others) {
+            assert_eq!((&recent).decode(stored), ids.id(stored), "{stored}");
+        }
+    }
 
     #[test]
     fn payment_columns_have_distinct_names() {

@@ -20,16 +20,28 @@ pub(crate) fn corrupt(what: &str) -> StoreError {
     StoreError::Database(format!("unreadable {what} in the database"))
 }
 
-/// The id a column keeps in its stored form (see [`StoredIds`]).
-pub(crate) fn id(row: &impl Columns, ids: StoredIds, column: &str) -> StoreResult<u64> {
-    let value: i64 = row.get(column)?;
-    ids.id(value).ok_or_else(|| corrupt(column))
+/// What turns a stored id back into the id: [`StoredIds`] itself, or a reader that remembers
+/// the ids its rows repeat (`chain_read::RecentIds`).
+pub(crate) trait IdDecoder: Copy {
+    fn decode(self, stored: i64) -> Option<u64>;
 }
 
-fn optional_id(row: &impl Columns, ids: StoredIds, column: &str) -> StoreResult<Option<u64>> {
+impl IdDecoder for StoredIds {
+    fn decode(self, stored: i64) -> Option<u64> {
+        self.id(stored)
+    }
+}
+
+/// The id a column keeps in its stored form (see [`StoredIds`]).
+pub(crate) fn id(row: &impl Columns, ids: impl IdDecoder, column: &str) -> StoreResult<u64> {
+    let value: i64 = row.get(column)?;
+    ids.decode(value).ok_or_else(|| corrupt(column))
+}
+
+fn optional_id(row: &impl Columns, ids: impl IdDecoder, column: &str) -> StoreResult<Option<u64>> {
     let value: Option<i64> = row.get(column)?;
     value
-        .map(|value| ids.id(value).ok_or_else(|| corrupt(column)))
+        .map(|value| ids.decode(value).ok_or_else(|| corrupt(column)))
         .transpose()
 }
 
@@ -106,7 +118,7 @@ fn account(json: &str) -> StoreResult<BankAccount> {
     })
 }
 
-pub(crate) fn payment(row: &impl Columns, ids: StoredIds) -> StoreResult<Payment> {
+pub(crate) fn payment(row: &impl Columns, ids: impl IdDecoder) -> StoreResult<Payment> {
     let account_json: Option<String> = row.get("account_json")?;
     let split_token_hash: Option<String> = row.get("split_token_hash")?;
     let split_token = match split_token_hash {
@@ -145,7 +157,7 @@ pub(crate) fn payment(row: &impl Columns, ids: StoredIds) -> StoreResult<Payment
     })
 }
 
-pub(crate) fn transaction(row: &impl Columns, ids: StoredIds) -> StoreResult<Transaction> {
+pub(crate) fn transaction(row: &impl Columns, ids: impl IdDecoder) -> StoreResult<Transaction> {
     Ok(Transaction {
         transaction_id: TransactionId(id(row, ids, "transaction_id")?),
         payment_id: PaymentId(id(row, ids, "payment_id")?),
@@ -180,8 +192,9 @@ pub(crate) fn transaction(row: &impl Columns, ids: StoredIds) -> StoreResult<Tra
         completed_at: row.get("completed_at")?,
         expired_at: row.get("expired_at")?,
         pre_authorized: row.get::<i64>("pre_authorized")? != 0,
-        rail: rail(row)?,
+        // In the table's order, so a read by position finds each column where it looks first.
         record_version: row.get("record_version")?,
+        rail: rail(row)?,
     })
 }
 
