@@ -19,6 +19,7 @@ mod contract_support;
 extern crate self as paybank_store;
 mod chain_batch;
 mod chain_read;
+mod checkpointer;
 mod codec;
 mod columns;
 mod db;

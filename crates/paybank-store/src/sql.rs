@@ -8,6 +8,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 
 use crate::chain_batch::ChainReads;
+use crate::checkpointer::Checkpointer;
 use crate::columns::sqlite_error;
 use crate::merchant_cache::MerchantCache;
 use crate::sqlite_reads::{Commits, SqliteReads};
@@ -53,6 +54,8 @@ pub struct SqlStore {
     pub(crate) chain_reads: Option<ChainReads>,
     pub(crate) merchants: MerchantCache,
     pub(crate) writer: WriterHandle,
+    /// SQLite only: copies the WAL back in the background while the store is open.
+    _checkpointer: Option<Checkpointer>,
     /// How ids are kept in the database (see `stored_ids`).
     pub(crate) ids: StoredIds,
 }
@@ -67,7 +70,9 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FU
 /// are rewritten by nearly every batch: checkpointing every 16,384 frames (64 MiB of WAL)
 /// rather than SQLite's 1,000 copies each hot page far less often. A 32 MiB page cache keeps
 /// those pages from being read back from the file between batches. Together they made durable
-/// captures about 35 % faster in `paybank bench --only b` (see BENCHMARKS.md).
+/// captures about 35 % faster in `paybank bench --only b` (see BENCHMARKS.md). A thread of its
+/// own copies the frames back meanwhile (`checkpointer`), so the writer's checkpoint finds
+/// little left and holds its commits back only briefly.
 const SQLITE_WRITER_PRAGMAS: &str =
     "PRAGMA wal_autocheckpoint = 16384; PRAGMA cache_size = -32768;";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -114,12 +119,13 @@ impl SqlStore {
                 // Migrations ran through sqlx; from here on rusqlite is the only writer.
                 write_connection.close().await?;
                 (
-                    Some(reads),
+                    Some((reads, Checkpointer::spawn(&path)?)),
                     WriteConnection::sqlite(sqlite_writer(&path)?, ids),
                 )
             }
             Backend::Postgres => (None, WriteConnection::sqlx(write_connection, ids)),
         };
+        let (sqlite_reads, checkpointer) = sqlite_reads.unzip();
         let writer = WriterHandle::spawn(write_connection, backend, options, commits)?;
         let chain_reads = match backend {
             Backend::Sqlite => None,
@@ -132,6 +138,7 @@ impl SqlStore {
             chain_reads,
             merchants: MerchantCache::default(),
             writer,
+            _checkpointer: checkpointer,
             ids,
         })
     }
