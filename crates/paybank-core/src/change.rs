@@ -62,12 +62,17 @@ impl TimerKind {
 impl Timer {
     pub fn new(kind: TimerKind, txn: &Transaction, due_at: TimestampMs) -> Timer {
         Timer {
-            timer_id: format!("{}:{}", kind.name(), txn.transaction_id),
+            timer_id: Timer::id_for(kind, txn.transaction_id),
             kind,
             payment_id: txn.payment_id,
             transaction_id: txn.transaction_id,
             due_at,
         }
+    }
+
+    /// The id of the timer of `kind` for the transaction `transaction_id`.
+    pub fn id_for(kind: TimerKind, transaction_id: TransactionId) -> String {
+        format!("{}:{}", kind.name(), transaction_id)
     }
 }
 

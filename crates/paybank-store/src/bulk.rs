@@ -84,14 +84,14 @@ pub(crate) async fn write_changes(db: &mut Db<'_>, changes: &[&Change]) -> Store
     for change in changes {
         change.check().map_err(StoreError::Invariant)?;
     }
-    if let Some((sql, args)) = batch_statement(changes, db.ids).finish() {
+    if let Some((sql, args)) = batch_statement(changes, db.ids)?.finish() {
         db.execute(&sql, &args).await?;
     }
     Ok(())
 }
 
 /// The one statement that writes every table `changes` touch.
-fn batch_statement<'a>(changes: &[&'a Change], ids: StoredIds) -> BatchStatement<'a> {
+fn batch_statement<'a>(changes: &[&'a Change], ids: StoredIds) -> StoreResult<BatchStatement<'a>> {
     let mut statement = BatchStatement::default();
     add_payments(&mut statement, changes, ids);
     let transactions = changes.iter().flat_map(|change| &change.transactions);
@@ -125,8 +125,8 @@ fn batch_statement<'a>(changes: &[&'a Change], ids: StoredIds) -> BatchStatement
     statement.add("events", column_arrays(events), |unnest| {
         insert_sql("outbox_events", &EVENT_COLUMNS, unnest)
     });
-    add_timers(&mut statement, changes, ids);
-    statement
+    add_timers(&mut statement, changes, ids)?;
+    Ok(statement)
 }
 
 /// New payments in one clause, changed ones in another whose count of rows updated proves
@@ -174,23 +174,28 @@ fn add_rail_rows<'a>(statement: &mut BatchStatement<'a>, changes: &[&'a Change],
 /// Timers the changes finished are deleted and those they schedule inserted, unless one is
 /// already there. A timer both finished and scheduled again is replaced instead: one clause
 /// may not delete a row that another inserts again, since neither sees the other's work.
-fn add_timers<'a>(statement: &mut BatchStatement<'a>, changes: &[&'a Change], ids: StoredIds) {
-    let done: HashSet<&str> = (changes.iter())
+fn add_timers<'a>(
+    statement: &mut BatchStatement<'a>,
+    changes: &[&'a Change],
+    ids: StoredIds,
+) -> StoreResult<()> {
+    let done = (changes.iter())
         .flat_map(|change| &change.timers_done)
-        .map(String::as_str)
-        .collect();
+        .map(|timer_id| timer_key_of(timer_id, ids));
+    let done: HashSet<String> = done.collect::<StoreResult<_>>()?;
     let timers: Vec<&Timer> = changes.iter().flat_map(|change| &change.timers).collect();
-    let again: HashSet<&str> = (timers.iter())
-        .map(|timer| timer.timer_id.as_str())
-        .filter(|timer_id| done.contains(timer_id))
+    let key = |timer: &Timer| timer_key(timer.kind, timer.transaction_id, ids);
+    let again: HashSet<String> = (timers.iter())
+        .map(|timer| key(timer))
+        .filter(|timer_key| done.contains(timer_key))
         .collect();
-    let deleted = (done.iter()).filter(|timer_id| !again.contains(*timer_id));
-    let deleted = deleted.map(|timer_id| [Arg::from(*timer_id)]);
+    let deleted = (done.into_iter()).filter(|timer_key| !again.contains(timer_key));
+    let deleted = deleted.map(|timer_key| [Arg::from(timer_key)]);
     statement.add("timers_done", column_arrays(deleted), |unnest| {
         format!("DELETE FROM timers WHERE timer_id IN (SELECT * FROM {unnest})")
     });
     let (replaced, new): (Vec<&Timer>, Vec<&Timer>) =
-        (timers.into_iter()).partition(|timer| again.contains(timer.timer_id.as_str()));
+        (timers.into_iter()).partition(|timer| again.contains(&key(timer)));
     let inserts = [
         ("timers_new", new, "DO NOTHING"),
         ("timers_replaced", replaced, TIMER_REPLACEMENT),
@@ -202,6 +207,7 @@ fn add_timers<'a>(statement: &mut BatchStatement<'a>, changes: &[&'a Change], id
             format!("{insert} ON CONFLICT (timer_id) {on_conflict}")
         });
     }
+    Ok(())
 }
 
 /// A timer scheduled again takes every column of its new row but its id.

@@ -117,7 +117,7 @@ impl Batch {
             self.assert_rail_rows_and_timers(connection, change).await;
         }
         let sql = "SELECT due_at FROM timers WHERE timer_id = $1";
-        let due_at = scalar(connection, sql, &[self.again.timer_id.as_str()]).await;
+        let due_at = scalar(connection, sql, &[timer_key(&self.again.timer_id).as_str()]).await;
         assert_eq!(due_at, self.again.due_at);
     }
 
@@ -134,14 +134,20 @@ impl Batch {
         }
         let count = "SELECT COUNT(*) FROM timers WHERE timer_id = $1";
         for timer in &change.timers {
-            let found = scalar(connection, count, &[timer.timer_id.as_str()]).await;
+            let found = scalar(connection, count, &[timer_key(&timer.timer_id).as_str()]).await;
             assert_eq!(found, 1);
         }
         let finished = (change.timers_done.iter()).filter(|id| **id != self.again.timer_id);
         for timer_id in finished {
-            assert_eq!(scalar(connection, count, &[timer_id.as_str()]).await, 0);
+            let found = scalar(connection, count, &[timer_key(timer_id).as_str()]).await;
+            assert_eq!(found, 0);
         }
     }
+}
+
+/// The key the timer whose id is `timer_id` is kept under in the test's stores.
+pub(crate) fn timer_key(timer_id: &str) -> String {
+    crate::rows::timer_key_of(timer_id, crate::test_support::test_ids()).expect("a timer id")
 }
 
 /// Authorizes a payment and captures $25.00 of it, committing every step.

@@ -206,11 +206,14 @@ fn rail(row: &impl Columns) -> StoreResult<Option<Rail>> {
 
 pub(crate) fn timer(row: &impl Columns, ids: StoredIds) -> StoreResult<Timer> {
     let kind: String = row.get("kind")?;
+    let kind = TimerKind::from_name(&kind).ok_or_else(|| corrupt("timer kind"))?;
+    let transaction_id = TransactionId(id(row, ids, "transaction_id")?);
     Ok(Timer {
-        timer_id: row.get("timer_id")?,
-        kind: TimerKind::from_name(&kind).ok_or_else(|| corrupt("timer kind"))?,
+        // The row's key is the stored form (`rows::timer_key`); the id is made as it was.
+        timer_id: Timer::id_for(kind, transaction_id),
+        kind,
         payment_id: PaymentId(id(row, ids, "payment_id")?),
-        transaction_id: TransactionId(id(row, ids, "transaction_id")?),
+        transaction_id,
         due_at: row.get("due_at")?,
     })
 }

@@ -11,6 +11,7 @@
 use paybank_core::ids::{permutation_key, StoredIds};
 use sqlx::{AnyConnection, Executor, Row};
 
+use crate::rows::timer_key_sql;
 use crate::sql::Backend;
 use crate::writes::{SETTING_INSERT, SETTING_SELECT};
 use crate::{StoreError, StoreResult};
@@ -20,6 +21,9 @@ pub const ID_SECRET_SETTING: &str = "id_permutation_secret";
 /// Present once the database's id columns hold counters; absent in one written before.
 const STORED_AS_SETTING: &str = "ids_stored_as";
 const STORED_AS_COUNTERS: &str = "counters";
+/// Present once timers are kept under their transaction's stored id (`rows::timer_key`), with
+/// the same value as [`STORED_AS_SETTING`]; absent in a database written before.
+const TIMER_KEYS_SETTING: &str = "timer_keys_stored_as";
 
 /// Every column that holds an id, by table.
 const ID_COLUMNS: &[(&str, &[&str])] = &[
@@ -101,13 +105,25 @@ async fn secret_and_conversion(
     if stored_as != STORED_AS_COUNTERS {
         let to_counters = |public: i64| Some(ids.stored(u64::try_from(public).ok()?));
         rewrite_ids(connection, backend, to_counters).await?;
-        sqlx::query("UPDATE settings SET setting_value = $1 WHERE setting_key = $2")
-            .bind(STORED_AS_COUNTERS)
-            .bind(STORED_AS_SETTING)
-            .execute(&mut *connection)
-            .await?;
+        set_setting(connection, STORED_AS_SETTING, STORED_AS_COUNTERS).await?;
+    }
+    // After the ids: a timer's key is made from its transaction's stored id.
+    let timer_keys = setting_or_insert(connection, TIMER_KEYS_SETTING, "public").await?;
+    if timer_keys != STORED_AS_COUNTERS {
+        let rekey = format!("UPDATE timers SET timer_id = {}", timer_key_sql(backend));
+        connection.execute(&*rekey).await?;
+        set_setting(connection, TIMER_KEYS_SETTING, STORED_AS_COUNTERS).await?;
     }
     Ok(ids)
+}
+
+async fn set_setting(connection: &mut AnyConnection, key: &str, value: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE settings SET setting_value = $1 WHERE setting_key = $2")
+        .bind(value)
+        .bind(key)
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
 }
 
 async fn setting_or_insert(
@@ -222,7 +238,11 @@ async fn write_map(connection: &mut AnyConnection, map: &[(i64, i64)]) -> StoreR
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
     use std::sync::Arc;
+
+    use paybank_core::change::{Timer, TimerKind};
+    use paybank_core::ids::TransactionId;
 
     use super::*;
     use crate::bulk_fixture::Batch;
@@ -269,6 +289,77 @@ mod tests {
         );
         let secret = setting_or_insert(&mut connection, ID_SECRET_SETTING, "unused").await;
         assert_eq!(secret.expect("the secret"), TEST_ID_SEED);
+    }
+
+    /// A database whose timers are kept under their own ids (`kind:public id`), as before
+    /// `rows::timer_key`, has them rekeyed when the store opens it, once: each timer is then
+    /// found, replaced and deleted under its new key.
+    async fn rekeys_timers_kept_under_their_ids(url: &str) {
+        let store = crate::open(url, TEST_ID_SEED).await.expect("open");
+        let batch = Batch::of_every_kind(&store, url).await;
+        for change in &batch.changes[..2] {
+            put(&store, change).await.expect("commit");
+        }
+        drop(store);
+        let mut connection = batch.connection().await;
+        let keyed: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT timer_id, kind, transaction_id FROM timers")
+                .fetch_all(&mut connection)
+                .await
+                .expect("timers");
+        assert!(keyed.len() >= 2, "{keyed:?}");
+        for (key, kind, stored) in &keyed {
+            let id = test_ids().id(*stored).expect("an id");
+            let kind = TimerKind::from_name(kind).expect("a kind");
+            assert_eq!(
+                key,
+                &crate::rows::timer_key(kind, TransactionId(id), test_ids())
+            );
+            sqlx::query("UPDATE timers SET timer_id = $1 WHERE timer_id = $2")
+                .bind(Timer::id_for(kind, TransactionId(id)))
+                .bind(key)
+                .execute(&mut connection)
+                .await
+                .expect("key it by its id");
+        }
+        sqlx::query("DELETE FROM settings WHERE setting_key = $1")
+            .bind(TIMER_KEYS_SETTING)
+            .execute(&mut connection)
+            .await
+            .expect("forget");
+
+        let store: Arc<dyn Store> = crate::open(url, TEST_ID_SEED).await.expect("reopen");
+        let rekeyed: Vec<String> = sqlx::query_scalar("SELECT timer_id FROM timers")
+            .fetch_all(&mut connection)
+            .await
+            .expect("timers");
+        let expected: HashSet<String> = keyed.into_iter().map(|(key, _, _)| key).collect();
+        assert_eq!(rekeyed.into_iter().collect::<HashSet<_>>(), expected);
+        for change in &batch.changes[2..] {
+            put(&store, change).await.expect("commit");
+        }
+        batch.assert_written(&store, &mut connection).await;
+        drop(store);
+        // Opened again, nothing is rekeyed twice.
+        let store = crate::open(url, TEST_ID_SEED).await.expect("reopen");
+        batch.assert_written(&store, &mut connection).await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_rekeys_timers_kept_under_their_ids() {
+        let file = SqliteFile::create("timer-keys");
+        rekeys_timers_kept_under_their_ids(&file.url).await;
+    }
+
+    /// Runs where `PAYBANK_TEST_POSTGRES_URL` names a server, as `.ci/run` does.
+    #[tokio::test]
+    async fn postgres_rekeys_timers_kept_under_their_ids() {
+        let Some(base) = postgres_url() else {
+            return;
+        };
+        let schema = Schema::create(&base, "timer_keys").await;
+        rekeys_timers_kept_under_their_ids(&schema.url).await;
+        schema.drop().await;
     }
 
     /// The id column of the batch's new payment (reference `B-2…`), as the database holds it.

@@ -168,7 +168,8 @@ async fn write_events_and_timers(db: &mut Db<'_>, change: &Change) -> StoreResul
             .await?;
     }
     for timer_id in &change.timers_done {
-        db.execute("DELETE FROM timers WHERE timer_id = $1", args![timer_id])
+        let key = rows::timer_key_of(timer_id, db.ids)?;
+        db.execute("DELETE FROM timers WHERE timer_id = $1", args![key])
             .await?;
     }
     for timer in &change.timers {
