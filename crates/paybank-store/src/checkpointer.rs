@@ -8,17 +8,20 @@
 //! thread, holding every commit behind it for tens of milliseconds. Now the copy and most of
 //! that fsync happen here, in `PASSIVE` checkpoints that never block the writer or a reader.
 
+use std::fs::File;
 use std::path::Path;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::columns::sqlite_error;
+use crate::sqlite_reads::Commits;
 use crate::{StoreError, StoreResult};
 
-/// How often the WAL's new frames are copied back. Each pass copies each page written since
-/// the last one once, so passes further apart copy the pages rewritten by most batches less
-/// often; closer ones leave the writer's checkpoint less to do.
+/// How often the WAL's new frames are copied back, if the writer has committed since the last
+/// pass. Each pass copies each page written since the last one once, so passes further apart
+/// copy the pages rewritten by most batches less often; closer ones leave the writer's
+/// checkpoint less to do (BENCHMARKS.md, SQLite captures item 18).
 const PASS_EVERY: Duration = Duration::from_millis(20);
 
 /// Stops the checkpoint thread when dropped (with the store), and waits for it to end, so no
@@ -29,15 +32,22 @@ pub(crate) struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Starts the thread on a connection of its own to the database at `path`.
-    pub(crate) fn spawn(path: &Path) -> StoreResult<Checkpointer> {
+    /// Starts the thread on a connection of its own to the database at `path`; it copies the
+    /// WAL back only after `commits` has counted a commit of the writer's.
+    pub(crate) fn spawn(path: &Path, commits: Commits) -> StoreResult<Checkpointer> {
         let connection = rusqlite::Connection::open(path).map_err(sqlite_error)?;
         // A checkpoint syncs the database file before the WAL may start over.
         (connection.execute_batch("PRAGMA synchronous = FULL;")).map_err(sqlite_error)?;
+        let file = File::open(path).map_err(|error| StoreError::Database(error.to_string()))?;
+        let pass = Pass {
+            connection,
+            file,
+            commits,
+        };
         let (running, stopped) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("paybank-checkpoint".to_owned())
-            .spawn(move || run(&connection, &stopped))
+            .spawn(move || run(&pass, &stopped))
             .map_err(|error| StoreError::Database(error.to_string()))?;
         Ok(Checkpointer {
             running: Some(running),
@@ -56,15 +66,38 @@ impl Drop for Checkpointer {
     }
 }
 
-fn run(connection: &rusqlite::Connection, stopped: &mpsc::Receiver<()>) {
+/// What a pass works on: its own connection, the database file, the writer's commit count.
+struct Pass {
+    connection: rusqlite::Connection,
+    file: File,
+    commits: Commits,
+}
+
+fn run(pass: &Pass, stopped: &mpsc::Receiver<()>) {
+    let mut copied_after = pass.commits.count();
     while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(PASS_EVERY) {
+        // An idle store's WAL has nothing new: the thread only looks at a counter.
+        let committed = pass.commits.count();
+        if committed == copied_after {
+            continue;
+        }
+        copied_after = committed;
         // A pass that finds the checkpoint lock taken (the writer's own checkpoint) or fails
         // leaves the frames for the next pass or the writer: nothing is lost by skipping one.
-        let pass = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-        if let Err(error) = pass {
+        if let Err(error) = copy_back(pass) {
             tracing::debug!(%error, "a background WAL checkpoint failed");
         }
     }
+}
+
+/// Copies the WAL's new frames into the database file, then flushes the file. SQLite flushes
+/// it only after a pass that reached the WAL's end, which under load the writer has always
+/// moved by then; so every page these passes wrote waited for the writer's own checkpoint,
+/// whose one flush of some tens of MiB held commits back for up to 65 ms.
+fn copy_back(pass: &Pass) -> StoreResult<()> {
+    let checkpoint = "PRAGMA wal_checkpoint(PASSIVE)";
+    (pass.connection.query_row(checkpoint, [], |_| Ok(()))).map_err(sqlite_error)?;
+    (pass.file.sync_data()).map_err(|error| StoreError::Database(error.to_string()))
 }
 
 #[cfg(test)]
@@ -90,18 +123,23 @@ mod tests {
     }
 
     /// The pages only the WAL held reach the database file without the writer checkpointing,
-    /// while the writer goes on committing.
+    /// once the writer has counted a commit, while it goes on committing.
     #[test]
     fn the_wal_is_copied_back_in_the_background() {
         let (path, writer) = database_with_frames("copied", 400);
         let file_bytes = || std::fs::metadata(&path).expect("the file").len();
         let before = file_bytes();
-        let checkpointer = Checkpointer::spawn(&path).expect("spawn");
+        let commits = Commits::default();
+        let checkpointer = Checkpointer::spawn(&path, commits.clone()).expect("spawn");
+        // No commit counted yet: the WAL stays where it is.
+        std::thread::sleep(PASS_EVERY * 5);
+        assert_eq!(file_bytes(), before);
         let deadline = Instant::now() + Duration::from_secs(10);
         while file_bytes() < 40 * before && Instant::now() < deadline {
             writer
                 .execute("UPDATE t SET v = 'y' WHERE k = 0", [])
                 .expect("update");
+            commits.raise();
             std::thread::sleep(PASS_EVERY / 4);
         }
         assert!(

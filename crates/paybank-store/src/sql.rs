@@ -119,7 +119,7 @@ impl SqlStore {
                 // Migrations ran through sqlx; from here on rusqlite is the only writer.
                 write_connection.close().await?;
                 (
-                    Some((reads, Checkpointer::spawn(&path)?)),
+                    Some((reads, Checkpointer::spawn(&path, commits.clone())?)),
                     WriteConnection::sqlite(sqlite_writer(&path)?, ids),
                 )
             }
