@@ -5,10 +5,10 @@
 //! finds every frame copied lets the next transaction start the WAL over, and only the writer
 //! can be sure nothing is appended meanwhile. Before this thread, each of those checkpoints
 //! copied some thousands of pages and waited for the database file's fsync on the writer
-//! thread, holding every commit behind it for tens of milliseconds. Now the copy and most of
-//! that fsync happen here, in `PASSIVE` checkpoints that never block the writer or a reader.
+//! thread, holding every commit behind it for tens of milliseconds. Now the copy happens here,
+//! in `PASSIVE` checkpoints that never block the writer or a reader; the writer's checkpoint
+//! still flushes the database file (see [`copy_back`]).
 
-use std::fs::File;
 use std::path::Path;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -38,10 +38,8 @@ impl Checkpointer {
         let connection = rusqlite::Connection::open(path).map_err(sqlite_error)?;
         // A checkpoint syncs the database file before the WAL may start over.
         (connection.execute_batch("PRAGMA synchronous = FULL;")).map_err(sqlite_error)?;
-        let file = File::open(path).map_err(|error| StoreError::Database(error.to_string()))?;
         let pass = Pass {
             connection,
-            file,
             commits,
         };
         let (running, stopped) = mpsc::channel();
@@ -66,10 +64,9 @@ impl Drop for Checkpointer {
     }
 }
 
-/// What a pass works on: its own connection, the database file, the writer's commit count.
+/// What a pass works on: its own connection, and the writer's count of commits.
 struct Pass {
     connection: rusqlite::Connection,
-    file: File,
     commits: Commits,
 }
 
@@ -90,14 +87,13 @@ fn run(pass: &Pass, stopped: &mpsc::Receiver<()>) {
     }
 }
 
-/// Copies the WAL's new frames into the database file, then flushes the file. SQLite flushes
-/// it only after a pass that reached the WAL's end, which under load the writer has always
-/// moved by then; so every page these passes wrote waited for the writer's own checkpoint,
-/// whose one flush of some tens of MiB held commits back for up to 65 ms.
+/// Copies the WAL's new frames into the database file. SQLite flushes the file only after a
+/// pass that reached the WAL's end, which under load the writer has always moved by then, so
+/// the writer's own checkpoint still flushes what these passes wrote. Flushing after every
+/// pass here instead cost more than it saved (BENCHMARKS.md, SQLite captures item 18).
 fn copy_back(pass: &Pass) -> StoreResult<()> {
     let checkpoint = "PRAGMA wal_checkpoint(PASSIVE)";
-    (pass.connection.query_row(checkpoint, [], |_| Ok(()))).map_err(sqlite_error)?;
-    (pass.file.sync_data()).map_err(|error| StoreError::Database(error.to_string()))
+    (pass.connection.query_row(checkpoint, [], |_| Ok(()))).map_err(sqlite_error)
 }
 
 #[cfg(test)]
