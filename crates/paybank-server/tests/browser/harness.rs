@@ -54,13 +54,7 @@ impl Browser {
     /// Starts Chromium for the test `name` (used for failure artifacts).
     pub async fn start(name: &str, screen: Screen) -> Browser {
         let permit = BROWSERS.acquire().await.expect("semaphore open");
-        let (driver, port) = spawn_driver(name);
-        let capabilities = capabilities(&driver.profile, screen);
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .unwrap_or_else(|error| panic!("start Chromium through chromedriver: {error}"));
+        let (client, driver) = start_session(name, screen).await;
         Browser {
             client,
             name: name.to_owned(),
@@ -241,6 +235,29 @@ impl Browser {
 }
 
 /// chromedriver on a free port, ready to accept sessions.
+/// A chromedriver and a Chromium session on it. A session that does not start is tried again
+/// on a new chromedriver, up to [`SESSION_ATTEMPTS`] in all. A session once failed to start
+/// in `.ci/run` ("webdriver server did not respond") and started at the next try: the port is
+/// found free by binding it and letting it go, so another process can take it first, and a
+/// chromedriver can die while starting Chromium on a loaded machine.
+async fn start_session(name: &str, screen: Screen) -> (Client, Driver) {
+    let mut failures = Vec::new();
+    for _ in 0..SESSION_ATTEMPTS {
+        let (driver, port) = spawn_driver(name);
+        let connected = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities(&driver.profile, screen))
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await;
+        match connected {
+            Ok(client) => return (client, driver),
+            Err(error) => failures.push(error.to_string()),
+        }
+    }
+    panic!("start Chromium through chromedriver: {failures:?}")
+}
+
+const SESSION_ATTEMPTS: usize = 3;
+
 fn spawn_driver(name: &str) -> (Driver, u16) {
     for tool in [CHROMIUM, CHROMEDRIVER] {
         assert!(
