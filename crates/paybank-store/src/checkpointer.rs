@@ -38,14 +38,10 @@ impl Checkpointer {
         let connection = rusqlite::Connection::open(path).map_err(sqlite_error)?;
         // A checkpoint syncs the database file before the WAL may start over.
         (connection.execute_batch("PRAGMA synchronous = FULL;")).map_err(sqlite_error)?;
-        let pass = Pass {
-            connection,
-            commits,
-        };
         let (running, stopped) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("paybank-checkpoint".to_owned())
-            .spawn(move || run(&pass, &stopped))
+            .spawn(move || run(&connection, &commits, &stopped))
             .map_err(|error| StoreError::Database(error.to_string()))?;
         Ok(Checkpointer {
             running: Some(running),
@@ -64,24 +60,18 @@ impl Drop for Checkpointer {
     }
 }
 
-/// What a pass works on: its own connection, and the writer's count of commits.
-struct Pass {
-    connection: rusqlite::Connection,
-    commits: Commits,
-}
-
-fn run(pass: &Pass, stopped: &mpsc::Receiver<()>) {
-    let mut copied_after = pass.commits.count();
+fn run(connection: &rusqlite::Connection, commits: &Commits, stopped: &mpsc::Receiver<()>) {
+    let mut copied_after = commits.count();
     while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(PASS_EVERY) {
         // An idle store's WAL has nothing new: the thread only looks at a counter.
-        let committed = pass.commits.count();
+        let committed = commits.count();
         if committed == copied_after {
             continue;
         }
         copied_after = committed;
         // A pass that finds the checkpoint lock taken (the writer's own checkpoint) or fails
         // leaves the frames for the next pass or the writer: nothing is lost by skipping one.
-        if let Err(error) = copy_back(pass) {
+        if let Err(error) = copy_back(connection) {
             tracing::debug!(%error, "a background WAL checkpoint failed");
         }
     }
@@ -91,9 +81,9 @@ fn run(pass: &Pass, stopped: &mpsc::Receiver<()>) {
 /// pass that reached the WAL's end, which under load the writer has always moved by then, so
 /// the writer's own checkpoint still flushes what these passes wrote. Flushing after every
 /// pass here instead cost more than it saved (BENCHMARKS.md, SQLite captures item 18).
-fn copy_back(pass: &Pass) -> StoreResult<()> {
+fn copy_back(connection: &rusqlite::Connection) -> StoreResult<()> {
     let checkpoint = "PRAGMA wal_checkpoint(PASSIVE)";
-    (pass.connection.query_row(checkpoint, [], |_| Ok(()))).map_err(sqlite_error)
+    (connection.query_row(checkpoint, [], |_| Ok(()))).map_err(sqlite_error)
 }
 
 #[cfg(test)]
