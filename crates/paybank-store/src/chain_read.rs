@@ -121,7 +121,6 @@ fn unprefixed(renamed: &str) -> &str {
 
 /// A chain built from the chain statement's rows, in their order.
 pub(crate) struct ChainRows {
-    ids: StoredIds,
     recent: RecentIds,
     payment: Option<Payment>,
     transactions: Vec<Transaction>,
@@ -130,7 +129,6 @@ pub(crate) struct ChainRows {
 impl ChainRows {
     pub(crate) fn new(ids: StoredIds) -> ChainRows {
         ChainRows {
-            ids,
             recent: RecentIds::new(ids),
             payment: None,
             transactions: Vec::new(),
@@ -156,7 +154,7 @@ impl ChainRows {
     /// statements for several chains order them), or `None` when no row came back (no such
     /// payment or transaction).
     pub(crate) fn finish(self) -> Option<PaymentChain> {
-        let ids = self.ids;
+        let ids = self.recent.ids;
         let mut transactions = self.transactions;
         // The stored id (a permutation away) only breaks ties.
         let creation = |a: &Transaction, b: &Transaction| {
