@@ -273,9 +273,7 @@ mod tests {
         rewrite_ids(&mut connection, backend, to_public)
             .await
             .expect("back to public ids");
-        sqlx::query("UPDATE settings SET setting_value = 'public' WHERE setting_key = $1")
-            .bind(STORED_AS_SETTING)
-            .execute(&mut connection)
+        set_setting(&mut connection, STORED_AS_SETTING, "public")
             .await
             .expect("mark");
         connection.execute("COMMIT").await.expect("commit");
