@@ -5,7 +5,8 @@ use crate::codes::{PaymentType, TransactionStatus, TransactionType};
 use crate::events::{EventExtras, EventType};
 use crate::ids::{PaymentId, TransactionId};
 use crate::model::{
-    BankAccount, Payment, PaymentChain, ProviderStatus, SplitToken, TimestampMs, Transaction,
+    BankAccount, ChainTotals, Payment, PaymentChain, ProviderStatus, SplitToken, TimestampMs,
+    Transaction,
 };
 use crate::money::Amount;
 use crate::rules::{Ctx, RuleError};
@@ -62,6 +63,7 @@ pub fn establish(ctx: &mut Ctx<'_>, request: EstablishRequest) -> Change {
         created_at: ctx.now,
         updated_at: ctx.now,
         record_version: 1,
+        totals: ChainTotals::default(),
     };
     let session_expires_at = ctx.now + ctx.policy.lightbox_session_ttl_ms;
     let mut change = Change {
@@ -80,6 +82,7 @@ pub fn establish(ctx: &mut Ctx<'_>, request: EstablishRequest) -> Change {
         ach_entries: Vec::new(),
         rail_jobs: Vec::new(),
         balance_floors: Vec::new(),
+        earlier_totals: Vec::new(),
     };
     ctx.emit(
         &mut change,

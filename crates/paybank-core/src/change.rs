@@ -3,7 +3,7 @@
 use crate::events::OutboxEvent;
 use crate::ids::{MerchantId, PaymentId, TransactionId};
 use crate::ledger::{is_balanced, LedgerAccount, Posting};
-use crate::model::{Payment, PaymentChain, TimestampMs, Transaction};
+use crate::model::{ChainTotals, Payment, PaymentChain, TimestampMs, Transaction};
 use crate::rails::{AchEntry, RailJob};
 
 /// Something to do later, picked up by a worker once the clock passes `due_at`.
@@ -104,14 +104,25 @@ pub struct Change {
     pub rail_jobs: Vec<RailJob>,
     /// Ledger accounts whose balance must not end below zero once the postings are applied.
     pub balance_floors: Vec<LedgerAccount>,
+    /// What each transaction of the chain this change was made from added to the payment's
+    /// totals, those that added nothing left out: [`Change::put`] takes it out again.
+    pub earlier_totals: Vec<(TransactionId, ChainTotals)>,
 }
 
 impl Change {
     /// A change to an existing chain; the payment's version is bumped once here.
+    ///
+    /// The chain may hold only some of its transactions (see `Store::chain_to_change`), as long
+    /// as the rule changes none it was not given: `put` counts a transaction it has no earlier
+    /// copy of as new.
     pub fn for_chain(chain: &PaymentChain, now: TimestampMs) -> Change {
         let mut payment = chain.payment.clone();
         payment.record_version += 1;
         payment.updated_at = now;
+        let earlier_totals = (chain.transactions.iter())
+            .map(|txn| (txn.transaction_id, ChainTotals::added_by(txn)))
+            .filter(|(_, totals)| *totals != ChainTotals::default())
+            .collect();
         Change {
             payment,
             expected_version: Some(chain.payment.record_version),
@@ -124,18 +135,28 @@ impl Change {
             ach_entries: Vec::new(),
             rail_jobs: Vec::new(),
             balance_floors: Vec::new(),
+            earlier_totals,
         }
     }
 
-    /// Records a new or changed transaction, replacing an earlier copy in this change.
+    /// Records a new or changed transaction, replacing an earlier copy in this change, and
+    /// moves the payment's totals from what the earlier copy added to what this one adds.
     pub fn put(&mut self, txn: Transaction) {
-        match self
-            .transactions
-            .iter_mut()
-            .find(|t| t.transaction_id == txn.transaction_id)
-        {
-            Some(existing) => *existing = txn,
-            None => self.transactions.push(txn),
+        self.payment.totals.add(&txn);
+        let earlier =
+            (self.transactions.iter_mut()).find(|t| t.transaction_id == txn.transaction_id);
+        match earlier {
+            Some(existing) => {
+                self.payment.totals.remove(existing);
+                *existing = txn;
+            }
+            None => {
+                let read = (self.earlier_totals.iter()).find(|(id, _)| *id == txn.transaction_id);
+                if let Some((_, added)) = read {
+                    self.payment.totals.take_out(added);
+                }
+                self.transactions.push(txn);
+            }
         }
     }
 
@@ -144,12 +165,14 @@ impl Change {
     /// otherwise as `next` leaves it. Events keep their order, each describing its transaction
     /// as it was when emitted. A timer this change schedules and `next` retires is not written.
     pub fn then(mut self, next: Change) -> Change {
-        let record_version = self.payment.record_version;
-        self.payment = next.payment;
-        self.payment.record_version = record_version;
         for txn in next.transactions {
             self.put(txn);
         }
+        // `next` was made from the chain as this one leaves it, so its totals already count
+        // both changes' transactions.
+        let record_version = self.payment.record_version;
+        self.payment = next.payment;
+        self.payment.record_version = record_version;
         self.timers
             .retain(|timer| !next.timers_done.contains(&timer.timer_id));
         self.postings.extend(next.postings);

@@ -83,6 +83,8 @@ pub struct Payment {
     pub updated_at: TimestampMs,
     /// Bumped on every change to the chain; the store's optimistic check.
     pub record_version: i64,
+    /// What the payment's transactions add up to, moved by every change.
+    pub totals: ChainTotals,
 }
 
 /// The payment provider's view of a transaction (`paymentProviderTransaction`).
@@ -174,53 +176,121 @@ impl PaymentChain {
 
     /// Sum of the amounts captures hold against the authorization.
     pub fn captured_total(&self) -> Amount {
-        self.held_total(TransactionType::Capture)
+        self.payment.totals.captures_held
     }
 
-    /// Sum of the amounts children of one type hold against the authorization: every one that
-    /// has not failed, been denied or been voided.
+    /// What children of `transaction_type` hold against the authorization, from the totals
+    /// kept on the payment, so it holds for a chain read in part (see [`ChainTotals`]).
     pub fn held_total(&self, transaction_type: TransactionType) -> Amount {
-        self.transactions
-            .iter()
-            .filter(|txn| txn.transaction_type == transaction_type)
-            .filter(|txn| {
-                !matches!(
-                    txn.status,
-                    TransactionStatus::Failed
-                        | TransactionStatus::Denied
-                        | TransactionStatus::Voided
-                        | TransactionStatus::Canceled
-                )
-            })
-            .map(|txn| txn.amount)
-            .sum()
+        match transaction_type {
+            TransactionType::Capture => self.payment.totals.captures_held,
+            TransactionType::Deposit => self.payment.totals.deposits_held,
+            _ => held_by(transaction_type, &self.transactions),
+        }
     }
 
     /// Totals over the captures and pays, for the payment object on the wire.
     pub fn totals(&self) -> PaymentTotals {
-        let money_in = self.transactions.iter().filter(|txn| {
-            matches!(
-                txn.transaction_type,
-                TransactionType::Capture | TransactionType::Pay
-            )
-        });
-        let mut totals = PaymentTotals::default();
-        for txn in money_in {
-            totals.pending = totals
-                .pending
-                .checked_add(txn.pending)
-                .unwrap_or(totals.pending);
-            totals.paid = totals.paid.checked_add(txn.paid).unwrap_or(totals.paid);
-            totals.refunded = totals
-                .refunded
-                .checked_add(txn.refunded)
-                .unwrap_or(totals.refunded);
-            totals.reversed = totals
-                .reversed
-                .checked_add(txn.reversed)
-                .unwrap_or(totals.reversed);
+        self.payment.totals.money_in
+    }
+}
+
+/// Whether a transaction's amount still counts against its authorization.
+fn holds(txn: &Transaction) -> bool {
+    !matches!(
+        txn.status,
+        TransactionStatus::Failed
+            | TransactionStatus::Denied
+            | TransactionStatus::Voided
+            | TransactionStatus::Canceled
+    )
+}
+
+fn held_by(transaction_type: TransactionType, transactions: &[Transaction]) -> Amount {
+    (transactions.iter())
+        .filter(|txn| txn.transaction_type == transaction_type && holds(txn))
+        .map(|txn| txn.amount)
+        .sum()
+}
+
+/// What a payment's transactions add up to, kept on the payment row and moved by every
+/// change ([`crate::change::Change::put`] takes out a transaction's earlier copy and adds the
+/// new one). A rule that only adds a transaction to a chain (a capture, a deposit) then needs
+/// neither the whole chain read nor summed: capturing against a recurring payment with years
+/// of captures costs what capturing against a new one does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChainTotals {
+    /// What captures hold against the authorization: every one not Failed, Denied, Voided or
+    /// Canceled.
+    pub captures_held: Amount,
+    /// The same for deposits.
+    pub deposits_held: Amount,
+    /// Over the captures and pays, for the payment object on the wire.
+    pub money_in: PaymentTotals,
+    /// How many preauthorizations the chain holds: a capture must see them all, so a chain
+    /// with any is read whole.
+    pub preauthorizations: i64,
+}
+
+impl ChainTotals {
+    /// The totals of these transactions, summed afresh.
+    pub fn of(transactions: &[Transaction]) -> ChainTotals {
+        let mut totals = ChainTotals::default();
+        for txn in transactions {
+            totals.add(txn);
         }
         totals
+    }
+
+    /// What one transaction adds to its payment's totals.
+    pub fn added_by(txn: &Transaction) -> ChainTotals {
+        ChainTotals::of(std::slice::from_ref(txn))
+    }
+
+    pub fn add(&mut self, txn: &Transaction) {
+        self.apply(txn, 1);
+    }
+
+    pub fn remove(&mut self, txn: &Transaction) {
+        self.apply(txn, -1);
+    }
+
+    /// Takes out what [`ChainTotals::added_by`] gave for a transaction.
+    pub fn take_out(&mut self, added: &ChainTotals) {
+        let less = |total: &mut Amount, amount: Amount| {
+            *total = Amount::from_minor(total.minor() - amount.minor());
+        };
+        less(&mut self.captures_held, added.captures_held);
+        less(&mut self.deposits_held, added.deposits_held);
+        less(&mut self.money_in.pending, added.money_in.pending);
+        less(&mut self.money_in.paid, added.money_in.paid);
+        less(&mut self.money_in.refunded, added.money_in.refunded);
+        less(&mut self.money_in.reversed, added.money_in.reversed);
+        self.preauthorizations -= added.preauthorizations;
+    }
+
+    fn apply(&mut self, txn: &Transaction, sign: i64) {
+        let moved = |total: &mut Amount, amount: Amount| {
+            *total = Amount::from_minor(total.minor() + sign * amount.minor());
+        };
+        match txn.transaction_type {
+            TransactionType::Capture | TransactionType::Pay => {
+                let money_in = &mut self.money_in;
+                moved(&mut money_in.pending, txn.pending);
+                moved(&mut money_in.paid, txn.paid);
+                moved(&mut money_in.refunded, txn.refunded);
+                moved(&mut money_in.reversed, txn.reversed);
+            }
+            TransactionType::Preauthorization => self.preauthorizations += sign,
+            _ => {}
+        }
+        if holds(txn) {
+            match txn.transaction_type {
+                TransactionType::Capture => moved(&mut self.captures_held, txn.amount),
+                TransactionType::Deposit => moved(&mut self.deposits_held, txn.amount),
+                _ => {}
+            }
+        }
     }
 }
 

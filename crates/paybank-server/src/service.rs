@@ -52,9 +52,8 @@ pub async fn merchant_chain(
 async fn merchant_chain_to_change(
     state: &AppState,
     merchant: &Merchant,
-    transaction_id: TransactionId,
+    of: ChainOf,
 ) -> Result<PaymentChain, ServiceError> {
-    let of = ChainOf::Transaction(transaction_id);
     of_merchant(state.store.chain_to_change(of).await?, merchant)
 }
 
@@ -69,19 +68,20 @@ fn of_merchant(
     }
 }
 
-/// Runs `rule` on the chain of `transaction_id` and commits its change, retrying on conflict.
-/// Returns the chain as committed and the change (whose new transactions the caller reports).
+/// Runs `rule` on the chain `of` names (a transaction's, whole or for a new child) and commits
+/// its change, retrying on conflict. Returns the chain as committed (as much of it as was
+/// read) and the change (whose new transactions the caller reports).
 pub async fn change_chain<F>(
     state: &AppState,
     merchant: &Merchant,
-    transaction_id: TransactionId,
+    of: ChainOf,
     mut rule: F,
 ) -> Result<(PaymentChain, Arc<Change>), ServiceError>
 where
     F: FnMut(&mut Ctx<'_>, &PaymentChain) -> Result<Change, RuleError>,
 {
     for _ in 0..CONFLICT_RETRIES_MAX {
-        let chain = merchant_chain_to_change(state, merchant, transaction_id).await?;
+        let chain = merchant_chain_to_change(state, merchant, of).await?;
         let mut ids = state
             .ids
             .reserve(state.store.as_ref(), IDS_PER_COMMAND)

@@ -37,6 +37,8 @@ const IN_FLIGHT_MAX: usize = 2;
 pub(crate) enum ChainKey {
     Payment(i64),
     Transaction(i64),
+    /// The part of a transaction's chain a rule that only adds a child needs (`ChainOf`).
+    ForNewChild(i64),
 }
 
 type Answer = StoreResult<Option<PaymentChain>>;
@@ -114,16 +116,18 @@ async fn answer(reader: &Reader, batch: Vec<Request>) {
 }
 
 /// The chains of `keys` that exist: one statement for the payments asked for, one for the
-/// transactions.
+/// transactions, one for the parts of chains new children need (and one more for those of
+/// them that must be read whole after all).
 async fn read(
     reader: &Reader,
     keys: impl Iterator<Item = ChainKey>,
 ) -> StoreResult<HashMap<ChainKey, PaymentChain>> {
-    let (mut payments, mut transactions) = (Vec::new(), Vec::new());
+    let (mut payments, mut transactions, mut parents) = (Vec::new(), Vec::new(), Vec::new());
     for key in keys {
         match key {
             ChainKey::Payment(id) => payments.push(id),
             ChainKey::Transaction(id) => transactions.push(id),
+            ChainKey::ForNewChild(id) => parents.push(id),
         }
     }
     let mut chains = HashMap::new();
@@ -141,7 +145,28 @@ async fn read(
         ChainKey::Transaction,
     );
     chains.extend(by_transaction.await?);
+    chains.extend(read_for_new_children(reader, parents).await?);
     Ok(chains)
+}
+
+/// The parts of chains [`chain_read::FOR_NEW_CHILDREN`] reads, and the whole of those that
+/// [`chain_read::needs_whole`], each from one statement.
+async fn read_for_new_children(
+    reader: &Reader,
+    parents: Vec<i64>,
+) -> StoreResult<Vec<(ChainKey, PaymentChain)>> {
+    let sql = &chain_read::FOR_NEW_CHILDREN;
+    let (whole, mut parts): (Vec<_>, Vec<_>) =
+        (read_many(reader, sql, parents, ChainKey::ForNewChild).await?)
+            .into_iter()
+            .partition(|(_, part)| chain_read::needs_whole(part));
+    let whole = whole.into_iter().filter_map(|(key, _)| match key {
+        ChainKey::ForNewChild(id) => Some(id),
+        _ => None,
+    });
+    let sql = &chain_read::BY_TRANSACTIONS;
+    parts.extend(read_many(reader, sql, whole.collect(), ChainKey::ForNewChild).await?);
+    Ok(parts)
 }
 
 /// Runs one of the many-chain statements for the stored ids `asked`; each chain under the key

@@ -26,7 +26,7 @@ const PAYMENT_PREFIX: &str = "p_";
 
 /// Every column of `payments` that [`codec::payment`] reads, under its `p_` name, spelled out
 /// so that reading a payment from a chain row allocates no names.
-const PAYMENT_COLUMNS: [&str; 20] = [
+const PAYMENT_COLUMNS: [&str; 27] = [
     "p_payment_id",
     "p_merchant_id",
     "p_payment_type",
@@ -47,6 +47,13 @@ const PAYMENT_COLUMNS: [&str; 20] = [
     "p_created_at",
     "p_updated_at",
     "p_record_version",
+    "p_captures_held",
+    "p_deposits_held",
+    "p_total_pending",
+    "p_total_paid",
+    "p_total_refunded",
+    "p_total_reversed",
+    "p_preauthorizations",
 ];
 
 /// Each payment column's position in [`PAYMENT_COLUMNS`] by its own name.
@@ -64,12 +71,26 @@ pub(crate) static BY_PAYMENT: LazyLock<String> = LazyLock::new(|| select("$1"));
 pub(crate) static BY_TRANSACTION: LazyLock<String> =
     LazyLock::new(|| select("(SELECT payment_id FROM transactions WHERE transaction_id = $1)"));
 
+/// Part of the chain holding the transaction whose id is `$1`, for a rule that only adds a
+/// child to it: the payment (with its totals), its authorization and that transaction. Two rows
+/// found by their keys, where the whole chain is every transaction the payment ever had; a
+/// chain holding preauthorizations is read whole instead (`ChainTotals::preauthorizations`).
+pub(crate) static FOR_NEW_CHILD: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {}, t.* FROM payments p \
+         LEFT JOIN transactions t ON t.transaction_id IN (p.authorization_id, $1) \
+         WHERE p.payment_id = (SELECT payment_id FROM transactions WHERE transaction_id = $1)",
+        payment_columns()
+    )
+});
+
 /// PostgreSQL only: the chains of the payments whose ids `$1` lists (decimal, comma-separated),
 /// each row led by the id it answers (`asked`), a chain's rows together.
 pub(crate) static BY_PAYMENTS: LazyLock<String> = LazyLock::new(|| {
     select_many(
         "p.payment_id AS asked",
         "",
+        WHOLE_CHAIN,
         "p.payment_id = ANY(string_to_array($1, ',')::BIGINT[])",
     )
 });
@@ -79,9 +100,29 @@ pub(crate) static BY_TRANSACTIONS: LazyLock<String> = LazyLock::new(|| {
     select_many(
         "x.transaction_id AS asked",
         "JOIN transactions x ON x.payment_id = p.payment_id",
+        WHOLE_CHAIN,
         "x.transaction_id = ANY(string_to_array($1, ',')::BIGINT[])",
     )
 });
+
+/// PostgreSQL only: for each transaction whose id `$1` lists, the part of its chain
+/// [`FOR_NEW_CHILD`] reads, as [`BY_PAYMENTS`].
+pub(crate) static FOR_NEW_CHILDREN: LazyLock<String> = LazyLock::new(|| {
+    select_many(
+        "x.transaction_id AS asked",
+        "JOIN transactions x ON x.payment_id = p.payment_id",
+        "t.transaction_id IN (p.authorization_id, x.transaction_id)",
+        "x.transaction_id = ANY(string_to_array($1, ',')::BIGINT[])",
+    )
+});
+
+/// Whether a chain read in part ([`FOR_NEW_CHILD`]) must be read whole after all.
+pub(crate) fn needs_whole(part: &PaymentChain) -> bool {
+    part.payment.totals.preauthorizations > 0
+}
+
+/// How [`select_many`] joins a payment to its transactions when it reads whole chains.
+const WHOLE_CHAIN: &str = "t.payment_id = p.payment_id";
 
 /// The payment's columns on every row, then its transactions'. A LEFT JOIN, so a payment is
 /// found even if it had no transaction. In no order: [`ChainRows::finish`] puts the
@@ -96,11 +137,12 @@ fn select(payment_id: &str) -> String {
 }
 
 /// Several chains in one statement: `asked` names the id each row answers, `join` finds the
-/// payments from the ids `filter` picks out.
-fn select_many(asked: &str, join: &str, filter: &str) -> String {
+/// payments from the ids `filter` picks out, and `transactions` which of their transactions
+/// come with them.
+fn select_many(asked: &str, join: &str, transactions: &str, filter: &str) -> String {
     format!(
         "SELECT {asked}, {}, t.* FROM payments p {join} \
-         LEFT JOIN transactions t ON t.payment_id = p.payment_id \
+         LEFT JOIN transactions t ON {transactions} \
          WHERE {filter} ORDER BY asked, t.created_at, t.transaction_id",
         payment_columns()
     )

@@ -7,7 +7,8 @@ use paybank_core::events::OutboxEvent;
 use paybank_core::ids::{EventId, MerchantId, PaymentId, StoredIds, TransactionId};
 use paybank_core::lightbox::{LightboxError, LightboxSession, Step};
 use paybank_core::model::{
-    BankAccount, Merchant, Payment, ProviderStatus, SplitToken, Transaction,
+    BankAccount, ChainTotals, Merchant, Payment, PaymentTotals, ProviderStatus, SplitToken,
+    Transaction,
 };
 use paybank_core::money::Amount;
 use paybank_core::rails::Rail;
@@ -154,6 +155,21 @@ pub(crate) fn payment(row: &impl Columns, ids: impl IdDecoder) -> StoreResult<Pa
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
         record_version: row.get("record_version")?,
+        totals: chain_totals(row)?,
+    })
+}
+
+fn chain_totals(row: &impl Columns) -> StoreResult<ChainTotals> {
+    Ok(ChainTotals {
+        captures_held: amount(row, "captures_held")?,
+        deposits_held: amount(row, "deposits_held")?,
+        money_in: PaymentTotals {
+            pending: amount(row, "total_pending")?,
+            paid: amount(row, "total_paid")?,
+            refunded: amount(row, "total_refunded")?,
+            reversed: amount(row, "total_reversed")?,
+        },
+        preauthorizations: row.get("preauthorizations")?,
     })
 }
 

@@ -107,6 +107,11 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum ChainOf {
     Payment(PaymentId),
     Transaction(TransactionId),
+    /// For a rule that only adds a child to the chain holding this transaction (a capture, a
+    /// deposit): the payment, whose totals stand for the rest, with only its authorization and
+    /// this transaction; the whole chain when it holds preauthorizations, which a capture
+    /// looks at. A rule given such a chain must not change a transaction it was not given.
+    ForNewChild(TransactionId),
 }
 
 /// One atomic write: a chain change and whatever else must land with it.

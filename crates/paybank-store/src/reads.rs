@@ -200,6 +200,9 @@ impl Store for SqlStore {
             ChainOf::Transaction(transaction_id) => {
                 ChainKey::Transaction(self.ids.stored(transaction_id.0))
             }
+            ChainOf::ForNewChild(transaction_id) => {
+                ChainKey::ForNewChild(self.ids.stored(transaction_id.0))
+            }
         };
         if self.sqlite_reads.is_none() {
             return self.chain_reads()?.chain(key).await;

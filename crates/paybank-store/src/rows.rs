@@ -15,7 +15,7 @@ use crate::db::Arg;
 use crate::sql::Backend;
 use crate::{EventState, StoreError, StoreResult};
 
-pub(crate) const PAYMENT_COLUMNS: [&str; 20] = [
+pub(crate) const PAYMENT_COLUMNS: [&str; 27] = [
     "payment_id",
     "merchant_id",
     "payment_type",
@@ -36,11 +36,19 @@ pub(crate) const PAYMENT_COLUMNS: [&str; 20] = [
     "created_at",
     "updated_at",
     "record_version",
+    "captures_held",
+    "deposits_held",
+    "total_pending",
+    "total_paid",
+    "total_refunded",
+    "total_reversed",
+    "preauthorizations",
 ];
 
-pub(crate) fn payment_values(payment: &Payment, ids: StoredIds) -> [Arg<'_>; 20] {
-    let [account_json, hash, expires_at, refreshable, decline, updated_at, version] =
+pub(crate) fn payment_values(payment: &Payment, ids: StoredIds) -> [Arg<'_>; 27] {
+    let [account_json, hash, expires_at, refreshable, decline, updated_at, version, totals @ ..] =
         payment_change_values(payment);
+    let [captures, deposits, pending, paid, refunded, reversed, preauthorizations] = totals;
     [
         ids.stored(payment.payment_id.0).into(),
         ids.stored(payment.merchant_id.0).into(),
@@ -62,11 +70,18 @@ pub(crate) fn payment_values(payment: &Payment, ids: StoredIds) -> [Arg<'_>; 20]
         payment.created_at.into(),
         updated_at,
         version,
+        captures,
+        deposits,
+        pending,
+        paid,
+        refunded,
+        reversed,
+        preauthorizations,
     ]
 }
 
 /// The columns of a payment that change after establish; the rest never do.
-pub(crate) const PAYMENT_CHANGE_COLUMNS: [&str; 7] = [
+pub(crate) const PAYMENT_CHANGE_COLUMNS: [&str; 14] = [
     "account_json",
     "split_token_hash",
     "split_token_expires_at",
@@ -74,10 +89,18 @@ pub(crate) const PAYMENT_CHANGE_COLUMNS: [&str; 7] = [
     "decline_next_capture",
     "updated_at",
     "record_version",
+    "captures_held",
+    "deposits_held",
+    "total_pending",
+    "total_paid",
+    "total_refunded",
+    "total_reversed",
+    "preauthorizations",
 ];
 
-pub(crate) fn payment_change_values(payment: &Payment) -> [Arg<'_>; 7] {
+pub(crate) fn payment_change_values(payment: &Payment) -> [Arg<'_>; 14] {
     let split_token = payment.split_token.as_ref();
+    let totals = &payment.totals;
     [
         payment.account.as_ref().map(codec::account_json).into(),
         split_token.map(|token| token.hash_hex.as_str()).into(),
@@ -86,6 +109,13 @@ pub(crate) fn payment_change_values(payment: &Payment) -> [Arg<'_>; 7] {
         (&payment.decline_next_capture).into(),
         payment.updated_at.into(),
         payment.record_version.into(),
+        totals.captures_held.minor().into(),
+        totals.deposits_held.minor().into(),
+        totals.money_in.pending.minor().into(),
+        totals.money_in.paid.minor().into(),
+        totals.money_in.refunded.minor().into(),
+        totals.money_in.reversed.minor().into(),
+        totals.preauthorizations.into(),
     ]
 }
 

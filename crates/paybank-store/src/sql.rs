@@ -282,11 +282,91 @@ async fn sqlite_references_intact(connection: &mut AnyConnection) -> StoreResult
 mod tests {
     use sqlx::Executor;
 
+    use std::sync::Arc;
+
+    use paybank_core::ids::TransactionId;
+    use paybank_core::model::Transaction;
+
     use crate::bulk_fixture::Batch;
-    use crate::contract_support::put;
+    use crate::contract_support::{add_merchant, merchant, put, World, T0};
+    use crate::rows;
     use crate::test_support::{SqliteFile, TEST_ID_SEED};
+    use crate::Store;
 
     const ROWID_KEYS: &str = include_str!("../migrations/sqlite/0005_id_keys_are_rowids.sql");
+    const TOTALS: &str = include_str!("../migrations/sqlite/0007_payment_totals.sql");
+
+    #[test]
+    fn both_backends_sum_the_totals_alike() {
+        let postgres = include_str!("../migrations/postgres/0007_payment_totals.sql");
+        assert_eq!(TOTALS, postgres);
+    }
+
+    /// A payment holding a transaction of every type in every status: the totals 0007 sums
+    /// for an older database are the ones its changes kept (`ChainTotals`).
+    #[tokio::test]
+    async fn the_totals_summed_for_older_payments_are_the_ones_changes_keep() {
+        use paybank_core::codes::{TransactionStatus, TransactionType};
+        use paybank_core::model::ChainTotals;
+        use paybank_core::money::Amount;
+
+        let file = SqliteFile::create("totals");
+        let store = crate::open(&file.url, TEST_ID_SEED).await.expect("open");
+        let mut world = World::new(merchant(1, false), 1_000);
+        add_merchant(&store, &world.merchant).await;
+        let mut change = world.establish("TOTALS", T0);
+        let template = change.transactions[0].clone();
+        let mut next_id = 500_000;
+        for transaction_type in TransactionType::ALL {
+            for status in TransactionStatus::ALL {
+                next_id += 1;
+                let minor = |part: i64| Amount::from_minor(next_id * 10 + part);
+                change.put(Transaction {
+                    transaction_id: TransactionId(next_id as u64),
+                    transaction_type,
+                    status,
+                    merchant_reference: format!("TOTALS-{next_id}"),
+                    amount: minor(1),
+                    pending: minor(2),
+                    paid: Amount::from_minor(next_id * 30 + 9),
+                    refunded: minor(3),
+                    reversed: minor(1),
+                    ..template.clone()
+                });
+            }
+        }
+        let expected = ChainTotals::of(&change.transactions);
+        assert_eq!(change.payment.totals, expected);
+        assert!(expected.captures_held.minor() > 0 && expected.deposits_held.minor() > 0);
+        assert_eq!(expected.preauthorizations, 14);
+        put(&store, &change).await.expect("commit");
+        let payment_id = change.payment.payment_id;
+        let read = |store: &Arc<dyn Store>| {
+            let store = store.clone();
+            async move {
+                store
+                    .chain(payment_id)
+                    .await
+                    .expect("read")
+                    .expect("a chain")
+            }
+        };
+        assert_eq!(read(&store).await.payment.totals, expected);
+
+        let mut connection = {
+            use sqlx::Connection;
+            sqlx::AnyConnection::connect(&file.url)
+                .await
+                .expect("connect")
+        };
+        let forget = "UPDATE payments SET captures_held = 0, deposits_held = 0, \
+                      total_pending = 0, total_paid = 0, total_refunded = 0, total_reversed = 0, \
+                      preauthorizations = 0";
+        connection.execute(forget).await.expect("forget the totals");
+        let backfill = &TOTALS[TOTALS.find("UPDATE payments").expect("the backfill")..];
+        connection.execute(backfill).await.expect("sum the totals");
+        assert_eq!(read(&store).await.payment.totals, expected);
+    }
 
     /// The indexes SQLite made for primary keys that are not the rowid.
     async fn key_indexes(connection: &mut sqlx::AnyConnection) -> Vec<String> {
@@ -315,14 +395,22 @@ mod tests {
         assert!(key_indexes(&mut connection).await.is_empty());
         let rows = batch.rows(&mut connection).await;
 
-        let before = ROWID_KEYS.replace("INTEGER PRIMARY KEY", "BIGINT PRIMARY KEY");
         connection
             .execute("PRAGMA foreign_keys = OFF")
             .await
             .expect("off");
+        // The payments' totals (0007) came after; they go first and come back after 0005.
+        for column in &rows::PAYMENT_COLUMNS[20..] {
+            let drop = format!("ALTER TABLE payments DROP COLUMN {column}");
+            connection.execute(&*drop).await.expect("drop a total");
+        }
+        let before = ROWID_KEYS.replace("INTEGER PRIMARY KEY", "BIGINT PRIMARY KEY");
         connection.execute(&*before).await.expect("declare back");
-        let forget = "DELETE FROM _sqlx_migrations WHERE version = 5";
-        connection.execute(forget).await.expect("forget 0005");
+        let forget = "DELETE FROM _sqlx_migrations WHERE version IN (5, 7)";
+        connection
+            .execute(forget)
+            .await
+            .expect("forget 0005 and 0007");
         assert_eq!(key_indexes(&mut connection).await.len(), 4);
 
         let store = crate::open(url, TEST_ID_SEED).await.expect("reopen");

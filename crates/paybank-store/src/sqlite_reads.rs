@@ -327,6 +327,13 @@ pub(crate) fn load_chain_by(
     let (sql, id) = match key {
         ChainKey::Payment(id) => (&*chain_read::BY_PAYMENT, id),
         ChainKey::Transaction(id) => (&*chain_read::BY_TRANSACTION, id),
+        ChainKey::ForNewChild(id) => {
+            let part = load_chain(connection, &chain_read::FOR_NEW_CHILD, ids, id)?;
+            if !part.as_ref().is_some_and(chain_read::needs_whole) {
+                return Ok(part);
+            }
+            (&*chain_read::BY_TRANSACTION, id)
+        }
     };
     load_chain(connection, sql, ids, id)
 }

@@ -143,6 +143,7 @@ story!(chains::consistent_chain_reads);
 story!(chain_reads::many_chains_read_at_once);
 story!(chain_reads::chains_to_change_see_acknowledged_commits);
 story!(chain_reads::chain_transactions_in_creation_order);
+story!(chain_reads::chains_for_new_children);
 story!(queues::timers);
 story!(queues::event_delivery);
 story!(queues::clock_ids_and_settings);

@@ -8,7 +8,7 @@ use paybank_core::codes::{TransactionStatus, TransactionType};
 use paybank_core::events::OutboxEvent;
 use paybank_core::ids::{EventId, MerchantId, PaymentId, TransactionId};
 use paybank_core::ledger::{is_balanced, LedgerAccount, Posting};
-use paybank_core::model::{PaymentChain, TimestampMs, Transaction};
+use paybank_core::model::{ChainTotals, PaymentChain, TimestampMs, Transaction};
 use paybank_core::money::Amount;
 use paybank_core::settlement::run_timer;
 
@@ -245,6 +245,11 @@ impl Store {
 
 /// Per-chain money: captures within the cap, refunds within what was paid, balances consistent.
 fn check_chain_money(chain: &PaymentChain, context: &str) {
+    assert_eq!(
+        chain.payment.totals,
+        ChainTotals::of(&chain.transactions),
+        "{context}: the totals kept on the payment are not its transactions' sum"
+    );
     let cap = chain.payment.amount;
     if !cap.is_zero() {
         assert!(

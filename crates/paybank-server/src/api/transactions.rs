@@ -17,7 +17,7 @@ use paybank_core::ids::{PaymentId, TransactionId};
 use paybank_core::model::{Merchant, PaymentChain};
 use paybank_core::money::Amount;
 use paybank_core::rules::{Ctx, RuleError};
-use paybank_store::{OrderBy, TransactionQuery};
+use paybank_store::{ChainOf, OrderBy, TransactionQuery};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -242,17 +242,18 @@ fn parse_sort_order(value: &str) -> Result<bool, ApiError> {
     }
 }
 
-/// Runs a rule that creates one transaction under `id`, and answers `{"transaction": …}` with it.
+/// Runs a rule that creates one transaction in the chain `of` names, and answers
+/// `{"transaction": …}` with it.
 async fn answer_created<F>(
     state: &AppState,
     merchant: &Merchant,
-    id: TransactionId,
+    of: ChainOf,
     rule: F,
 ) -> Result<Response, ApiError>
 where
     F: FnMut(&mut Ctx<'_>, &PaymentChain) -> Result<Change, RuleError>,
 {
-    let (chain, change) = change_chain(state, merchant, id, rule).await?;
+    let (chain, change) = change_chain(state, merchant, of, rule).await?;
     let created = change.transactions.first().ok_or_else(ApiError::internal)?;
     Ok(wrap(merchant, &chain, created.transaction_id))
 }
@@ -290,7 +291,8 @@ pub async fn capture_transaction(
 ) -> Result<Response, ApiError> {
     let id = transaction_id(&id)?;
     let request = money_request(&body, ip)?;
-    answer_created(&state, &merchant, id, |ctx, chain| {
+    // A capture only adds a child, which the payment's totals let it do on part of the chain.
+    answer_created(&state, &merchant, ChainOf::ForNewChild(id), |ctx, chain| {
         capture(ctx, chain, request.clone())
     })
     .await
@@ -306,7 +308,7 @@ pub async fn deposit_transaction(
 ) -> Result<Response, ApiError> {
     let id = transaction_id(&id)?;
     let request = money_request(&body, ip)?;
-    answer_created(&state, &merchant, id, |ctx, chain| {
+    answer_created(&state, &merchant, ChainOf::ForNewChild(id), |ctx, chain| {
         deposit(ctx, chain, request.clone())
     })
     .await
@@ -331,7 +333,7 @@ pub async fn preauthorize_transaction(
         split_token: body.present("splitToken"),
         ip,
     };
-    answer_created(&state, &merchant, id, |ctx, chain| {
+    answer_created(&state, &merchant, ChainOf::Transaction(id), |ctx, chain| {
         preauthorize(ctx, chain, request.clone())
     })
     .await
@@ -351,7 +353,7 @@ pub async fn refund_transaction(
         amount: amount_field(&body)?,
         ip,
     };
-    answer_created(&state, &merchant, id, |ctx, chain| {
+    answer_created(&state, &merchant, ChainOf::Transaction(id), |ctx, chain| {
         refund(ctx, chain, id, request.clone())
     })
     .await
@@ -366,8 +368,10 @@ pub async fn cancel_transaction(
 ) -> Result<Response, ApiError> {
     let id = transaction_id(&id)?;
     body.bounded("message", 40)?;
-    let (chain, _) =
-        change_chain(&state, &merchant, id, |ctx, chain| cancel(ctx, chain, id)).await?;
+    let (chain, _) = change_chain(&state, &merchant, ChainOf::Transaction(id), |ctx, chain| {
+        cancel(ctx, chain, id)
+    })
+    .await?;
     Ok(wrap(&merchant, &chain, id))
 }
 
@@ -381,7 +385,7 @@ pub async fn refresh_transaction(
 ) -> Result<Json<Value>, ApiError> {
     let id = transaction_id(&id)?;
     let split_token = body.present("splitToken");
-    let (_, change) = change_chain(&state, &merchant, id, |ctx, chain| {
+    let (_, change) = change_chain(&state, &merchant, ChainOf::Transaction(id), |ctx, chain| {
         refresh(ctx, chain, split_token.as_deref()).map(|(change, _)| change)
     })
     .await?;

@@ -5,9 +5,11 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use paybank_core::model::Merchant;
+use paybank_core::ids::PaymentId;
+use paybank_core::model::{ChainTotals, Merchant, Transaction};
 use paybank_server::merchants::{create_merchant, NewMerchant};
 use paybank_server::{AppState, Config};
+use paybank_store::TransactionQuery;
 use sqlx::{Connection, Executor};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -193,5 +195,31 @@ where
             Ok(panic) => std::panic::resume_unwind(panic),
             Err(error) => panic!("the story did not finish: {error}"),
         }
+    }
+}
+
+/// Every transaction of the default merchant, read from the store.
+pub async fn all_transactions(app: &TestApp) -> Vec<Transaction> {
+    let query = TransactionQuery {
+        limit: 10_000,
+        ..TransactionQuery::default()
+    };
+    let store = &app.state.store;
+    let listed = store.list_transactions(app.merchant.merchant_id, &query);
+    listed.await.expect("transactions")
+}
+
+/// Every payment of the default merchant keeps totals (moved by each change, captures made on
+/// part of the chain among them) equal to what its transactions add up to.
+pub async fn assert_payments_keep_their_totals(app: &TestApp) {
+    let all = all_transactions(app).await;
+    let mut payments: Vec<PaymentId> = all.iter().map(|txn| txn.payment_id).collect();
+    payments.sort_unstable_by_key(|id| id.0);
+    payments.dedup();
+    for payment_id in payments {
+        let chain = app.state.store.chain(payment_id).await.expect("read");
+        let chain = chain.expect("the chain");
+        let summed = ChainTotals::of(&chain.transactions);
+        assert_eq!(chain.payment.totals, summed, "{payment_id:?}");
     }
 }

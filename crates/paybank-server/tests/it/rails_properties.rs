@@ -27,7 +27,6 @@ use paybank_core::ledger::LedgerAccount;
 use paybank_core::model::Transaction;
 use paybank_core::money::Amount;
 use paybank_core::rails::{is_pull, Rail};
-use paybank_store::TransactionQuery;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestRng, TestRunner};
@@ -35,7 +34,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::client::{text, Authorized, Body, Reply};
-use crate::helpers::{on_postgres, TestApp};
+use crate::helpers::{all_transactions, assert_payments_keep_their_totals, on_postgres, TestApp};
 use crate::rails_ach::{files, force_return, nacha_file};
 use crate::rails_funds::{deposit, funds, post_json, spawn_with, DAY_S};
 
@@ -272,17 +271,6 @@ async fn assert_ledger_balanced(app: &TestApp) {
     }
 }
 
-/// Every transaction of the default merchant, read from the store.
-async fn all_transactions(app: &TestApp) -> Vec<Transaction> {
-    let query = TransactionQuery {
-        limit: 10_000,
-        ..TransactionQuery::default()
-    };
-    let store = &app.state.store;
-    let listed = store.list_transactions(app.merchant.merchant_id, &query);
-    listed.await.expect("transactions")
-}
-
 /// A transaction's postings on the merchant's (unsettled, settled, payout clearing) accounts.
 async fn merchant_legs(app: &TestApp, transaction_id: TransactionId) -> [i64; 3] {
     let merchant_id = app.merchant.merchant_id;
@@ -504,6 +492,7 @@ async fn assert_money_kept(app: &TestApp) {
     assert_ledger_balanced(app).await;
     assert_transactions_conserve_money(app).await;
     assert_settled_equals_files(app).await;
+    assert_payments_keep_their_totals(app).await;
 }
 
 fn seeded_runner(cases: u32) -> TestRunner {

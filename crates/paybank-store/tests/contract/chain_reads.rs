@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+use paybank_core::capture::{self, PreauthorizationRequest};
 use paybank_core::ids::{PaymentId, TransactionId};
-use paybank_core::model::PaymentChain;
+use paybank_core::model::{ChainTotals, PaymentChain};
+use paybank_core::money::Amount;
 use paybank_store::{ChainOf, Store};
 
 use crate::support::*;
@@ -26,6 +28,9 @@ pub async fn many_chains_read_at_once(store: Arc<dyn Store>) {
                 Some(loaded.clone()),
             ));
             expected.push((ReadBy::ToChange(of), Some(loaded.clone())));
+            let of = ChainOf::ForNewChild(txn.transaction_id);
+            let part = part_for_new_child(&loaded, txn.transaction_id);
+            expected.push((ReadBy::ToChange(of), Some(part)));
         }
         let of = ChainOf::Payment(loaded.payment.payment_id);
         expected.push((ReadBy::ToChange(of), Some(loaded.clone())));
@@ -38,6 +43,8 @@ pub async fn many_chains_read_at_once(store: Arc<dyn Store>) {
         ReadBy::ToChange(ChainOf::Transaction(TransactionId(2))),
         None,
     ));
+    let nowhere = ChainOf::ForNewChild(TransactionId(2));
+    expected.push((ReadBy::ToChange(nowhere), None));
     let asked: Vec<_> = (0..4).flat_map(|_| expected.iter().cloned()).collect();
     let mut reads = tokio::task::JoinSet::new();
     for (position, (by, _)) in asked.iter().enumerate() {
@@ -121,6 +128,71 @@ pub async fn chain_transactions_in_creation_order(store: Arc<dyn Store>) {
             .map(|txn| txn.merchant_reference.clone())
             .collect();
         assert_eq!(references, expected, "read by {by:?}");
+    }
+}
+
+/// Proves a chain read for a new child holds the payment, with totals equal to its whole
+/// chain's, and only its authorization and the transaction asked for; that a capture made on
+/// it moves the totals as one made on the whole chain would; and that a chain holding a
+/// preauthorization is read whole.
+pub async fn chains_for_new_children(store: Arc<dyn Store>) {
+    let mut world = World::new(merchant(1, false), 1_000);
+    add_merchant(&store, &world.merchant).await;
+    let loaded = authorized(&store, &mut world, "CHILD", T0).await;
+    let mut whole = captured_times(&store, &mut world, loaded, 3).await;
+    assert_eq!(whole.payment.totals, ChainTotals::of(&whole.transactions));
+    assert_eq!(whole.payment.totals.captures_held, Amount::from_minor(300));
+    for txn in whole.transactions.clone() {
+        let of = ChainOf::ForNewChild(txn.transaction_id);
+        let part = ReadBy::ToChange(of).read(&store).await;
+        let expected = part_for_new_child(&whole, txn.transaction_id);
+        assert_eq!(
+            part,
+            Some(expected),
+            "read for a new child of {:?}",
+            txn.transaction_id
+        );
+    }
+    let of = ChainOf::ForNewChild(whole.payment.authorization_id);
+    let part = ReadBy::ToChange(of).read(&store).await.expect("the part");
+    let reference = "CHILD-ON-PART".to_owned();
+    capture_dollar(&store, &mut world, &part, reference, T0 + 500).await;
+    whole = crate::support::chain(&store, whole.payment.payment_id).await;
+    assert_eq!(whole.transactions.len(), 5);
+    assert_eq!(whole.payment.totals, ChainTotals::of(&whole.transactions));
+    assert_eq!(whole.payment.totals.captures_held, Amount::from_minor(400));
+
+    let request = PreauthorizationRequest {
+        merchant_reference: "CHILD-PREAUTH".to_owned(),
+        amount: Some(Amount::from_minor(100)),
+        period_hours: 2,
+        split_token: None,
+        ip: "203.0.113.7".to_owned(),
+    };
+    let preauthorized = capture::preauthorize(&mut world.ctx(T0 + 600), &whole, request);
+    put(&store, &preauthorized.expect("preauthorize"))
+        .await
+        .expect("commit");
+    whole = crate::support::chain(&store, whole.payment.payment_id).await;
+    assert_eq!(whole.payment.totals.preauthorizations, 1);
+    let read = ReadBy::ToChange(of).read(&store).await;
+    assert_eq!(
+        read,
+        Some(whole),
+        "a chain with a preauthorization is read whole"
+    );
+}
+
+/// What a read for a new child of `asked` finds of `whole`, a chain without preauthorizations.
+fn part_for_new_child(whole: &PaymentChain, asked: TransactionId) -> PaymentChain {
+    let authorization = whole.payment.authorization_id;
+    let transactions = (whole.transactions.iter())
+        .filter(|txn| [authorization, asked].contains(&txn.transaction_id))
+        .cloned()
+        .collect();
+    PaymentChain {
+        payment: whole.payment.clone(),
+        transactions,
     }
 }
 

@@ -3,7 +3,7 @@
 use super::*;
 use paybank_core::codes::{PaymentType, TransactionType};
 use paybank_core::ids::{MerchantId, PaymentId, TransactionId};
-use paybank_core::model::{Payment, ProviderStatus};
+use paybank_core::model::{ChainTotals, Payment, ProviderStatus};
 use paybank_core::money::Amount;
 use serde_json::json;
 
@@ -77,6 +77,7 @@ fn payment(payment_type: PaymentType, establish_json: &str) -> Payment {
         created_at: CREATED_AT,
         updated_at: CREATED_AT + 1_000,
         record_version: 3,
+        totals: ChainTotals::default(),
     }
 }
 
@@ -113,7 +114,9 @@ fn transaction(
     }
 }
 
-fn chain(payment: Payment, transactions: Vec<Transaction>) -> PaymentChain {
+/// A chain whose payment totals its transactions, as the store keeps it.
+fn chain(mut payment: Payment, transactions: Vec<Transaction>) -> PaymentChain {
+    payment.totals = ChainTotals::of(&transactions);
     PaymentChain {
         payment,
         transactions,
@@ -183,6 +186,7 @@ fn captured() -> PaymentChain {
     failed.error_code = Some(331);
     chain.transactions.push(capture);
     chain.transactions.push(failed);
+    chain.payment.totals = ChainTotals::of(&chain.transactions);
     chain
 }
 
