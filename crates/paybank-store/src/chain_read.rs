@@ -72,13 +72,13 @@ pub(crate) static BY_TRANSACTION: LazyLock<String> =
     LazyLock::new(|| select("(SELECT payment_id FROM transactions WHERE transaction_id = $1)"));
 
 /// Part of the chain holding the transaction whose id is `$1`, for a rule that only adds a
-/// child to it: the payment (with its totals), its authorization and that transaction. Two rows
-/// found by their keys, where the whole chain is every transaction the payment ever had; a
-/// chain holding preauthorizations is read whole instead (`ChainTotals::preauthorizations`).
+/// child to it: the payment (with its totals) and its authorization. Two rows found by their
+/// keys, where the whole chain is every transaction the payment ever had; a chain holding
+/// preauthorizations is read whole instead (`ChainTotals::preauthorizations`).
 pub(crate) static FOR_NEW_CHILD: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {}, t.* FROM payments p \
-         LEFT JOIN transactions t ON t.transaction_id IN (p.authorization_id, $1) \
+         LEFT JOIN transactions t ON t.transaction_id = p.authorization_id \
          WHERE p.payment_id = (SELECT payment_id FROM transactions WHERE transaction_id = $1)",
         payment_columns()
     )
@@ -111,7 +111,7 @@ pub(crate) static FOR_NEW_CHILDREN: LazyLock<String> = LazyLock::new(|| {
     select_many(
         "x.transaction_id AS asked",
         "JOIN transactions x ON x.payment_id = p.payment_id",
-        "t.transaction_id IN (p.authorization_id, x.transaction_id)",
+        "t.transaction_id = p.authorization_id",
         "x.transaction_id = ANY(string_to_array($1, ',')::BIGINT[])",
     )
 });

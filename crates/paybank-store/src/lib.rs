@@ -108,9 +108,9 @@ pub enum ChainOf {
     Payment(PaymentId),
     Transaction(TransactionId),
     /// For a rule that only adds a child to the chain holding this transaction (a capture, a
-    /// deposit): the payment, whose totals stand for the rest, with only its authorization and
-    /// this transaction; the whole chain when it holds preauthorizations, which a capture
-    /// looks at. A rule given such a chain must not change a transaction it was not given.
+    /// deposit): the payment, whose totals stand for the rest, with only its authorization;
+    /// the whole chain when it holds preauthorizations, which a capture looks at. A rule given
+    /// such a chain must not change a transaction it was not given.
     ForNewChild(TransactionId),
 }
 
