@@ -17,6 +17,8 @@ pub struct Machine {
     pub cpu_model: String,
     /// Median time to write 4 KiB and `fdatasync` it, in microseconds.
     pub disk_flush_us: u64,
+    /// The nice value the harness and the servers it starts ran at (see `process::NICE`).
+    pub nice: i32,
 }
 
 pub fn describe(dir: &Path) -> Machine {
@@ -24,6 +26,7 @@ pub fn describe(dir: &Path) -> Machine {
         cores: cores(),
         cpu_model: cpu_model(),
         disk_flush_us: disk_flush_us(dir).unwrap_or(0),
+        nice: crate::process::nice(),
     }
 }
 

@@ -108,8 +108,9 @@ pub struct WithRatios<'a> {
 
 fn machine_line(machine: &crate::machine::Machine) -> String {
     format!(
-        "Machine: {} cores, {}, disk flush {} µs (median of 4 KiB write + fdatasync).\n\n",
-        machine.cores, machine.cpu_model, machine.disk_flush_us
+        "Machine: {} cores, {}, disk flush {} µs (median of 4 KiB write + fdatasync); \
+         the harness and the servers it starts at nice {}.\n\n",
+        machine.cores, machine.cpu_model, machine.disk_flush_us, machine.nice
     )
 }
 

@@ -209,6 +209,12 @@ fn main() -> anyhow::Result<()> {
 /// milliseconds: every 4–8 ms, no answer was read for 1.5–3 ms, which the open loop counted as
 /// the server's latency (the bare ceiling at a third of its core: p50 0.7 ms, p99 8 ms).
 fn bench_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    if let Err(error) = paybank_bench::process::raise_priority() {
+        eprintln!(
+            "note: could not raise the harness's priority ({error}); the machine's background \
+             work may show in the latencies"
+        );
+    }
     if !paybank_bench::process::pin_self(1) {
         eprintln!("note: taskset is missing; the load generator and the server share cores");
     }
