@@ -179,8 +179,9 @@ impl PaymentChain {
         self.payment.totals.captures_held
     }
 
-    /// What children of `transaction_type` hold against the authorization, from the totals
-    /// kept on the payment, so it holds for a chain read in part (see [`ChainTotals`]).
+    /// What children of `transaction_type` hold against the authorization. Captures' and
+    /// deposits' come from the totals kept on the payment, so they hold for a chain read in part
+    /// (see [`ChainTotals`]); other types' are summed from the transactions read.
     pub fn held_total(&self, transaction_type: TransactionType) -> Amount {
         match transaction_type {
             TransactionType::Capture => self.payment.totals.captures_held,

@@ -4,7 +4,7 @@
 use paybank_core::model::Merchant;
 
 use crate::client::{text, Authorized, Reply};
-use crate::helpers::{on_postgres, on_sqlite, TestApp};
+use crate::helpers::{assert_payments_keep_their_totals, on_postgres, on_sqlite, TestApp};
 
 /// An app with an authorized 100.00 Deferred payment of the default merchant.
 async fn authorized_app(reference: &str, amount: &str) -> (TestApp, Authorized) {
@@ -259,4 +259,51 @@ async fn a_deposit_against_a_deferred_authorization_creates_a_deposit() {
     assert_eq!(deposit["status"], 2);
     assert_eq!(deposit["amount"], "25.00");
     assert_eq!(deposit["originalTransactionId"], payment.id.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn captures_count_every_earlier_child_though_they_read_only_the_authorization_on_sqlite() {
+    on_sqlite(captures_on_a_longer_chain).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn captures_count_every_earlier_child_though_they_read_only_the_authorization_on_postgresql()
+{
+    on_postgres(captures_on_a_longer_chain).await;
+}
+
+/// A capture reads the payment and its authorization only, unless the chain holds a
+/// preauthorization: the captures before it (a voided one no longer counting) still bound it,
+/// the payment in its answer totals them all, and one made during an active preauthorization
+/// is marked so.
+async fn captures_on_a_longer_chain(app: TestApp) {
+    let merchant = &app.merchant;
+    let payment = app.authorized(merchant, "longer-chain", "100.00").await;
+    let mut ids = Vec::new();
+    for amount in ["10.00", "20.00", "30.00"] {
+        ids.push(captured(&app, merchant, &payment, amount).await);
+    }
+    app.cancel(merchant, &ids[1]).await.transaction();
+    let token = payment.split_token.as_deref();
+    let over = || app.capture(merchant, &payment.id, "longer-over", "60.01", token);
+    assert_refused_unchanged(&app, (400, 230, Some("amount")), over).await;
+
+    let path = format!("/api/v1/transactions/{}/capture/preAuth", payment.id);
+    let mut pairs = vec![
+        ("merchantReference", "longer-preauth"),
+        ("amount", "5.00"),
+        ("period", "2"),
+    ];
+    pairs.extend(token.map(|token| ("splitToken", token)));
+    let body = crate::client::form(&pairs);
+    let preauthorization = app.call(merchant, reqwest::Method::POST, &path, body).await;
+    assert_eq!(preauthorization.transaction()["transactionType"], 10);
+    let capture = app
+        .capture(merchant, &payment.id, "longer-last", "60.00", token)
+        .await
+        .transaction();
+    assert_eq!(capture["status"], 2);
+    assert_eq!(capture["preAuthorized"], true);
+    assert_eq!(capture["payment"]["pending"], "100.00");
+    assert_payments_keep_their_totals(&app).await;
 }
