@@ -280,12 +280,11 @@ async fn sqlite_references_intact(connection: &mut AnyConnection) -> StoreResult
 
 #[cfg(test)]
 mod tests {
-    use sqlx::Executor;
-
     use std::sync::Arc;
 
     use paybank_core::ids::TransactionId;
     use paybank_core::model::Transaction;
+    use sqlx::Executor;
 
     use crate::bulk_fixture::Batch;
     use crate::contract_support::{add_merchant, merchant, put, World, T0};

@@ -208,6 +208,7 @@ fn main() -> anyhow::Result<()> {
 /// thread and the requests on a worker, two threads taking turns on one core in slices of
 /// milliseconds: every 4–8 ms, no answer was read for 1.5–3 ms, which the open loop counted as
 /// the server's latency (the bare ceiling at a third of its core: p50 0.7 ms, p99 8 ms).
+/// Its priority is raised first, before any thread or child exists to miss it (`process::NICE`).
 fn bench_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     if let Err(error) = paybank_bench::process::raise_priority() {
         eprintln!(
