@@ -294,23 +294,38 @@ mod tests {
 
     const ROWID_KEYS: &str = include_str!("../migrations/sqlite/0005_id_keys_are_rowids.sql");
     const TOTALS: &str = include_str!("../migrations/sqlite/0007_payment_totals.sql");
+    const TOTALS_POSTGRES: &str = include_str!("../migrations/postgres/0007_payment_totals.sql");
 
     #[test]
     fn both_backends_sum_the_totals_alike() {
-        let postgres = include_str!("../migrations/postgres/0007_payment_totals.sql");
-        assert_eq!(TOTALS, postgres);
+        assert_eq!(TOTALS, TOTALS_POSTGRES);
+    }
+
+    #[tokio::test]
+    async fn sqlite_sums_the_totals_of_older_payments_as_changes_keep_them() {
+        let file = SqliteFile::create("totals");
+        sums_the_totals_of_older_payments_as_changes_keep_them(&file.url).await;
+    }
+
+    /// Runs where `PAYBANK_TEST_POSTGRES_URL` names a server, as `.ci/run` does.
+    #[tokio::test]
+    async fn postgres_sums_the_totals_of_older_payments_as_changes_keep_them() {
+        let Some(base) = crate::test_support::postgres_url() else {
+            return;
+        };
+        let schema = crate::test_support::Schema::create(&base, "totals").await;
+        sums_the_totals_of_older_payments_as_changes_keep_them(&schema.url).await;
+        schema.drop().await;
     }
 
     /// A payment holding a transaction of every type in every status: the totals 0007 sums
     /// for an older database are the ones its changes kept (`ChainTotals`).
-    #[tokio::test]
-    async fn the_totals_summed_for_older_payments_are_the_ones_changes_keep() {
+    async fn sums_the_totals_of_older_payments_as_changes_keep_them(url: &str) {
         use paybank_core::codes::{TransactionStatus, TransactionType};
         use paybank_core::model::ChainTotals;
         use paybank_core::money::Amount;
 
-        let file = SqliteFile::create("totals");
-        let store = crate::open(&file.url, TEST_ID_SEED).await.expect("open");
+        let store = crate::open(url, TEST_ID_SEED).await.expect("open");
         let mut world = World::new(merchant(1, false), 1_000);
         add_merchant(&store, &world.merchant).await;
         let mut change = world.establish("TOTALS", T0);
@@ -354,14 +369,13 @@ mod tests {
 
         let mut connection = {
             use sqlx::Connection;
-            sqlx::AnyConnection::connect(&file.url)
-                .await
-                .expect("connect")
+            sqlx::AnyConnection::connect(url).await.expect("connect")
         };
         let forget = "UPDATE payments SET captures_held = 0, deposits_held = 0, \
                       total_pending = 0, total_paid = 0, total_refunded = 0, total_reversed = 0, \
                       preauthorizations = 0";
         connection.execute(forget).await.expect("forget the totals");
+        // One text for both backends (`both_backends_sum_the_totals_alike`).
         let backfill = &TOTALS[TOTALS.find("UPDATE payments").expect("the backfill")..];
         connection.execute(backfill).await.expect("sum the totals");
         assert_eq!(read(&store).await.payment.totals, expected);
