@@ -147,7 +147,9 @@ impl Change {
             (self.transactions.iter_mut()).find(|t| t.transaction_id == txn.transaction_id);
         match earlier {
             Some(existing) => {
-                self.payment.totals.remove(existing);
+                self.payment
+                    .totals
+                    .take_out(&ChainTotals::added_by(existing));
                 *existing = txn;
             }
             None => {

@@ -245,53 +245,50 @@ impl ChainTotals {
 
     /// What one transaction adds to its payment's totals.
     pub fn added_by(txn: &Transaction) -> ChainTotals {
-        ChainTotals::of(std::slice::from_ref(txn))
-    }
-
-    pub fn add(&mut self, txn: &Transaction) {
-        self.apply(txn, 1);
-    }
-
-    pub fn remove(&mut self, txn: &Transaction) {
-        self.apply(txn, -1);
-    }
-
-    /// Takes out what [`ChainTotals::added_by`] gave for a transaction.
-    pub fn take_out(&mut self, added: &ChainTotals) {
-        let less = |total: &mut Amount, amount: Amount| {
-            *total = Amount::from_minor(total.minor() - amount.minor());
-        };
-        less(&mut self.captures_held, added.captures_held);
-        less(&mut self.deposits_held, added.deposits_held);
-        less(&mut self.money_in.pending, added.money_in.pending);
-        less(&mut self.money_in.paid, added.money_in.paid);
-        less(&mut self.money_in.refunded, added.money_in.refunded);
-        less(&mut self.money_in.reversed, added.money_in.reversed);
-        self.preauthorizations -= added.preauthorizations;
-    }
-
-    fn apply(&mut self, txn: &Transaction, sign: i64) {
-        let moved = |total: &mut Amount, amount: Amount| {
-            *total = Amount::from_minor(total.minor() + sign * amount.minor());
-        };
+        let mut added = ChainTotals::default();
         match txn.transaction_type {
             TransactionType::Capture | TransactionType::Pay => {
-                let money_in = &mut self.money_in;
-                moved(&mut money_in.pending, txn.pending);
-                moved(&mut money_in.paid, txn.paid);
-                moved(&mut money_in.refunded, txn.refunded);
-                moved(&mut money_in.reversed, txn.reversed);
+                added.money_in = PaymentTotals {
+                    pending: txn.pending,
+                    paid: txn.paid,
+                    refunded: txn.refunded,
+                    reversed: txn.reversed,
+                };
             }
-            TransactionType::Preauthorization => self.preauthorizations += sign,
+            TransactionType::Preauthorization => added.preauthorizations = 1,
             _ => {}
         }
         if holds(txn) {
             match txn.transaction_type {
-                TransactionType::Capture => moved(&mut self.captures_held, txn.amount),
-                TransactionType::Deposit => moved(&mut self.deposits_held, txn.amount),
+                TransactionType::Capture => added.captures_held = txn.amount,
+                TransactionType::Deposit => added.deposits_held = txn.amount,
                 _ => {}
             }
         }
+        added
+    }
+
+    pub fn add(&mut self, txn: &Transaction) {
+        self.combine(&ChainTotals::added_by(txn), 1);
+    }
+
+    /// Takes out what [`ChainTotals::added_by`] gave for a transaction.
+    pub fn take_out(&mut self, added: &ChainTotals) {
+        self.combine(added, -1);
+    }
+
+    /// Adds `other` once for each unit of `sign` (1 or -1).
+    fn combine(&mut self, other: &ChainTotals, sign: i64) {
+        let moved = |total: &mut Amount, amount: Amount| {
+            *total = Amount::from_minor(total.minor() + sign * amount.minor());
+        };
+        moved(&mut self.captures_held, other.captures_held);
+        moved(&mut self.deposits_held, other.deposits_held);
+        moved(&mut self.money_in.pending, other.money_in.pending);
+        moved(&mut self.money_in.paid, other.money_in.paid);
+        moved(&mut self.money_in.refunded, other.money_in.refunded);
+        moved(&mut self.money_in.reversed, other.money_in.reversed);
+        self.preauthorizations += sign * other.preauthorizations;
     }
 }
 
