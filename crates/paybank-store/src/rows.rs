@@ -80,6 +80,20 @@ pub(crate) fn payment_values(payment: &Payment, ids: StoredIds) -> [Arg<'_>; 27]
     ]
 }
 
+/// The columns holding a payment's `ChainTotals` (migration 0007), last in both
+/// [`PAYMENT_COLUMNS`] and [`PAYMENT_CHANGE_COLUMNS`] (a test holds them to it). Tests that
+/// take the totals away or zero them name them from here.
+#[cfg(test)]
+pub(crate) const PAYMENT_TOTAL_COLUMNS: [&str; 7] = [
+    "captures_held",
+    "deposits_held",
+    "total_pending",
+    "total_paid",
+    "total_refunded",
+    "total_reversed",
+    "preauthorizations",
+];
+
 /// The columns of a payment that change after establish; the rest never do.
 pub(crate) const PAYMENT_CHANGE_COLUMNS: [&str; 14] = [
     "account_json",
@@ -334,6 +348,17 @@ mod tests {
 
     use super::*;
     use crate::test_support::{postgres_url, test_ids, Schema};
+
+    #[test]
+    fn both_payment_column_lists_end_with_the_totals() {
+        let totals = PAYMENT_TOTAL_COLUMNS.len();
+        assert_eq!(
+            PAYMENT_COLUMNS[PAYMENT_COLUMNS.len() - totals..],
+            PAYMENT_TOTAL_COLUMNS
+        );
+        let change = &PAYMENT_CHANGE_COLUMNS;
+        assert_eq!(change[change.len() - totals..], PAYMENT_TOTAL_COLUMNS);
+    }
 
     /// Stored ids of every form: counters, and the negative form of ids below the counters'.
     const STORED: [i64; 6] = [-1_000_000_000_001, -5, -1, 0, 7, 999_999_999_999];

@@ -371,10 +371,14 @@ mod tests {
             use sqlx::Connection;
             sqlx::AnyConnection::connect(url).await.expect("connect")
         };
-        let forget = "UPDATE payments SET captures_held = 0, deposits_held = 0, \
-                      total_pending = 0, total_paid = 0, total_refunded = 0, total_reversed = 0, \
-                      preauthorizations = 0";
-        connection.execute(forget).await.expect("forget the totals");
+        let zeros: Vec<String> = (rows::PAYMENT_TOTAL_COLUMNS.iter())
+            .map(|column| format!("{column} = 0"))
+            .collect();
+        let forget = format!("UPDATE payments SET {}", zeros.join(", "));
+        connection
+            .execute(&*forget)
+            .await
+            .expect("forget the totals");
         // One text for both backends (`both_backends_sum_the_totals_alike`).
         let backfill = &TOTALS[TOTALS.find("UPDATE payments").expect("the backfill")..];
         connection.execute(backfill).await.expect("sum the totals");
@@ -413,7 +417,7 @@ mod tests {
             .await
             .expect("off");
         // The payments' totals (0007) came after; they go first and come back after 0005.
-        for column in &rows::PAYMENT_COLUMNS[20..] {
+        for column in rows::PAYMENT_TOTAL_COLUMNS {
             let drop = format!("ALTER TABLE payments DROP COLUMN {column}");
             connection.execute(&*drop).await.expect("drop a total");
         }
