@@ -37,6 +37,14 @@ pub struct Row {
 }
 
 impl Row {
+    /// Adds `text` to the note, after what it says already.
+    pub fn add_note(&mut self, text: &str) {
+        if !self.note.is_empty() && !text.is_empty() {
+            self.note.push_str("; ");
+        }
+        self.note.push_str(text);
+    }
+
     /// A load run's line, with the server's CPU used during it.
     pub fn from_outcome(scenario: &str, system: &str, outcome: &Outcome, cpu_us: u64) -> Row {
         let requests = (outcome.ok + outcome.errors).max(1);

@@ -8,15 +8,16 @@ use std::sync::Arc;
 
 use paybank_core::model::Merchant;
 
-use crate::load::{closed_loop, open_loop, Call, Calls, Outcome, Target};
+use crate::load::{
+    closed_loop, open_loop, warm_up, warm_up_note, Call, Calls, Outcome, Target, IN_FLIGHT_MAX,
+};
 use crate::postgres::Database;
 use crate::process::{dir_bytes, free_port, warm_page_cache, Server};
 use crate::report::{Report, Row};
 use crate::seed::{config, seed};
 use crate::Options;
 
-/// Requests in flight at once in an open-loop run, and connections in a closed-loop one.
-const IN_FLIGHT_MAX: usize = 256;
+/// Connections in a closed-loop run.
 const PEAK_CONNECTIONS: usize = 64;
 const MB: f64 = 1024.0 * 1024.0;
 
@@ -71,7 +72,9 @@ pub async fn reads(
     for mut row in rows {
         row.peak_rss_mb = Some(server.peak_rss_bytes() as f64 / MB);
         row.database_mb = Some(dir_bytes(dir) as f64 / MB);
+        let note = std::mem::take(&mut row.note);
         row.note = format!("start-up {:.0} ms; {body_bytes} B answers", server.start_ms);
+        row.add_note(&note);
         report.push(row);
     }
     drop(server);
@@ -204,10 +207,14 @@ async fn measure(
 ) -> Vec<Row> {
     let seconds = options.phase_seconds;
     let other_cpu_us = measurement.other_cpu_us;
-    let before = (server.cpu_us(), other_cpu_us());
     let rate = measurement.rate;
+    let (warm, calls) = warm_up(target, calls, rate, options.quick).await;
+    let before = (server.cpu_us(), other_cpu_us());
     let open = open_loop(target, calls.clone(), rate, seconds, IN_FLIGHT_MAX).await;
-    let open_row = cpu_row(measurement, &open, before, server);
+    let mut open_row = cpu_row(measurement, &open, before, server);
+    if let Some(note) = warm_up_note(&warm) {
+        open_row.add_note(&note);
+    }
     // The peak continues the same numbering, so captures stay unique.
     let offset = open.ok + open.errors;
     let shifted: Calls = Arc::new(move |n| calls(n + offset + 1));

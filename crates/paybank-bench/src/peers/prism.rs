@@ -7,15 +7,16 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::load::{closed_loop, open_loop, Call, Calls, Target};
+use crate::load::{
+    closed_loop, open_loop, warm_up, warm_up_note, Call, Calls, Target, IN_FLIGHT_MAX,
+};
 use crate::peers::install::{ensure_prism, prism_entry, Installed};
 use crate::peers::{skipped, Setup};
 use crate::process::{free_port, Server};
 use crate::report::{Report, Row};
 use crate::Options;
 
-/// The same bounds as paybank's runs (scenarios.rs), so the rows compare.
-const IN_FLIGHT_MAX: usize = 256;
+/// The same bound as paybank's runs (scenarios.rs), so the rows compare.
 const PEAK_CONNECTIONS: usize = 64;
 const MB: f64 = 1024.0 * 1024.0;
 
@@ -67,7 +68,9 @@ pub async fn run(options: &Options, setup: &Setup, report: &mut Report) -> anyho
     .await;
     for mut row in rows_a.into_iter().chain(rows_b) {
         row.peak_rss_mb = Some(server.peak_rss_bytes() as f64 / MB);
+        let warm_up = std::mem::take(&mut row.note);
         row.note = note.clone();
+        row.add_note(&warm_up);
         report.push(row);
     }
     Ok(())
@@ -146,9 +149,13 @@ async fn measure(
     scenario: &str,
 ) -> Vec<Row> {
     let seconds = options.phase_seconds;
+    let (warm, calls) = warm_up(target, calls, rate, options.quick).await;
     let before = server.cpu_us();
     let open = open_loop(target, calls.clone(), rate, seconds, IN_FLIGHT_MAX).await;
-    let open_row = Row::from_outcome(scenario, SYSTEM, &open, server.cpu_us() - before);
+    let mut open_row = Row::from_outcome(scenario, SYSTEM, &open, server.cpu_us() - before);
+    if let Some(note) = warm_up_note(&warm) {
+        open_row.add_note(&note);
+    }
     let before = server.cpu_us();
     let peak = closed_loop(target, calls, PEAK_CONNECTIONS, seconds).await;
     let mut peak_row = Row::from_outcome(scenario, SYSTEM, &peak, server.cpu_us() - before);
