@@ -6,13 +6,17 @@
 //! can be sure nothing is appended meanwhile. Before this thread, each of those checkpoints
 //! copied some thousands of pages and waited for the database file's fsync on the writer
 //! thread, holding every commit behind it for tens of milliseconds. Now the copy happens here,
-//! in `PASSIVE` checkpoints that never block the writer or a reader; the writer's checkpoint
-//! still flushes the database file (see [`copy_back`]).
+//! in `PASSIVE` checkpoints that never block the writer or a reader. SQLite flushes the
+//! database file only after a checkpoint that reached the WAL's end, which under load is the
+//! writer's own, so this thread also flushes the file itself every [`FLUSH_EVERY`], and the
+//! writer's flush finds little left to write (see [`Flushes`]).
 
+use std::fs::File;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::columns::sqlite_error;
 use crate::sqlite_reads::Commits;
@@ -24,11 +28,22 @@ use crate::{StoreError, StoreResult};
 /// checkpoint less to do (BENCHMARKS.md, SQLite captures item 18).
 const PASS_EVERY: Duration = Duration::from_millis(20);
 
+/// How often the database file is flushed while passes write to it. Left to SQLite, the
+/// writer's checkpoint every 16,384 frames flushed everything the passes had copied since the
+/// last one, tens of megabytes, while the writer and every commit behind it waited: commits of
+/// 5 to 10 ms about once a second at 10,000 captures/s, and far longer when the disk was slow,
+/// which set the p99 there (BENCHMARKS.md, SQLite captures item 22). Flushing after every pass
+/// cost more than it saved (item 18); every fifth pass, the writer's commits stay short.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
 /// Stops the checkpoint thread when dropped (with the store), and waits for it to end, so no
 /// pass is left running against a database its store has closed.
 pub(crate) struct Checkpointer {
     running: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    /// How many times the thread has flushed the database file, for the tests.
+    #[cfg(test)]
+    flushed: Arc<AtomicU64>,
 }
 
 impl Checkpointer {
@@ -38,15 +53,26 @@ impl Checkpointer {
         let connection = rusqlite::Connection::open(path).map_err(sqlite_error)?;
         // A checkpoint syncs the database file before the WAL may start over.
         (connection.execute_batch("PRAGMA synchronous = FULL;")).map_err(sqlite_error)?;
+        let file = File::open(path).map_err(|error| StoreError::Database(error.to_string()))?;
+        let flushed = Arc::new(AtomicU64::new(0));
+        let mut flushes = Flushes::new(file, flushed.clone());
         let (running, stopped) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("paybank-checkpoint".to_owned())
-            .spawn(move || run(&connection, &commits, &stopped))
+            .spawn(move || run(&connection, &mut flushes, &commits, &stopped))
             .map_err(|error| StoreError::Database(error.to_string()))?;
         Ok(Checkpointer {
             running: Some(running),
             thread: Some(thread),
+            #[cfg(test)]
+            flushed,
         })
+    }
+
+    /// How many times the database file has been flushed by this thread.
+    #[cfg(test)]
+    fn flushed(&self) -> u64 {
+        self.flushed.load(Ordering::Relaxed)
     }
 }
 
@@ -60,9 +86,15 @@ impl Drop for Checkpointer {
     }
 }
 
-fn run(connection: &rusqlite::Connection, commits: &Commits, stopped: &mpsc::Receiver<()>) {
+fn run(
+    connection: &rusqlite::Connection,
+    flushes: &mut Flushes,
+    commits: &Commits,
+    stopped: &mpsc::Receiver<()>,
+) {
     let mut copied_after = commits.count();
     while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(PASS_EVERY) {
+        flushes.when_due();
         // An idle store's WAL has nothing new: the thread only looks at a counter.
         let committed = commits.count();
         if committed == copied_after {
@@ -74,6 +106,45 @@ fn run(connection: &rusqlite::Connection, commits: &Commits, stopped: &mpsc::Rec
         if let Err(error) = copy_back(connection) {
             tracing::debug!(%error, "a background WAL checkpoint failed");
         }
+        flushes.copied();
+    }
+}
+
+/// Flushes of the database file, each [`FLUSH_EVERY`] at most, and only after a pass. SQLite
+/// does not know of them and needs none of them: its own flushes stand where they are, and a
+/// file flushed more often is only on disk sooner.
+struct Flushes {
+    file: File,
+    last: Instant,
+    /// A pass has written to the file since the last flush.
+    pending: bool,
+    flushed: Arc<AtomicU64>,
+}
+
+impl Flushes {
+    fn new(file: File, flushed: Arc<AtomicU64>) -> Flushes {
+        Flushes {
+            file,
+            last: Instant::now(),
+            pending: false,
+            flushed,
+        }
+    }
+
+    fn copied(&mut self) {
+        self.pending = true;
+    }
+
+    fn when_due(&mut self) {
+        if !self.pending || self.last.elapsed() < FLUSH_EVERY {
+            return;
+        }
+        // A failed flush leaves the pages for the next one, or for SQLite's own.
+        if let Err(error) = self.file.sync_data() {
+            tracing::debug!(%error, "flushing the database file failed");
+        }
+        (self.last, self.pending) = (Instant::now(), false);
+        self.flushed.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -89,7 +160,6 @@ fn copy_back(connection: &rusqlite::Connection) -> StoreResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
 
     /// A database in WAL mode whose writer never checkpoints, holding `rows` rows in the WAL.
     fn database_with_frames(name: &str, rows: i64) -> (std::path::PathBuf, rusqlite::Connection) {
@@ -133,6 +203,12 @@ mod tests {
             "{before} → {} bytes",
             file_bytes()
         );
+        // The file is flushed after passes, every FLUSH_EVERY at most, and not while idle.
+        std::thread::sleep(FLUSH_EVERY + PASS_EVERY * 3);
+        let flushed = checkpointer.flushed();
+        assert!(flushed >= 1, "never flushed");
+        std::thread::sleep(FLUSH_EVERY * 3);
+        assert_eq!(checkpointer.flushed(), flushed, "flushed an idle store");
         drop(checkpointer);
         let count: i64 =
             (writer.query_row("SELECT COUNT(*) FROM t", [], |row| row.get(0))).expect("count");
