@@ -357,8 +357,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if state.config.demo.enabled {
         println!("The demo shop is at {}/demo", state.public_url);
     }
+    // SIGTERM is how service managers and containers stop a server, Ctrl-C how a person does:
+    // either way it stops taking connections, answers those in flight and stops its workers.
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+        let signal = interrupted().await;
+        tracing::info!("{signal}: stopping");
     };
     paybank_server::serve(listener, state, shutdown).await
 }
