@@ -250,6 +250,12 @@ pub trait Store: Send + Sync + 'static {
     async fn clock_offset(&self) -> StoreResult<i64>;
     /// Reserves `count` consecutive values of the deployment's id counter; returns the first.
     async fn reserve_ids(&self, count: u64) -> StoreResult<u64>;
+    /// SQLite: copies the write-ahead log back into the database file and empties it, as the
+    /// writer does when idle or closing, once every command before it is committed. A server
+    /// calls this as it stops, since its process may end before the store is dropped, and the
+    /// next process to open the database would read a WAL left behind whole. PostgreSQL:
+    /// nothing to do.
+    async fn empty_wal(&self) -> StoreResult<()>;
     /// How this store keeps ids, with the deployment's id key, read when it opened.
     fn stored_ids(&self) -> StoredIds;
     /// Returns the setting, storing `value` first if it has none (first writer wins).

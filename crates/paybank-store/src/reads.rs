@@ -106,6 +106,13 @@ impl Store for SqlStore {
         Ok(row.0)
     }
 
+    async fn empty_wal(&self) -> StoreResult<()> {
+        match self.writer.run(Command::EmptyWal).await? {
+            Reply::Done => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
     async fn reserve_ids(&self, count: u64) -> StoreResult<u64> {
         match self.writer.run(Command::ReserveIds { count }).await? {
             Reply::Number(first) => {

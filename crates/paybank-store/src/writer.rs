@@ -59,6 +59,9 @@ pub(crate) enum Command {
     /// SQLite only: a chain about to be changed, read on the writer's connection before its
     /// next batch begins (see [`answer_chain_reads`]).
     ReadChain(ChainKey),
+    /// Copies the WAL back and empties it once the batch it came with is committed (SQLite;
+    /// nothing on PostgreSQL).
+    EmptyWal,
 }
 
 /// The writer's answer to a command.
@@ -238,13 +241,22 @@ async fn writer_loop(
             }
         }
         answer_chain_reads(&connection, &mut batch);
-        if batch.is_empty() {
-            continue;
+        let empty_wal: Vec<Job> = batch
+            .extract_if(.., |job| matches!(job.command, Command::EmptyWal))
+            .collect();
+        if !batch.is_empty() {
+            let changes_before = connection.total_changes();
+            run_batch(&mut connection, backend, &mut batch, &commits).await;
+            if connection.total_changes() != changes_before {
+                checkpoint_due = Some(Instant::now() + IDLE_CHECKPOINT_AFTER);
+            }
         }
-        let changes_before = connection.total_changes();
-        run_batch(&mut connection, backend, &mut batch, &commits).await;
-        if connection.total_changes() != changes_before {
-            checkpoint_due = Some(Instant::now() + IDLE_CHECKPOINT_AFTER);
+        if !empty_wal.is_empty() {
+            connection.checkpoint();
+            checkpoint_due = None;
+        }
+        for job in empty_wal {
+            let _ = job.reply.send(Ok(Reply::Done));
         }
     }
     connection.checkpoint();

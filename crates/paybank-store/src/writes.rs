@@ -92,6 +92,9 @@ pub(crate) async fn apply(
         Command::ReadChain(_) => Err(StoreError::Invariant(
             "a chain read reached a write transaction",
         )),
+        Command::EmptyWal => Err(StoreError::Invariant(
+            "emptying the WAL reached a write transaction",
+        )),
     }
 }
 

@@ -175,3 +175,25 @@ async fn sqlite_idle_writer_empties_the_wal() {
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(left, 0, "the idle writer left {left} bytes of WAL");
 }
+
+/// SQLite only: `empty_wal` empties the WAL before it answers, without the writer's idle delay.
+#[tokio::test]
+async fn sqlite_empty_wal_empties_it_before_answering() {
+    let dir = std::env::temp_dir().join(format!("paybank-wal-now-{}", unique_suffix()));
+    std::fs::create_dir_all(&dir).expect("create the test directory");
+    let store = paybank_store::open(
+        &format!("sqlite://{}", dir.join("paybank.db").display()),
+        "contract",
+    )
+    .await
+    .expect("open the store");
+    support::add_merchant(&store, &support::merchant(1, true)).await;
+    let wal_bytes = || std::fs::metadata(dir.join("paybank.db-wal")).map_or(0, |wal| wal.len());
+    let before = wal_bytes();
+    store.empty_wal().await.expect("empty the WAL");
+    let after = wal_bytes();
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(before > 0, "the merchant's commit wrote no WAL");
+    assert_eq!(after, 0, "{after} bytes of WAL left");
+}

@@ -363,7 +363,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let signal = interrupted().await;
         tracing::info!("{signal}: stopping");
     };
-    paybank_server::serve(listener, state, shutdown).await
+    let store = state.store.clone();
+    paybank_server::serve(listener, state, shutdown).await?;
+    // The process may end before the store is dropped; the WAL is left empty for the next.
+    if let Err(error) = store.empty_wal().await {
+        tracing::warn!(%error, "emptying the WAL on the way out failed");
+    }
+    Ok(())
 }
 
 /// Waits for Ctrl-C (SIGINT) or SIGTERM; names the one that came.

@@ -1,6 +1,6 @@
 //! `paybank serve` stops on SIGTERM, as service managers and containers stop it, the way it
 //! stops on Ctrl-C: it stops taking connections, answers what is in flight, stops its workers
-//! and exits with success, rather than being ended by the signal mid-request.
+//! and exits with success, the WAL emptied, rather than being ended by the signal mid-request.
 #![cfg(target_os = "linux")]
 
 use std::io::{BufRead, BufReader};
@@ -55,5 +55,8 @@ fn a_server_stops_cleanly_on_sigterm() {
         Some(0),
         "ended by the signal, not stopped: {status}"
     );
+    // The demo merchant made at start was a commit; the WAL holding it is emptied on the way out.
+    let wal = std::fs::metadata(dir.join("paybank.db-wal")).map_or(0, |file| file.len());
+    assert_eq!(wal, 0, "the WAL was left behind");
     let _ = std::fs::remove_dir_all(&dir);
 }

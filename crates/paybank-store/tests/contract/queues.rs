@@ -251,4 +251,11 @@ pub async fn clock_ids_and_settings(store: Arc<dyn Store>) {
         store.setting_or_insert("other", "own").await.unwrap(),
         "own"
     );
+    // Emptying the WAL (a no-op on PostgreSQL) keeps what was committed.
+    store.empty_wal().await.expect("empty the WAL");
+    assert_eq!(store.clock_offset().await.unwrap(), 3_000);
+    assert_eq!(
+        store.setting_or_insert("secret", "third").await.unwrap(),
+        "first"
+    );
 }
