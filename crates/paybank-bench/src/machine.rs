@@ -17,16 +17,46 @@ pub struct Machine {
     pub cpu_model: String,
     /// Median time to write 4 KiB and `fdatasync` it, in microseconds.
     pub disk_flush_us: u64,
+    /// The 99th percentile of the same flushes, and the slowest: a commit waits for its flush,
+    /// so the tail is what the latency targets meet.
+    pub disk_flush_p99_us: u64,
+    pub disk_flush_max_us: u64,
     /// The nice value the harness and the servers it starts ran at (see `process::NICE`).
     pub nice: i32,
 }
 
 pub fn describe(dir: &Path) -> Machine {
+    let flushes = flush_times_us(dir).map_or(Spread::default(), Spread::of);
     Machine {
         cores: cores(),
         cpu_model: cpu_model(),
-        disk_flush_us: disk_flush_us(dir).unwrap_or(0),
+        disk_flush_us: flushes.median,
+        disk_flush_p99_us: flushes.p99,
+        disk_flush_max_us: flushes.max,
         nice: crate::process::nice(),
+    }
+}
+
+/// The median, 99th percentile and largest of some timings.
+#[derive(Debug, Default, PartialEq)]
+struct Spread {
+    median: u64,
+    p99: u64,
+    max: u64,
+}
+
+impl Spread {
+    fn of(mut times: Vec<u64>) -> Spread {
+        times.sort_unstable();
+        let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        match times.is_empty() {
+            true => Spread::default(),
+            false => Spread {
+                median: at(0.5),
+                p99: at(0.99),
+                max: at(1.0),
+            },
+        }
     }
 }
 
@@ -48,7 +78,7 @@ fn cpu_model() -> String {
         .map_or("unknown".to_owned(), |(_, model)| model.trim().to_owned())
 }
 
-fn disk_flush_us(dir: &Path) -> std::io::Result<u64> {
+fn flush_times_us(dir: &Path) -> std::io::Result<Vec<u64>> {
     let path = dir.join("flush-probe");
     let mut file = std::fs::File::create(&path)?;
     let block = [0u8; 4096];
@@ -60,6 +90,25 @@ fn disk_flush_us(dir: &Path) -> std::io::Result<u64> {
         times.push(started.elapsed().as_micros() as u64);
     }
     let _ = std::fs::remove_file(&path);
-    times.sort_unstable();
-    Ok(times[times.len() / 2])
+    Ok(times)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spread_is_the_median_the_99th_percentile_and_the_slowest() {
+        let times: Vec<u64> = (1..=200).rev().collect();
+        let spread = Spread::of(times);
+        assert_eq!(
+            spread,
+            Spread {
+                median: 101,
+                p99: 198,
+                max: 200
+            }
+        );
+        assert_eq!(Spread::of(Vec::new()), Spread::default());
+    }
 }

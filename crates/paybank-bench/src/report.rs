@@ -116,9 +116,14 @@ pub struct WithRatios<'a> {
 
 fn machine_line(machine: &crate::machine::Machine) -> String {
     format!(
-        "Machine: {} cores, {}, disk flush {} µs (median of 4 KiB write + fdatasync); \
-         the harness and the servers it starts at nice {}.\n\n",
-        machine.cores, machine.cpu_model, machine.disk_flush_us, machine.nice
+        "Machine: {} cores, {}, disk flush {} µs (median of 4 KiB write + fdatasync; p99 {} µs, \
+         slowest {} µs); the harness and the servers it starts at nice {}.\n\n",
+        machine.cores,
+        machine.cpu_model,
+        machine.disk_flush_us,
+        machine.disk_flush_p99_us,
+        machine.disk_flush_max_us,
+        machine.nice
     )
 }
 
