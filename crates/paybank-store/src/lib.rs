@@ -251,7 +251,8 @@ pub trait Store: Send + Sync + 'static {
     /// Reserves `count` consecutive values of the deployment's id counter; returns the first.
     async fn reserve_ids(&self, count: u64) -> StoreResult<u64>;
     /// SQLite: copies the write-ahead log back into the database file and empties it, as the
-    /// writer does when idle or closing, once every command before it is committed. A server
+    /// writer does when idle or closing, once every command before it is committed (a reader
+    /// still on old frames after a short wait leaves it for later, as when idle). A server
     /// calls this as it stops, since its process may end before the store is dropped, and the
     /// next process to open the database would read a WAL left behind whole. PostgreSQL:
     /// nothing to do.
