@@ -151,12 +151,12 @@ story!(views::lightbox_sessions);
 story!(views::transaction_listing);
 story!(views::event_log_paging);
 
-/// SQLite only: a writer with nothing to do checkpoints what it wrote and empties the WAL, so
-/// the next process to open the database has no WAL to read back first. Waits for it by
-/// polling, with a bound far above the writer's 250 ms idle delay; nothing here times speed.
-#[tokio::test]
-async fn sqlite_idle_writer_empties_the_wal() {
-    let dir = std::env::temp_dir().join(format!("paybank-wal-{}", unique_suffix()));
+/// SQLite only: a store in a directory of its own (`name` and a unique suffix) with one
+/// merchant committed, so its WAL holds frames; and the directory.
+async fn sqlite_store_with_a_commit(
+    name: &str,
+) -> (std::path::PathBuf, std::sync::Arc<dyn paybank_store::Store>) {
+    let dir = std::env::temp_dir().join(format!("paybank-{name}-{}", unique_suffix()));
     std::fs::create_dir_all(&dir).expect("create the test directory");
     let store = paybank_store::open(
         &format!("sqlite://{}", dir.join("paybank.db").display()),
@@ -165,12 +165,25 @@ async fn sqlite_idle_writer_empties_the_wal() {
     .await
     .expect("open the store");
     support::add_merchant(&store, &support::merchant(1, true)).await;
-    let wal_bytes = || std::fs::metadata(dir.join("paybank.db-wal")).map_or(0, |wal| wal.len());
+    (dir, store)
+}
+
+/// The bytes in the WAL of the database in `dir` (none when there is no WAL file).
+fn wal_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::metadata(dir.join("paybank.db-wal")).map_or(0, |wal| wal.len())
+}
+
+/// SQLite only: a writer with nothing to do checkpoints what it wrote and empties the WAL, so
+/// the next process to open the database has no WAL to read back first. Waits for it by
+/// polling, with a bound far above the writer's 250 ms idle delay; nothing here times speed.
+#[tokio::test]
+async fn sqlite_idle_writer_empties_the_wal() {
+    let (dir, store) = sqlite_store_with_a_commit("wal").await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    while wal_bytes() > 0 && tokio::time::Instant::now() < deadline {
+    while wal_bytes(&dir) > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let left = wal_bytes();
+    let left = wal_bytes(&dir);
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(left, 0, "the idle writer left {left} bytes of WAL");
@@ -179,19 +192,10 @@ async fn sqlite_idle_writer_empties_the_wal() {
 /// SQLite only: `empty_wal` empties the WAL before it answers, without the writer's idle delay.
 #[tokio::test]
 async fn sqlite_empty_wal_empties_it_before_answering() {
-    let dir = std::env::temp_dir().join(format!("paybank-wal-now-{}", unique_suffix()));
-    std::fs::create_dir_all(&dir).expect("create the test directory");
-    let store = paybank_store::open(
-        &format!("sqlite://{}", dir.join("paybank.db").display()),
-        "contract",
-    )
-    .await
-    .expect("open the store");
-    support::add_merchant(&store, &support::merchant(1, true)).await;
-    let wal_bytes = || std::fs::metadata(dir.join("paybank.db-wal")).map_or(0, |wal| wal.len());
-    let before = wal_bytes();
+    let (dir, store) = sqlite_store_with_a_commit("wal-now").await;
+    let before = wal_bytes(&dir);
     store.empty_wal().await.expect("empty the WAL");
-    let after = wal_bytes();
+    let after = wal_bytes(&dir);
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
     assert!(before > 0, "the merchant's commit wrote no WAL");
