@@ -2,44 +2,19 @@
 //! `server.batch_scheduling` is off.
 #![cfg(target_os = "linux")]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
+
+mod support;
 
 /// Linux's number for `SCHED_BATCH` (and 0 for the default policy, `SCHED_OTHER`).
 const SCHED_BATCH: u32 = 3;
 const SCHED_OTHER: u32 = 0;
 
-/// A server on a free loopback port with a data directory of its own, once it says it listens.
+/// A server started with `server.batch_scheduling` set to `batch_scheduling`.
 fn serve(name: &str, batch_scheduling: &str) -> Child {
-    let dir = std::env::temp_dir().join(format!("paybank-sched-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the data directory");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_paybank"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("PAYBANK_DATA_DIR", &dir)
-        .env_remove("PAYBANK_DATABASE_URL")
-        .env("PAYBANK_SERVER__BATCH_SCHEDULING", batch_scheduling)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start paybank serve");
-    // Read its output to the end on a thread of its own: a server writing to a pipe no one
-    // reads would fail at its next line.
-    let stdout = child.stdout.take().expect("its output");
-    let (said, listening) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("listening") {
-                let _ = said.send(());
-            }
-        }
-    });
-    let waited = listening.recv_timeout(std::time::Duration::from_secs(60));
-    assert!(waited.is_ok(), "paybank serve never said it listens");
-    child
+    let name = format!("sched-{name}");
+    let envs = [("PAYBANK_SERVER__BATCH_SCHEDULING", batch_scheduling)];
+    support::serve(&name, &envs).0
 }
 
 /// The scheduling policy of each of the process's threads (field 41 of each stat line).

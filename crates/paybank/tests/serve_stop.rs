@@ -3,37 +3,14 @@
 //! and exits with success, the WAL emptied, rather than being ended by the signal mid-request.
 #![cfg(target_os = "linux")]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+mod support;
 
 #[test]
 fn a_server_stops_cleanly_on_sigterm() {
-    let dir = std::env::temp_dir().join(format!("paybank-stop-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the data directory");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_paybank"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("PAYBANK_DATA_DIR", &dir)
-        .env_remove("PAYBANK_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start paybank serve");
-    let stdout = child.stdout.take().expect("its output");
-    let (said, listening) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("listening") {
-                let _ = said.send(());
-            }
-        }
-    });
-    let waited = listening.recv_timeout(Duration::from_secs(60));
-    assert!(waited.is_ok(), "paybank serve never said it listens");
+    let (mut child, dir) = support::serve("stop", &[]);
     let sent = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
