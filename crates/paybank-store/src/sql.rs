@@ -294,6 +294,8 @@ mod tests {
 
     const ROWID_KEYS: &str = include_str!("../migrations/sqlite/0005_id_keys_are_rowids.sql");
     const TOTALS: &str = include_str!("../migrations/sqlite/0007_payment_totals.sql");
+    const WITHOUT_ROWID: &str =
+        include_str!("../migrations/sqlite/0008_key_tables_without_rowid.sql");
     const TOTALS_POSTGRES: &str = include_str!("../migrations/postgres/0007_payment_totals.sql");
 
     #[test]
@@ -387,10 +389,20 @@ mod tests {
 
     /// The indexes SQLite made for primary keys that are not the rowid.
     async fn key_indexes(connection: &mut sqlx::AnyConnection) -> Vec<String> {
-        let sql = "SELECT name FROM sqlite_master WHERE name LIKE 'sqlite_autoindex_%' \
-                   AND tbl_name IN ('payments', 'transactions', 'outbox_events', 'ach_entries') \
-                   ORDER BY name";
-        sqlx::query_scalar(sql)
+        key_indexes_of(
+            connection,
+            "'payments', 'transactions', 'outbox_events', 'ach_entries'",
+        )
+        .await
+    }
+
+    /// The same, for the tables `tables` lists (quoted, comma-separated).
+    async fn key_indexes_of(connection: &mut sqlx::AnyConnection, tables: &str) -> Vec<String> {
+        let sql = format!(
+            "SELECT name FROM sqlite_master WHERE name LIKE 'sqlite_autoindex_%' \
+             AND tbl_name IN ({tables}) ORDER BY name"
+        );
+        sqlx::query_scalar(&sql)
             .fetch_all(connection)
             .await
             .expect("list")
@@ -432,6 +444,35 @@ mod tests {
 
         let store = crate::open(url, TEST_ID_SEED).await.expect("reopen");
         assert!(key_indexes(&mut connection).await.is_empty());
+        assert_eq!(batch.rows(&mut connection).await, rows);
+        batch.assert_written(&store, &mut connection).await;
+    }
+
+    /// A database from before 0008 (made here by declaring the two tables back with a rowid)
+    /// keeps every claim and timer, and finds them by their keys, once they are kept without.
+    #[tokio::test]
+    async fn claims_and_timers_are_kept_without_rowid_keeping_their_rows() {
+        const KEYED: &str = "'reference_claims', 'timers'";
+        let file = SqliteFile::create("without-rowid");
+        let url = &file.url;
+        let store = crate::open(url, TEST_ID_SEED).await.expect("open");
+        let batch = Batch::of_every_kind(&store, url).await;
+        for change in &batch.changes {
+            put(&store, change).await.expect("commit");
+        }
+        drop(store);
+        let mut connection = batch.connection().await;
+        assert!(key_indexes_of(&mut connection, KEYED).await.is_empty());
+        let rows = batch.rows(&mut connection).await;
+
+        let before = WITHOUT_ROWID.replace(") WITHOUT ROWID;", ");");
+        connection.execute(&*before).await.expect("declare back");
+        let forget = "DELETE FROM _sqlx_migrations WHERE version = 8";
+        connection.execute(forget).await.expect("forget 0008");
+        assert_eq!(key_indexes_of(&mut connection, KEYED).await.len(), 2);
+
+        let store = crate::open(url, TEST_ID_SEED).await.expect("reopen");
+        assert!(key_indexes_of(&mut connection, KEYED).await.is_empty());
         assert_eq!(batch.rows(&mut connection).await, rows);
         batch.assert_written(&store, &mut connection).await;
     }
