@@ -297,9 +297,10 @@ async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     }
     // Stopping the run drops it, and with it every server under test, which kills each one:
     // an interrupted harness leaves nothing running pinned to core 0.
+    let interrupted = interruption()?;
     let runs = tokio::select! {
         runs = paybank_bench::run(&options) => runs?,
-        signal = interrupted() => anyhow::bail!("{signal}: the servers under test were stopped"),
+        signal = interrupted => anyhow::bail!("{signal}: the servers under test were stopped"),
     };
     print!("{}", runs.markdown());
     println!("results: {}/bench.md and bench.json", args.out.display());
@@ -347,6 +348,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             Err(error) => tracing::warn!(%error, "could not schedule threads as SCHED_BATCH"),
         }
     }
+    // Before the listener: whoever sees it listening may stop the server at once.
+    let interrupted = interruption()?;
     let listen = config.server.listen.clone();
     let state = open_state(config).await?;
     seed_demo_merchant(&state).await?;
@@ -360,7 +363,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // SIGTERM is how service managers and containers stop a server, Ctrl-C how a person does:
     // either way it stops taking connections, answers those in flight and stops its workers.
     let shutdown = async {
-        let signal = interrupted().await;
+        let signal = interrupted.await;
         tracing::info!("{signal}: stopping");
     };
     let store = state.store.clone();
@@ -372,17 +375,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Waits for Ctrl-C (SIGINT) or SIGTERM; names the one that came.
-async fn interrupted() -> &'static str {
+/// Catches Ctrl-C (SIGINT) and SIGTERM from the moment it is called, so a signal that comes
+/// before the returned future is first awaited still stops the process the orderly way
+/// instead of ending it; the future ends at the first of them and names it.
+fn interruption() -> anyhow::Result<impl std::future::Future<Output = &'static str>> {
     use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut terminate) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return "interrupted";
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "interrupted",
-        _ = terminate.recv() => "terminated",
-    }
+    let mut interrupt = signal(SignalKind::interrupt()).context("catching SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("catching SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => "interrupted",
+            _ = terminate.recv() => "terminated",
+        }
+    })
 }
 
 /// The demo shop's merchant, so the walkthrough works at once; its credentials are printed
