@@ -36,6 +36,7 @@ mod stored_ids;
 #[cfg(test)]
 mod test_support;
 mod writer;
+mod writer_stats;
 mod writes;
 
 use std::sync::Arc;
@@ -52,6 +53,7 @@ use paybank_core::rails::{ForcedOutcome, RailJob};
 pub use page_cache::install_page_cache;
 pub use rails::{BankAccountRecord, EntryState, InstantMessage, RailFile, RailWrite, StoredEntry};
 pub use stored_ids::ID_SECRET_SETTING;
+pub use writer_stats::{WriterStats, BATCH_BUCKET_BOUNDS_US};
 
 /// What can go wrong in the store, as the layers above need to tell it apart.
 #[derive(Debug, thiserror::Error)]
@@ -257,6 +259,9 @@ pub trait Store: Send + Sync + 'static {
     /// next process to open the database would read a WAL left behind whole. PostgreSQL:
     /// nothing to do.
     async fn empty_wal(&self) -> StoreResult<()>;
+    /// What the group-commit writer has done since the store opened (batches, commands, and
+    /// how long batches took), read without waiting for it.
+    fn writer_stats(&self) -> WriterStats;
     /// How this store keeps ids, with the deployment's id key, read when it opened.
     fn stored_ids(&self) -> StoredIds;
     /// Returns the setting, storing `value` first if it has none (first writer wins).

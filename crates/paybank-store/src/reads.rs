@@ -106,6 +106,10 @@ impl Store for SqlStore {
         Ok(row.0)
     }
 
+    fn writer_stats(&self) -> crate::WriterStats {
+        self.writer.stats()
+    }
+
     async fn empty_wal(&self) -> StoreResult<()> {
         match self.writer.run(Command::EmptyWal).await? {
             Reply::Done => Ok(()),

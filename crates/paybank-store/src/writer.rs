@@ -21,6 +21,7 @@ use crate::chain_batch::ChainKey;
 use crate::db::Db;
 use crate::sql::{Backend, WriterOptions};
 use crate::sqlite_reads::Commits;
+use crate::writer_stats::WriterMeter;
 use crate::{bulk, writes, StoreError, StoreResult, StoredEvent, WriteSet};
 
 /// A command for the writer.
@@ -157,6 +158,7 @@ impl WriteConnection {
 #[derive(Clone)]
 pub(crate) struct WriterHandle {
     sender: mpsc::Sender<Job>,
+    meter: std::sync::Arc<WriterMeter>,
 }
 
 impl WriterHandle {
@@ -168,6 +170,8 @@ impl WriterHandle {
         commits: Commits,
     ) -> StoreResult<WriterHandle> {
         let (sender, receiver) = mpsc::channel(options.queue_length_max);
+        let meter = std::sync::Arc::new(WriterMeter::default());
+        let counts = meter.clone();
         match connection.link {
             Link::Sqlite(_) => {
                 // The commands are async for sqlx's sake; on rusqlite they never wait, so a
@@ -179,16 +183,24 @@ impl WriterHandle {
                 std::thread::Builder::new()
                     .name("paybank-writer".to_owned())
                     .spawn(move || {
-                        runtime
-                            .block_on(writer_loop(connection, receiver, backend, options, commits))
+                        runtime.block_on(writer_loop(
+                            connection, receiver, backend, options, commits, counts,
+                        ))
                     })
                     .map_err(|error| StoreError::Database(error.to_string()))?;
             }
             Link::Sqlx(_) => {
-                tokio::spawn(writer_loop(connection, receiver, backend, options, commits));
+                tokio::spawn(writer_loop(
+                    connection, receiver, backend, options, commits, counts,
+                ));
             }
         }
-        Ok(WriterHandle { sender })
+        Ok(WriterHandle { sender, meter })
+    }
+
+    /// What the writer has done since it started.
+    pub(crate) fn stats(&self) -> crate::WriterStats {
+        self.meter.read()
     }
 
     /// Queues a command and waits until its batch is durably committed (or failed).
@@ -216,6 +228,7 @@ async fn writer_loop(
     backend: Backend,
     options: WriterOptions,
     commits: Commits,
+    meter: std::sync::Arc<WriterMeter>,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(options.batch_size_max);
     let mut checkpoint_due: Option<Instant> = None;
@@ -246,7 +259,7 @@ async fn writer_loop(
             .collect();
         if !batch.is_empty() {
             let changes_before = connection.total_changes();
-            run_batch(&mut connection, backend, &mut batch, &commits).await;
+            run_batch(&mut connection, backend, &mut batch, (&commits, &meter)).await;
             if connection.total_changes() != changes_before {
                 checkpoint_due = Some(Instant::now() + IDLE_CHECKPOINT_AFTER);
             }
@@ -310,12 +323,15 @@ fn read_chain(connection: &WriteConnection, key: ChainKey) -> StoreResult<Option
     crate::sqlite_reads::load_chain_by(link, connection.ids, key)
 }
 
+/// Runs the batch and answers every command in it; `commits` and `meter` learn of the batch
+/// before any caller does.
 async fn run_batch(
     connection: &mut WriteConnection,
     backend: Backend,
     batch: &mut Vec<Job>,
-    commits: &Commits,
+    (commits, meter): (&Commits, &WriterMeter),
 ) {
+    let began = std::time::Instant::now();
     let results = match apply_batch(connection, backend, batch).await {
         Ok(results) => results,
         Err(error) => {
@@ -331,6 +347,7 @@ async fn run_batch(
     };
     // Before any answer: a read that begins after a caller learns of its commit sees it.
     commits.raise();
+    meter.record(batch.len(), began.elapsed());
     for (job, result) in batch.drain(..).zip(results) {
         // A caller that stopped waiting (timeout, disconnect) is fine: its write stands.
         let _ = job.reply.send(result);

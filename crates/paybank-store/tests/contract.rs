@@ -147,6 +147,7 @@ story!(chain_reads::chains_for_new_children);
 story!(queues::timers);
 story!(queues::event_delivery);
 story!(queues::clock_ids_and_settings);
+story!(queues::writer_counts_its_batches);
 story!(views::lightbox_sessions);
 story!(views::transaction_listing);
 story!(views::event_log_paging);

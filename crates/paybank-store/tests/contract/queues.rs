@@ -259,3 +259,30 @@ pub async fn clock_ids_and_settings(store: Arc<dyn Store>) {
         "first"
     );
 }
+
+/// The writer's counts grow by what it is given: every command counted once, in batches no
+/// more numerous than the commands, each batch's time in exactly one bucket.
+pub async fn writer_counts_its_batches(store: Arc<dyn Store>) {
+    let before = store.writer_stats();
+    let handles: Vec<_> = (0..40)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.reserve_ids(1).await })
+        })
+        .collect();
+    for handle in handles {
+        handle
+            .await
+            .expect("the reserve task")
+            .expect("reserve an id");
+    }
+    store.advance_clock(1).await.expect("advance");
+    let span = store.writer_stats().since(&before);
+    assert_eq!(span.commands, 41);
+    assert!((1..=41).contains(&span.batches), "{span:?}");
+    assert_eq!(span.batch_time_buckets.iter().sum::<u64>(), span.batches);
+    assert_eq!(
+        span.batches_over(50).map(|over| over <= span.batches),
+        Some(true)
+    );
+}
