@@ -149,10 +149,15 @@ pub fn app(state: AppState) -> Router {
         true => demo::routes(),
         false => Router::new(),
     };
+    let metrics_routes = match config.server.metrics {
+        true => Router::new().route("/metrics", axum::routing::get(crate::metrics::metrics)),
+        false => Router::new(),
+    };
     Router::new()
         .merge(api::routes(&config))
         .merge(lightbox::routes())
         .merge(demo_routes)
+        .merge(metrics_routes)
         .layer(DefaultBodyLimit::max(config.server.body_bytes_max))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

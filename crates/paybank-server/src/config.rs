@@ -34,6 +34,7 @@ pub struct ServerConfig {
     pub body_bytes_max: usize,
     pub request_timeout_ms: u64,
     pub batch_scheduling: bool,
+    pub metrics: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]

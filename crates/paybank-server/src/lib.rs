@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod lightbox;
 pub mod lightbox_flow;
 pub mod merchants;
+pub mod metrics;
 pub mod mobile;
 pub mod origins;
 pub mod presentation;

@@ -16,6 +16,7 @@ mod journey;
 mod lightbox_pages;
 mod listing;
 mod manual_entry;
+mod metrics;
 mod mobile;
 mod money_rules;
 mod rails_ach;
