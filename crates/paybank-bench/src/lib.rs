@@ -20,6 +20,7 @@ pub mod receiver;
 pub mod report;
 pub mod scenarios;
 pub mod seed;
+pub mod writer_note;
 
 use std::path::PathBuf;
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use paybank_core::model::Merchant;
+use paybank_store::WriterStats;
 
 use crate::load::{
     closed_loop, open_loop, warm_up, warm_up_note, Call, Calls, Outcome, Target, IN_FLIGHT_MAX,
@@ -15,6 +16,7 @@ use crate::postgres::Database;
 use crate::process::{dir_bytes, free_port, warm_page_cache, Server};
 use crate::report::{Report, Row};
 use crate::seed::{config, seed};
+use crate::writer_note::{writer_note, writer_stats};
 use crate::Options;
 
 /// Connections in a closed-loop run.
@@ -210,19 +212,38 @@ async fn measure(
     let rate = measurement.rate;
     let (warm, calls) = warm_up(target, calls, rate, options.quick).await;
     let before = (server.cpu_us(), other_cpu_us());
+    let writer_before = writer_stats(target).await;
     let open = open_loop(target, calls.clone(), rate, seconds, IN_FLIGHT_MAX).await;
     let mut open_row = cpu_row(measurement, &open, before, server);
     if let Some(note) = warm_up_note(&warm) {
         open_row.add_note(&note);
     }
+    add_writer_note(&mut open_row, target, writer_before, seconds).await;
     // The peak continues the same numbering, so captures stay unique.
     let offset = open.ok + open.errors;
     let shifted: Calls = Arc::new(move |n| calls(n + offset + 1));
     let before = (server.cpu_us(), other_cpu_us());
+    let writer_before = writer_stats(target).await;
     let peak = closed_loop(target, shifted, PEAK_CONNECTIONS, seconds).await;
     let mut peak_row = cpu_row(measurement, &peak, before, server);
     peak_row.system = format!("{} (peak, closed loop)", measurement.system);
+    add_writer_note(&mut peak_row, target, writer_before, seconds).await;
     vec![open_row, peak_row]
+}
+
+/// Adds what the writer did since `before` to the row's note, where the server reports it.
+async fn add_writer_note(
+    row: &mut Row,
+    target: &Target,
+    before: Option<WriterStats>,
+    seconds: f64,
+) {
+    let (Some(before), Some(after)) = (before, writer_stats(target).await) else {
+        return;
+    };
+    if let Some(note) = writer_note(&after.since(&before), seconds) {
+        row.add_note(&note);
+    }
 }
 
 /// A run's row; CPU per request counts the server and the processes working for it, and the
@@ -277,6 +298,8 @@ pub(crate) async fn start_paybank_with(
         // workers would spend the core on the seeded payments' events, which nobody receives.
         ("PAYBANK_WORKERS__ENABLED", settings.workers.to_string()),
         ("PAYBANK_LOG", "warn".to_owned()),
+        // The writer's counts, for each row's note (`writer_note`).
+        ("PAYBANK_SERVER__METRICS", "true".to_owned()),
     ];
     if let Some(url) = settings.database_url {
         envs.push(("PAYBANK_DATABASE_URL", url));
