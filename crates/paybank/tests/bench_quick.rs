@@ -59,6 +59,17 @@ fn the_quick_benchmark_runs_every_scenario_without_errors() {
     ];
     assert_has_scenarios(rows, &scenarios);
     assert_no_errors(rows);
+    // The server's /metrics reached the harness: both (b) rows on SQLite say what the writer did.
+    let captures = rows
+        .iter()
+        .filter(|row| row["scenario"] == "(b) durable capture, SQLite");
+    for row in captures {
+        let note = row["note"].as_str().unwrap_or_default();
+        assert!(
+            note.contains("writer: ") && note.contains(" commits/s"),
+            "{row}"
+        );
+    }
     assert!(report.get("runs").is_none(), "one run is written as before");
     assert!(std::fs::read_to_string(out.join("bench.md")).is_ok());
     let _ = std::fs::remove_dir_all(&out);
