@@ -7,6 +7,7 @@
 //! queue for the next batch meanwhile. On PostgreSQL it is a task on the runtime using sqlx.
 //! A SQLite writer that has changed nothing for a moment, or is closing, empties the WAL.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use paybank_core::change::Timer;
@@ -158,7 +159,7 @@ impl WriteConnection {
 #[derive(Clone)]
 pub(crate) struct WriterHandle {
     sender: mpsc::Sender<Job>,
-    meter: std::sync::Arc<WriterMeter>,
+    meter: Arc<WriterMeter>,
 }
 
 impl WriterHandle {
@@ -170,7 +171,7 @@ impl WriterHandle {
         commits: Commits,
     ) -> StoreResult<WriterHandle> {
         let (sender, receiver) = mpsc::channel(options.queue_length_max);
-        let meter = std::sync::Arc::new(WriterMeter::default());
+        let meter = Arc::new(WriterMeter::default());
         let counts = meter.clone();
         match connection.link {
             Link::Sqlite(_) => {
@@ -228,7 +229,7 @@ async fn writer_loop(
     backend: Backend,
     options: WriterOptions,
     commits: Commits,
-    meter: std::sync::Arc<WriterMeter>,
+    meter: Arc<WriterMeter>,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(options.batch_size_max);
     let mut checkpoint_due: Option<Instant> = None;
