@@ -460,7 +460,6 @@ enum Bind {
     Text(String),
 }
 
-/// Builds the filtered, paged transaction listing. Every value is a bound parameter.
 /// A merchant's events, newest first, a page at a time.
 const EVENTS_OF_MERCHANT: &str = "SELECT * FROM outbox_events WHERE merchant_id = $1 \
      ORDER BY created_at DESC, ordinal DESC, event_id DESC LIMIT $2 OFFSET $3";
@@ -473,6 +472,7 @@ const EVENTS_OF_TRANSACTION: &str = "SELECT * FROM outbox_events \
      WHERE transaction_id = $2 AND +merchant_id = $1 \
      ORDER BY created_at DESC, ordinal DESC, event_id DESC LIMIT $3 OFFSET $4";
 
+/// Builds the filtered, paged transaction listing. Every value is a bound parameter.
 fn transaction_query_sql(
     ids: StoredIds,
     merchant_id: MerchantId,
