@@ -18,6 +18,7 @@ use crate::receiver::{Arrival, Receiver};
 use crate::report::{Report, Row};
 use crate::scenarios::{fresh_dir, start_paybank_with, ServerSettings};
 use crate::seed::{config, seed_for};
+use crate::writer_note::{writer_note, writer_stats};
 use crate::Options;
 
 const SCENARIO: &str = "(c) full flow";
@@ -46,6 +47,8 @@ struct Batch {
     cpu_total_us: u64,
     /// From each API-caused event's `createdAt` to its arrival, sorted, in milliseconds.
     delivery_ms: Vec<i64>,
+    /// What the writer did during the API phase (`writer_note`), where the server said.
+    writer: Option<String>,
 }
 
 /// How a batch's flows are driven.
@@ -106,6 +109,8 @@ async fn batch(
 ) -> anyhow::Result<Batch> {
     let offset_ms = flows.api.clock_offset_ms().await?;
     let mark = receiver.accepted();
+    let metrics = reqwest::Client::new();
+    let writer_before = writer_stats(&metrics, &server.base).await;
     let cpu_before = server.cpu_us();
     let started = Instant::now();
     let tally = match load {
@@ -117,6 +122,10 @@ async fn batch(
     };
     let api_s = started.elapsed().as_secs_f64();
     let cpu_api_us = server.cpu_us().saturating_sub(cpu_before);
+    let writer_after = writer_stats(&metrics, &server.base).await;
+    let writer = writer_before
+        .zip(writer_after)
+        .and_then(|(before, after)| writer_note(&after.since(&before), api_s));
     flows.api.advance_clock(SETTLE_SECONDS).await?;
     let advanced = Instant::now();
     let drained = receiver.wait_for(mark + tally.events, DRAIN_TIMEOUT).await;
@@ -129,6 +138,7 @@ async fn batch(
         cpu_total_us: server.cpu_us().saturating_sub(cpu_before),
         delivery_ms: delivery_ms(&receiver.arrivals_since(mark), offset_ms),
         flows: tally,
+        writer,
     })
 }
 
@@ -181,6 +191,9 @@ fn batch_row(system: &str, batch: &Batch) -> Row {
             .as_ref()
             .map_or(String::new(), |error| format!("; first error: {error}")),
     );
+    if let Some(note) = &batch.writer {
+        row.add_note(&format!("API phase's {note}"));
+    }
     row
 }
 

@@ -212,7 +212,7 @@ async fn measure(
     let rate = measurement.rate;
     let (warm, calls) = warm_up(target, calls, rate, options.quick).await;
     let before = (server.cpu_us(), other_cpu_us());
-    let writer_before = writer_stats(target).await;
+    let writer_before = writer_stats(&target.client, &target.base).await;
     let open = open_loop(target, calls.clone(), rate, seconds, IN_FLIGHT_MAX).await;
     let mut open_row = cpu_row(measurement, &open, before, server);
     if let Some(note) = warm_up_note(&warm) {
@@ -223,7 +223,7 @@ async fn measure(
     let offset = open.ok + open.errors;
     let shifted: Calls = Arc::new(move |n| calls(n + offset + 1));
     let before = (server.cpu_us(), other_cpu_us());
-    let writer_before = writer_stats(target).await;
+    let writer_before = writer_stats(&target.client, &target.base).await;
     let peak = closed_loop(target, shifted, PEAK_CONNECTIONS, seconds).await;
     let mut peak_row = cpu_row(measurement, &peak, before, server);
     peak_row.system = format!("{} (peak, closed loop)", measurement.system);
@@ -238,7 +238,8 @@ async fn add_writer_note(
     before: Option<WriterStats>,
     seconds: f64,
 ) {
-    let (Some(before), Some(after)) = (before, writer_stats(target).await) else {
+    let (Some(before), Some(after)) = (before, writer_stats(&target.client, &target.base).await)
+    else {
         return;
     };
     if let Some(note) = writer_note(&after.since(&before), seconds) {

@@ -4,13 +4,10 @@
 
 use paybank_store::WriterStats;
 
-use crate::load::Target;
-
-/// The writer's counts so far, or `None` where the server has none to give (the ceiling, the
-/// peers) or could not be asked.
-pub async fn writer_stats(target: &Target) -> Option<WriterStats> {
-    let url = format!("{}/metrics", target.base);
-    let response = target.client.get(url).send().await.ok()?;
+/// The writer's counts so far from the server at `base`, or `None` where the server has none
+/// to give (the ceiling, the peers) or could not be asked.
+pub async fn writer_stats(client: &reqwest::Client, base: &str) -> Option<WriterStats> {
+    let response = client.get(format!("{base}/metrics")).send().await.ok()?;
     if !response.status().is_success() {
         return None;
     }

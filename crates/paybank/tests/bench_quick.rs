@@ -59,11 +59,16 @@ fn the_quick_benchmark_runs_every_scenario_without_errors() {
     ];
     assert_has_scenarios(rows, &scenarios);
     assert_no_errors(rows);
-    // The server's /metrics reached the harness: both (b) rows on SQLite say what the writer did.
-    let captures = rows
-        .iter()
-        .filter(|row| row["scenario"] == "(b) durable capture, SQLite");
-    for row in captures {
+    // The server's /metrics reached the harness: both (b) rows on SQLite, and both of (c)'s
+    // load rows, say what the writer did.
+    let writes = rows.iter().filter(|row| {
+        row["scenario"] == "(b) durable capture, SQLite"
+            || (row["scenario"] == "(c) full flow"
+                && row["system"]
+                    .as_str()
+                    .is_some_and(|system| !system.contains("events")))
+    });
+    for row in writes {
         let note = row["note"].as_str().unwrap_or_default();
         assert!(
             note.contains("writer: ") && note.contains(" commits/s"),
