@@ -408,19 +408,26 @@ mod tests {
             .expect("list")
     }
 
-    /// A database from before 0005 (made here by declaring its tables back as they were)
-    /// keeps every row, and every reference between rows, when its id keys become rowids.
-    #[tokio::test]
-    async fn tables_keyed_by_an_id_become_rowid_tables_keeping_their_rows() {
-        let file = SqliteFile::create("rowids");
-        let url = &file.url;
-        let store = crate::open(url, TEST_ID_SEED).await.expect("open");
-        let batch = Batch::of_every_kind(&store, url).await;
+    /// A database file named after `name` holding a committed batch of every kind, its store
+    /// closed, and a connection of its own to it.
+    async fn stored_batch(name: &str) -> (SqliteFile, Batch, sqlx::AnyConnection) {
+        let file = SqliteFile::create(name);
+        let store = crate::open(&file.url, TEST_ID_SEED).await.expect("open");
+        let batch = Batch::of_every_kind(&store, &file.url).await;
         for change in &batch.changes {
             put(&store, change).await.expect("commit");
         }
         drop(store);
-        let mut connection = batch.connection().await;
+        let connection = batch.connection().await;
+        (file, batch, connection)
+    }
+
+    /// A database from before 0005 (made here by declaring its tables back as they were)
+    /// keeps every row, and every reference between rows, when its id keys become rowids.
+    #[tokio::test]
+    async fn tables_keyed_by_an_id_become_rowid_tables_keeping_their_rows() {
+        let (file, batch, mut connection) = stored_batch("rowids").await;
+        let url = &file.url;
         assert!(key_indexes(&mut connection).await.is_empty());
         let rows = batch.rows(&mut connection).await;
 
@@ -453,15 +460,8 @@ mod tests {
     #[tokio::test]
     async fn claims_and_timers_are_kept_without_rowid_keeping_their_rows() {
         const KEYED: &str = "'reference_claims', 'timers'";
-        let file = SqliteFile::create("without-rowid");
+        let (file, batch, mut connection) = stored_batch("without-rowid").await;
         let url = &file.url;
-        let store = crate::open(url, TEST_ID_SEED).await.expect("open");
-        let batch = Batch::of_every_kind(&store, url).await;
-        for change in &batch.changes {
-            put(&store, change).await.expect("commit");
-        }
-        drop(store);
-        let mut connection = batch.connection().await;
         assert!(key_indexes_of(&mut connection, KEYED).await.is_empty());
         let rows = batch.rows(&mut connection).await;
 
