@@ -260,7 +260,7 @@ async fn writer_loop(
             .collect();
         if !batch.is_empty() {
             let changes_before = connection.total_changes();
-            run_batch(&mut connection, backend, &mut batch, (&commits, &meter)).await;
+            run_batch(&mut connection, backend, &mut batch, &commits, &meter).await;
             if connection.total_changes() != changes_before {
                 checkpoint_due = Some(Instant::now() + IDLE_CHECKPOINT_AFTER);
             }
@@ -330,7 +330,8 @@ async fn run_batch(
     connection: &mut WriteConnection,
     backend: Backend,
     batch: &mut Vec<Job>,
-    (commits, meter): (&Commits, &WriterMeter),
+    commits: &Commits,
+    meter: &WriterMeter,
 ) {
     let began = std::time::Instant::now();
     let results = match apply_batch(connection, backend, batch).await {
