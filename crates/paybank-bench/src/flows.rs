@@ -18,7 +18,7 @@ use crate::receiver::{Arrival, Receiver};
 use crate::report::{Report, Row};
 use crate::scenarios::{fresh_dir, start_paybank_with, ServerSettings};
 use crate::seed::{config, seed_for};
-use crate::writer_note::{writer_note, writer_stats};
+use crate::writer_note::{writer_note_since, writer_stats};
 use crate::Options;
 
 const SCENARIO: &str = "(c) full flow";
@@ -122,10 +122,7 @@ async fn batch(
     };
     let api_s = started.elapsed().as_secs_f64();
     let cpu_api_us = server.cpu_us().saturating_sub(cpu_before);
-    let writer_after = writer_stats(&metrics, &server.base).await;
-    let writer = writer_before
-        .zip(writer_after)
-        .and_then(|(before, after)| writer_note(&after.since(&before), api_s));
+    let writer = writer_note_since(&metrics, &server.base, writer_before, api_s).await;
     flows.api.advance_clock(SETTLE_SECONDS).await?;
     let advanced = Instant::now();
     let drained = receiver.wait_for(mark + tally.events, DRAIN_TIMEOUT).await;

@@ -16,7 +16,7 @@ use crate::postgres::Database;
 use crate::process::{dir_bytes, free_port, warm_page_cache, Server};
 use crate::report::{Report, Row};
 use crate::seed::{config, seed};
-use crate::writer_note::{writer_note, writer_stats};
+use crate::writer_note::{writer_note_since, writer_stats};
 use crate::Options;
 
 /// Connections in a closed-loop run.
@@ -238,11 +238,7 @@ async fn add_writer_note(
     before: Option<WriterStats>,
     seconds: f64,
 ) {
-    let (Some(before), Some(after)) = (before, writer_stats(&target.client, &target.base).await)
-    else {
-        return;
-    };
-    if let Some(note) = writer_note(&after.since(&before), seconds) {
+    if let Some(note) = writer_note_since(&target.client, &target.base, before, seconds).await {
         row.add_note(&note);
     }
 }

@@ -14,6 +14,18 @@ pub async fn writer_stats(client: &reqwest::Client, base: &str) -> Option<Writer
     paybank_server::metrics::parse(&response.text().await.ok()?)
 }
 
+/// The note for a phase of `seconds` that began when the writer had done `before`, read from
+/// the server at `base` now; `None` where either read is missing or nothing was committed.
+pub async fn writer_note_since(
+    client: &reqwest::Client,
+    base: &str,
+    before: Option<WriterStats>,
+    seconds: f64,
+) -> Option<String> {
+    let after = writer_stats(client, base).await?;
+    writer_note(&after.since(&before?), seconds)
+}
+
 /// The note for a phase of `seconds` in which the writer did `span`; `None` when it committed
 /// nothing (reads).
 pub fn writer_note(span: &WriterStats, seconds: f64) -> Option<String> {
