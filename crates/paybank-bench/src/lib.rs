@@ -9,6 +9,7 @@ pub mod delivery_check;
 pub mod fanout;
 pub mod flow_load;
 pub mod flows;
+pub mod instructions;
 pub mod load;
 pub mod machine;
 pub mod merchant_api;
@@ -48,7 +49,7 @@ pub struct Options {
     pub flow_rate: f64,
     /// Queued events (d) drains.
     pub fanout_events: usize,
-    /// The scenarios to run, by letter (`a`–`e`, `p` for the peers); empty runs them all.
+    /// The scenarios to run, by letter (`a`–`f`, `p` for the peers); empty runs them all.
     pub only: String,
     /// How many times the scenarios run; the report gives each number's median over the runs.
     pub n_runs: usize,
@@ -146,6 +147,9 @@ async fn run_once(
     }
     if options.runs('e') {
         report.push(nacha::run(if options.quick { 1_000 } else { 100_000 })?);
+    }
+    if options.runs('f') {
+        instructions::instructions(options, report).await?;
     }
     if options.runs('p') {
         peers::run(options, report).await?;

@@ -247,6 +247,42 @@ pub async fn closed_loop(
     finish(tally, started, None)
 }
 
+/// Exactly `total` requests from `connections` senders back to back, numbered from `first`:
+/// the same work every time, for counts that must not depend on how fast the machine is.
+pub async fn counted_loop(
+    target: &Target,
+    calls: Calls,
+    connections: usize,
+    (first, total): (u64, u64),
+) -> Outcome {
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(first));
+    let end = first + total;
+    let started = Instant::now();
+    let mut tasks = JoinSet::new();
+    for _ in 0..connections {
+        let (target, calls, tally, counter) = (
+            target.clone(),
+            calls.clone(),
+            tally.clone(),
+            counter.clone(),
+        );
+        tasks.spawn(async move {
+            loop {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n >= end {
+                    break;
+                }
+                let sent = Instant::now();
+                let ok = target.send(&calls(n)).await;
+                tally.lock().expect("tally lock").record(ok, sent);
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    finish(tally, started, None)
+}
+
 /// Keeps the generator's thread running until `deadline`, as the open loop's dispatcher does.
 /// A generator asleep in `epoll_wait` has to be woken by every answer, and on loopback the
 /// server's own `write` pays for that wake-up (an interrupt to the other core): up to 13 % of

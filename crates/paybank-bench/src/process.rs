@@ -1,6 +1,7 @@
 //! Processes under test: started pinned to core 0 with `taskset`, waited for until they answer,
 //! and read from `/proc` for CPU time and peak memory. The harness pins itself to core 1.
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -78,13 +79,32 @@ impl Server {
         port: u16,
         probe_path: &str,
     ) -> anyhow::Result<Server> {
+        Server::start_wrapped(&[], program, args, envs, port, probe_path).await
+    }
+
+    /// As [`Server::start`], with `program` run by `wrapper` (`valgrind --tool=callgrind …`),
+    /// whose process is then the one measured and stopped.
+    pub async fn start_wrapped(
+        wrapper: &[String],
+        program: &Path,
+        args: &[&str],
+        envs: &[(&str, String)],
+        port: u16,
+        probe_path: &str,
+    ) -> anyhow::Result<Server> {
+        let mut line: Vec<&OsStr> = wrapper.iter().map(OsStr::new).collect();
+        line.push(program.as_os_str());
         let mut command = match can_pin() {
             true => {
                 let mut command = Command::new("taskset");
-                command.args(["-c", "0"]).arg(program);
+                command.args(["-c", "0"]).args(&line);
                 command
             }
-            false => Command::new(program),
+            false => {
+                let mut command = Command::new(line[0]);
+                command.args(&line[1..]);
+                command
+            }
         };
         command
             .args(args)

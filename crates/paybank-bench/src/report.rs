@@ -33,6 +33,9 @@ pub struct Row {
     /// kept apart so that merged runs report it per run rather than only the median run's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_p50_ms: Option<u64>,
+    /// (f) only: instructions the server ran per request, as callgrind counts them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instructions_per_request: Option<f64>,
     pub note: String,
 }
 
@@ -156,8 +159,23 @@ fn markdown_line(row: &Row) -> String {
         number(row.cpu_us_per_request, 1),
         number(row.peak_rss_mb, 1),
         number(row.database_mb, 1),
-        row.note
+        note_text(row)
     )
+}
+
+/// The row's note, after its instruction count where it has one: the table has no column of
+/// its own for the one scenario that counts them.
+fn note_text(row: &Row) -> String {
+    match row.instructions_per_request {
+        Some(instructions) => {
+            let count = format!("{instructions:.0} instructions per request");
+            match row.note.is_empty() {
+                true => count,
+                false => format!("{count}; {}", row.note),
+            }
+        }
+        None => row.note.clone(),
+    }
 }
 
 /// Writes a run's results into `dir`: `bench.json` from `json`, `bench.md` from `markdown`.

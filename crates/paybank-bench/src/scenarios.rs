@@ -305,7 +305,7 @@ pub(crate) async fn start_paybank_with(
     Server::start(&options.exe, &["serve"], &envs, port, "/api/v1/nothing").await
 }
 
-fn merchant_target(server: &Server, merchant: &Merchant) -> Target {
+pub(crate) fn merchant_target(server: &Server, merchant: &Merchant) -> Target {
     let credentials = (merchant.access_id.clone(), merchant.access_key.clone());
     Target::new(server.base.clone(), Some(credentials))
 }

@@ -22,8 +22,18 @@ pub async fn writer_note_since(
     before: Option<WriterStats>,
     seconds: f64,
 ) -> Option<String> {
+    writer_note(&writer_stats_since(client, base, before).await?, seconds)
+}
+
+/// What the writer did since `before`, read from the server at `base` now; `None` where
+/// either read is missing.
+pub async fn writer_stats_since(
+    client: &reqwest::Client,
+    base: &str,
+    before: Option<WriterStats>,
+) -> Option<WriterStats> {
     let after = writer_stats(client, base).await?;
-    writer_note(&after.since(&before?), seconds)
+    Some(after.since(&before?))
 }
 
 /// The note for a phase of `seconds` in which the writer did `span`; `None` when it committed

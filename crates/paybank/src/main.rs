@@ -113,7 +113,8 @@ struct BenchArgs {
     /// the workspace).
     #[arg(long, env = "PAYBANK_BENCH_OPENAPI")]
     openapi: Option<PathBuf>,
-    /// Only these scenarios, by letter: `--only ab` runs (a) and (b); `p` is the peers.
+    /// Only these scenarios, by letter: `--only ab` runs (a) and (b); `p` is the peers, `f` the
+    /// instruction counts under callgrind.
     #[arg(long, default_value = "")]
     only: String,
     /// Run the scenarios (peers included) this many times and report each number's median;

@@ -43,6 +43,31 @@ fn assert_no_errors(rows: &[Value]) {
     }
 }
 
+/// (f)'s rows each count the instructions per request, unless valgrind is missing, which its
+/// one row then says.
+fn assert_counted_instructions(rows: &[Value]) {
+    let counted: Vec<&Value> = rows
+        .iter()
+        .filter(|row| {
+            row["scenario"]
+                .as_str()
+                .is_some_and(|name| name.starts_with("(f)"))
+        })
+        .collect();
+    if let [row] = counted[..] {
+        if row["note"].as_str() == Some("skipped: valgrind not found (Debian's package valgrind)") {
+            return;
+        }
+    }
+    assert_eq!(counted.len(), 3, "{counted:?}");
+    for row in counted {
+        assert!(
+            row["instructionsPerRequest"].as_f64() > Some(1_000.0),
+            "{row}"
+        );
+    }
+}
+
 #[test]
 fn the_quick_benchmark_runs_every_scenario_without_errors() {
     let (out, report) = quick_bench("bench-quick", &[]);
@@ -56,9 +81,11 @@ fn the_quick_benchmark_runs_every_scenario_without_errors() {
         "(c) full flow",
         "(d) event fan-out",
         "(e) NACHA",
+        "(f) instructions per request",
     ];
     assert_has_scenarios(rows, &scenarios);
     assert_no_errors(rows);
+    assert_counted_instructions(rows);
     // The server's /metrics reached the harness: both (b) rows on SQLite, and both of (c)'s
     // load rows, say what the writer did.
     let writes = rows.iter().filter(|row| {

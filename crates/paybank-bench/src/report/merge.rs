@@ -166,25 +166,28 @@ fn merge_row(per_run: &[Option<&Row>]) -> Row {
         database_mb: real(|row| row.database_mb),
         elapsed_ms: real(|row| row.elapsed_ms),
         delivery_p50_ms: integer(|row| row.delivery_p50_ms),
+        instructions_per_request: real(|row| row.instructions_per_request),
         note: merged_note(per_run),
     }
 }
 
 /// The number that ranks a row's runs to pick its note: its achieved rate or, for a row
-/// without one, its elapsed time, or else its CPU per request, or else its count (a check's
-/// row has only that).
+/// without one, its elapsed time, or else its instructions or CPU per request, or else its
+/// count (a check's row has only that).
 #[derive(Clone, Copy, Debug)]
 enum Metric {
     AchievedRate,
     ElapsedMs,
+    InstructionsPerRequest,
     CpuUsPerRequest,
     Ok,
 }
 
 impl Metric {
-    const BY_PREFERENCE: [Metric; 4] = [
+    const BY_PREFERENCE: [Metric; 5] = [
         Metric::AchievedRate,
         Metric::ElapsedMs,
+        Metric::InstructionsPerRequest,
         Metric::CpuUsPerRequest,
         Metric::Ok,
     ];
@@ -193,6 +196,7 @@ impl Metric {
         match self {
             Metric::AchievedRate => row.achieved_rate,
             Metric::ElapsedMs => row.elapsed_ms,
+            Metric::InstructionsPerRequest => row.instructions_per_request,
             Metric::CpuUsPerRequest => row.cpu_us_per_request,
             Metric::Ok => row.ok.map(|ok| ok as f64),
         }
@@ -202,6 +206,7 @@ impl Metric {
         match self {
             Metric::AchievedRate => "achieved/s",
             Metric::ElapsedMs => "elapsed ms",
+            Metric::InstructionsPerRequest => "instructions/req",
             Metric::CpuUsPerRequest => "CPU µs/req",
             Metric::Ok => "ok",
         }
