@@ -24,9 +24,7 @@ use std::sync::{Mutex, OnceLock};
 use rusqlite::ffi;
 
 /// Page numbers remembered per cache before it stops remembering until SQLite's own truncation
-/// runs. A write transaction adds the pages it appends and the ones a split parks. A connection
-/// that only reads truncates only to empty its cache, after another connection's commit, so it
-/// remembers the pages it reads up to this many; past it, SQLite's own scan empties its cache.
+/// runs. A write transaction adds the pages it appends and the ones a split parks.
 const REMEMBERED_MAX: usize = 1024;
 
 /// SQLite's own page cache, which the wrapper passes its calls to.
@@ -86,7 +84,7 @@ fn try_install() -> bool {
 struct Cache {
     inner: *mut ffi::sqlite3_pcache,
     /// The end the cache was last truncated to: no page past it entered without being
-    /// remembered, unless `gave_up`.
+    /// remembered, unless `gave_up` or the end is 0.
     end: c_uint,
     /// Page numbers that entered past `end` (some perhaps gone again, some twice).
     remembered: Vec<c_uint>,
@@ -96,7 +94,7 @@ struct Cache {
 
 impl Cache {
     fn remember(&mut self, key: c_uint) {
-        if key <= self.end || self.gave_up || self.remembered.last() == Some(&key) {
+        if key <= self.end || self.not_remembering() || self.remembered.last() == Some(&key) {
             return;
         }
         if self.remembered.len() == REMEMBERED_MAX {
@@ -107,6 +105,15 @@ impl Cache {
             true => self.remembered.push(key),
             false => self.gave_up = true,
         }
+    }
+
+    /// Whether the next truncation is SQLite's own. So it is after a truncation to nothing:
+    /// a connection that only reads is truncated only so, to empty its cache after another
+    /// connection's commit, and every page it holds is past that end. Remembering each page it
+    /// reads would only list them all again, and for a small database, whose pages it reads
+    /// over and over, sort the list each time it filled.
+    fn not_remembering(&self) -> bool {
+        self.gave_up || self.end == 0
     }
 }
 
@@ -216,7 +223,7 @@ extern "C" fn truncate(pointer: *mut ffi::sqlite3_pcache, limit: c_uint) {
     let cache = unsafe { cache(pointer) };
     let new_end = limit.saturating_sub(1);
     let own = methods();
-    if cache.gave_up || new_end < cache.end {
+    if cache.not_remembering() || new_end < cache.end {
         let truncate = own.xTruncate.expect("SQLite's cache truncates");
         // SAFETY: as in `cache_size`.
         unsafe { truncate(cache.inner, limit) };
@@ -253,5 +260,42 @@ extern "C" fn shrink(pointer: *mut ffi::sqlite3_pcache) {
     if let Some(shrink) = methods().xShrink {
         // SAFETY: as in `cache_size`.
         unsafe { shrink(cache.inner) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(end: c_uint) -> Cache {
+        Cache {
+            inner: std::ptr::null_mut(),
+            end,
+            remembered: Vec::new(),
+            gave_up: false,
+        }
+    }
+
+    /// A cache last truncated to nothing (a connection that only reads) lists no pages, however
+    /// many it reads; one truncated to a database's end lists the pages past it, once each
+    /// when read again in a row, and gives up past the most it keeps.
+    #[test]
+    fn only_a_cache_truncated_to_an_end_remembers_the_pages_past_it() {
+        let mut reader = cache(0);
+        for key in (1..3 * REMEMBERED_MAX as c_uint).chain(1..5) {
+            reader.remember(key);
+        }
+        assert!(reader.remembered.is_empty() && reader.not_remembering());
+
+        let mut writer = cache(100);
+        for key in [7, 100, 101, 101, 262_145, 102] {
+            writer.remember(key);
+        }
+        assert_eq!(writer.remembered, [101, 262_145, 102]);
+        assert!(!writer.not_remembering());
+        for key in 1_000..1_000 + REMEMBERED_MAX as c_uint {
+            writer.remember(key);
+        }
+        assert!(writer.not_remembering());
     }
 }
