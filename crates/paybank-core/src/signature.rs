@@ -209,15 +209,64 @@ pub fn webhook_message(pairs: &[(String, String)]) -> String {
 }
 
 /// Form-urlencodes pairs in order (space becomes '+', '+' becomes `%2B`). This is the exact body
-/// sent with a webhook.
+/// sent with a webhook: the bytes `form_urlencoded`'s serializer writes.
+///
+/// Every event's body is encoded as its change is committed, about 400 bytes with one or two to
+/// escape. `form_urlencoded` hands each run of plain bytes and each escape over as a piece of its
+/// own, appended with a length check and a copy each: 22 instructions a byte, and 6 % of a durable
+/// capture's. Here a table says which bytes are plain and the runs between escapes are copied.
 pub fn form_encode(pairs: &[(String, String)]) -> String {
-    // Room for every byte unescaped and the separators: most values need no escaping, and
-    // growing the string as it fills cost more than encoding it.
+    // Room for every byte unescaped and the separators, and a few escapes.
     let unescaped: usize = pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
-    form_urlencoded::Serializer::new(String::with_capacity(unescaped))
-        .extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .finish()
+    let mut out = Vec::with_capacity(unescaped + 16);
+    for (index, (key, value)) in pairs.iter().enumerate() {
+        if index > 0 {
+            out.push(b'&');
+        }
+        form_escape(&mut out, key.as_bytes());
+        out.push(b'=');
+        form_escape(&mut out, value.as_bytes());
+    }
+    String::from_utf8(out).expect("form encoding writes ASCII only")
 }
+
+/// Appends `text` form-urlencoded: the bytes `FORM_PLAIN` marks as they are, a space as `+`,
+/// every other byte as `%XX`.
+fn form_escape(out: &mut Vec<u8>, text: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut rest = text;
+    loop {
+        let plain = rest
+            .iter()
+            .position(|&byte| !FORM_PLAIN[usize::from(byte)])
+            .unwrap_or(rest.len());
+        out.extend_from_slice(&rest[..plain]);
+        let Some((&byte, after)) = rest[plain..].split_first() else {
+            return;
+        };
+        match byte {
+            b' ' => out.push(b'+'),
+            _ => out.extend_from_slice(&[
+                b'%',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0xF)],
+            ]),
+        }
+        rest = after;
+    }
+}
+
+/// The bytes form encoding leaves as they are: ASCII letters and digits, `*`, `-`, `.`, `_`.
+static FORM_PLAIN: [bool; 256] = {
+    let mut plain = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        plain[byte] = b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_');
+        byte += 1;
+    }
+    plain
+};
 
 /// Builds the webhook header value `Basic base64(accessId:signature)`.
 pub fn webhook_authorization_header(access_id: &str, signature: &str) -> String {
@@ -443,6 +492,32 @@ mod tests {
     fn form_encode_plus_and_space() {
         let pairs = vec![("splitToken".to_owned(), "a+b c/=".to_owned())];
         assert_eq!(form_encode(&pairs), "splitToken=a%2Bb+c%2F%3D");
+    }
+
+    /// The body is the one `form_urlencoded`'s serializer writes, byte for byte: every byte
+    /// value alone and in runs, multi-byte characters, empty keys and values, no pairs.
+    #[test]
+    fn form_encode_writes_what_form_urlencoded_writes() {
+        let reference = |pairs: &[(String, String)]| {
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .finish()
+        };
+        let every_char: String = (0u32..0x250).filter_map(char::from_u32).collect();
+        let mut cases: Vec<Vec<(String, String)>> = (0u32..0x250)
+            .filter_map(char::from_u32)
+            .map(|c| vec![(format!("k{c}"), format!("{c}v{c}{c}"))])
+            .collect();
+        cases.push(vec![]);
+        cases.push(vec![(String::new(), String::new())]);
+        cases.push(vec![
+            ("timeZone".to_owned(), "Etc/UTC".to_owned()),
+            (every_char.clone(), every_char),
+            ("a b".to_owned(), "€ 1,00 & ümlaut=✓".to_owned()),
+        ]);
+        for pairs in cases {
+            assert_eq!(form_encode(&pairs), reference(&pairs), "{pairs:?}");
+        }
     }
 
     #[test]
