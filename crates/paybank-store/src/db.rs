@@ -4,9 +4,7 @@
 //! reads as named parameters and which are bound here by their number.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
@@ -87,9 +85,44 @@ pub(crate) struct Db<'c> {
 }
 
 enum Connection<'c> {
-    Sqlite(&'c mut rusqlite::Connection),
+    Sqlite(SqliteDb<'c>),
     Sqlx(&'c mut AnyConnection),
 }
+
+/// SQLite's side of a [`Db`]: the connection, and the statements run on it so far, kept
+/// ready until the `Db` is dropped (the writer makes one per batch). rusqlite's cache hashes a
+/// statement's whole text when it is taken and again when it is given back, copies the text,
+/// and clears the bindings: for a batch's statements, a few hundred bytes to 1.3 KB each, that
+/// was a tenth of a durable capture's instructions. A statement kept here is found by where
+/// its text lives, checked against it, and goes back to rusqlite's cache once.
+struct SqliteDb<'c> {
+    connection: &'c rusqlite::Connection,
+    kept: Vec<Kept<'c>>,
+}
+
+// SAFETY: `Db::sqlite` builds this from an exclusive borrow of the connection, so while it
+// lives nothing else reaches the connection: the connection and the statements prepared on it
+// move between threads only together and are used from one thread at a time, which is what
+// rusqlite's `Connection: Send` allows (SQLite's multi-thread mode). Its statements are not
+// `Send` only because, alone, they could be used on one thread while the connection is used on
+// another. The writer's commands are async for sqlx's sake, so a `Db` is held across awaits.
+#[allow(unsafe_code)]
+unsafe impl Send for SqliteDb<'_> {}
+
+/// A statement a [`Db`] keeps, with what it learned of it once.
+struct Kept<'c> {
+    /// Where the text lives and how long it is: found first by these, then compared.
+    place: (usize, usize),
+    text: Box<str>,
+    statement: rusqlite::CachedStatement<'c>,
+    /// The number N of each parameter `$N`, by position.
+    numbers: Box<[usize]>,
+    columns: Option<Arc<ColumnIndex>>,
+}
+
+/// Statements a [`Db`] keeps at most; past them (statements built at run time, each a text of
+/// its own), statements go back to rusqlite's cache after each use.
+const KEPT_MAX: usize = 32;
 
 /// A row of either driver, read by column name.
 pub(crate) enum DbRow<'a> {
@@ -107,9 +140,14 @@ impl Columns for DbRow<'_> {
 }
 
 impl<'c> Db<'c> {
+    /// The exclusive borrow is what makes [`SqliteDb`] safe to send.
     pub(crate) fn sqlite(connection: &'c mut rusqlite::Connection, ids: StoredIds) -> Db<'c> {
+        let sqlite = SqliteDb {
+            connection,
+            kept: Vec::new(),
+        };
         Db {
-            connection: Connection::Sqlite(connection),
+            connection: Connection::Sqlite(sqlite),
             ids,
         }
     }
@@ -118,6 +156,17 @@ impl<'c> Db<'c> {
         Db {
             connection: Connection::Sqlx(connection),
             ids,
+        }
+    }
+
+    /// Runs a statement that takes no values and returns no rows (BEGIN, COMMIT, …).
+    pub(crate) async fn control(&mut self, sql: &str) -> StoreResult<()> {
+        match &mut self.connection {
+            Connection::Sqlite(sqlite) => sqlite_control(sqlite.connection, sql),
+            Connection::Sqlx(connection) => {
+                sqlx::Executor::execute(&mut **connection, sql).await?;
+                Ok(())
+            }
         }
     }
 
@@ -138,10 +187,13 @@ impl<'c> Db<'c> {
     /// Runs a statement; returns how many rows it changed.
     pub(crate) async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
         match &mut self.connection {
-            Connection::Sqlite(connection) => {
-                let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
-                bind_sqlite(&mut statement, sql, args)?;
-                Ok(statement.raw_execute().map_err(sqlite_error)? as u64)
+            Connection::Sqlite(sqlite) => {
+                let changed = sqlite
+                    .kept(sql)?
+                    .bound(args)?
+                    .raw_execute()
+                    .map_err(sqlite_error)?;
+                Ok(changed as u64)
             }
             Connection::Sqlx(connection) => {
                 let result = sqlx::query_with(sql, sqlx_args(args)?)
@@ -160,17 +212,10 @@ impl<'c> Db<'c> {
         decode: impl Fn(&DbRow<'_>) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
         match &mut self.connection {
-            Connection::Sqlite(connection) => {
-                let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
-                bind_sqlite(&mut statement, sql, args)?;
-                let columns = ColumnIndex::of(sql, &statement);
-                let mut rows = statement.raw_query();
-                let mut decoded = Vec::new();
-                while let Some(row) = rows.next().map_err(sqlite_error)? {
-                    let columns = &columns;
-                    decoded.push(decode(&DbRow::Sqlite(SqliteRow::new(row, columns)))?);
-                }
-                Ok(decoded)
+            Connection::Sqlite(sqlite) => {
+                let kept = sqlite.kept(sql)?;
+                let columns = kept.columns(sql);
+                decode_rows(kept.bound(args)?, &columns, decode)
             }
             Connection::Sqlx(connection) => {
                 let rows = sqlx::query_with(sql, sqlx_args(args)?)
@@ -202,54 +247,83 @@ pub(crate) fn sqlite_control(connection: &rusqlite::Connection, sql: &str) -> St
     Ok(())
 }
 
-/// Binds `$N` (SQLite's name for the parameter) to `args[N - 1]`; `sql` is the statement's
-/// text.
-fn bind_sqlite(
-    statement: &mut rusqlite::CachedStatement<'_>,
-    sql: &str,
-    args: &[Arg<'_>],
-) -> StoreResult<()> {
-    let numbers = parameter_numbers(statement, sql);
-    for (position, &number) in numbers.iter().enumerate() {
-        let arg = args.get(number - 1).ok_or_else(|| {
-            crate::StoreError::Database(format!("no value for parameter ${number}"))
-        })?;
-        let index = position + 1;
-        let bound = match arg {
-            Arg::Int(value) => statement.raw_bind_parameter(index, value),
-            Arg::Text(value) => statement.raw_bind_parameter(index, value.as_deref()),
+impl<'c> SqliteDb<'c> {
+    /// The statement kept for `sql`, prepared (or taken from rusqlite's cache) the first time
+    /// this `Db` runs that text.
+    fn kept(&mut self, sql: &str) -> StoreResult<&mut Kept<'c>> {
+        let place = (sql.as_ptr() as usize, sql.len());
+        // Found by place, then compared: a text built at run time and dropped may leave its
+        // place to another text of the same length.
+        let found = self
+            .kept
+            .iter()
+            .position(|kept| kept.place == place && *kept.text == *sql);
+        let index = match found {
+            Some(index) => index,
+            None => {
+                let statement = self.connection.prepare_cached(sql).map_err(sqlite_error)?;
+                if self.kept.len() == KEPT_MAX {
+                    self.kept.remove(0);
+                }
+                self.kept.push(Kept {
+                    place,
+                    text: sql.into(),
+                    numbers: parameter_numbers(&statement),
+                    statement,
+                    columns: None,
+                });
+                self.kept.len() - 1
+            }
         };
-        bound.map_err(sqlite_error)?;
+        Ok(&mut self.kept[index])
     }
-    Ok(())
 }
 
-/// Statement texts whose parameter numbers this thread has found, by where the text lives
-/// and its length; the text itself is kept to check that the same place still holds the same
-/// statement. The writer's statements are a few dozen, most of them static.
-type KnownNumbers = HashMap<(usize, usize), (Box<str>, Rc<[usize]>)>;
+impl<'c> Kept<'c> {
+    /// The statement with `$N` (SQLite's name for the parameter) bound to `args[N - 1]`.
+    fn bound(&mut self, args: &[Arg<'_>]) -> StoreResult<&mut rusqlite::CachedStatement<'c>> {
+        for (position, &number) in self.numbers.iter().enumerate() {
+            let arg = args.get(number - 1).ok_or_else(|| {
+                crate::StoreError::Database(format!("no value for parameter ${number}"))
+            })?;
+            let index = position + 1;
+            let bound = match arg {
+                Arg::Int(value) => self.statement.raw_bind_parameter(index, value),
+                Arg::Text(value) => self.statement.raw_bind_parameter(index, value.as_deref()),
+            };
+            bound.map_err(sqlite_error)?;
+        }
+        Ok(&mut self.statement)
+    }
 
-/// Texts remembered per thread before the map starts afresh (statements built at run time
-/// each bring a new place).
-const KNOWN_NUMBERS_MAX: usize = 256;
-
-thread_local! {
-    static KNOWN_NUMBERS: RefCell<KnownNumbers> = RefCell::new(HashMap::new());
+    /// The statement's columns by name, found the first time they are asked for.
+    fn columns(&mut self, sql: &str) -> Arc<ColumnIndex> {
+        let statement = &self.statement;
+        self.columns
+            .get_or_insert_with(|| ColumnIndex::of(sql, statement))
+            .clone()
+    }
 }
 
-/// The number N of each parameter `$N`, by position, found once per statement text: SQLite
+/// Decodes every row `statement` returns.
+fn decode_rows<T>(
+    statement: &mut rusqlite::CachedStatement<'_>,
+    columns: &ColumnIndex,
+    decode: impl Fn(&DbRow<'_>) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let mut rows = statement.raw_query();
+    let mut decoded = Vec::new();
+    while let Some(row) = rows.next().map_err(sqlite_error)? {
+        decoded.push(decode(&DbRow::Sqlite(SqliteRow::new(row, columns)))?);
+    }
+    Ok(decoded)
+}
+
+/// The number N of each parameter `$N`, by position, found once per kept statement: SQLite
 /// finds a parameter's name by walking every name before it, so asking for all of a
-/// 30-parameter row's names each time cost more than binding its values.
-fn parameter_numbers(statement: &rusqlite::CachedStatement<'_>, sql: &str) -> Rc<[usize]> {
-    let key = (sql.as_ptr() as usize, sql.len());
-    let known = KNOWN_NUMBERS.with_borrow(|known| match known.get(&key) {
-        Some((text, numbers)) if **text == *sql => Some(numbers.clone()),
-        _ => None,
-    });
-    if let Some(numbers) = known {
-        return numbers;
-    }
-    let numbers: Rc<[usize]> = (1..=statement.parameter_count())
+/// 30-parameter row's names at each use cost more than binding its values.
+fn parameter_numbers(statement: &rusqlite::CachedStatement<'_>) -> Box<[usize]> {
+    (1..=statement.parameter_count())
         .map(|index| {
             statement
                 .parameter_name(index)
@@ -257,14 +331,7 @@ fn parameter_numbers(statement: &rusqlite::CachedStatement<'_>, sql: &str) -> Rc
                 .and_then(|number| number.parse::<usize>().ok())
                 .unwrap_or(index)
         })
-        .collect();
-    KNOWN_NUMBERS.with_borrow_mut(|known| {
-        if known.len() >= KNOWN_NUMBERS_MAX {
-            known.clear();
-        }
-        known.insert(key, (sql.into(), numbers.clone()));
-    });
-    numbers
+        .collect()
 }
 
 fn sqlx_args<'q>(args: &'q [Arg<'_>]) -> StoreResult<sqlx::any::AnyArguments<'q>> {

@@ -396,18 +396,20 @@ async fn apply_all_or_nothing(
             return Ok(Ok(replies));
         }
     }
-    connection.control(begin(backend)).await?;
+    // One `Db` for the batch, so each statement is looked up by its text once per batch.
+    let mut db = connection.db();
+    db.control(begin(backend)).await?;
     let mut replies = Vec::with_capacity(batch.len());
     for job in batch {
-        match writes::apply(&mut connection.db(), backend, &job.command).await {
+        match writes::apply(&mut db, backend, &job.command).await {
             Ok(reply) => replies.push(reply),
             Err(error) => {
-                connection.control("ROLLBACK").await?;
+                db.control("ROLLBACK").await?;
                 return Ok(Err(error));
             }
         }
     }
-    connection.control("COMMIT").await?;
+    db.control("COMMIT").await?;
     Ok(Ok(replies))
 }
 
@@ -439,7 +441,8 @@ async fn apply_in_one_statement(
         };
         replies.push(reply);
     }
-    if let Err(error) = bulk::write_changes(&mut connection.db(), &changes).await {
+    let written = bulk::write_changes(&mut connection.db(), &changes).await;
+    if let Err(error) = written {
         // Expected for a duplicate reference or a conflict; anything else here is a bug that
         // the change by change run would hide by succeeding, slower.
         tracing::debug!(%error, "a one-statement batch failed; writing it change by change");
@@ -460,22 +463,23 @@ async fn apply_each_in_savepoint(
     backend: Backend,
     batch: &[Job],
 ) -> StoreResult<Vec<StoreResult<Reply>>> {
-    connection.control(begin(backend)).await?;
+    let mut db = connection.db();
+    db.control(begin(backend)).await?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
-        connection.control("SAVEPOINT command").await?;
-        match writes::apply(&mut connection.db(), backend, &job.command).await {
+        db.control("SAVEPOINT command").await?;
+        match writes::apply(&mut db, backend, &job.command).await {
             Ok(reply) => {
-                connection.control("RELEASE SAVEPOINT command").await?;
+                db.control("RELEASE SAVEPOINT command").await?;
                 results.push(Ok(reply));
             }
             Err(error) => {
-                connection.control("ROLLBACK TO SAVEPOINT command").await?;
-                connection.control("RELEASE SAVEPOINT command").await?;
+                db.control("ROLLBACK TO SAVEPOINT command").await?;
+                db.control("RELEASE SAVEPOINT command").await?;
                 results.push(Err(error));
             }
         }
     }
-    connection.control("COMMIT").await?;
+    db.control("COMMIT").await?;
     Ok(results)
 }
