@@ -64,25 +64,45 @@ static PAYMENT_INDEX: LazyLock<ColumnIndex> = LazyLock::new(|| {
     ColumnIndex::of_names(names.collect())
 });
 
-/// The chain of the payment whose id is `$1`.
-pub(crate) static BY_PAYMENT: LazyLock<String> = LazyLock::new(|| select("$1"));
+/// SQLite: the views its chain statements read, made on every connection as it opens. Each
+/// row of `chain_rows` is a payment's columns beside one of its transactions'; `chain_heads`
+/// holds only its authorization. They are `TEMP`, so they belong to the connection and always
+/// list the columns this build reads, with no migration.
+///
+/// Through them the statements are a line each: rusqlite's statement cache hashes and copies
+/// a statement's whole text at every use, and spelled out, with every payment column renamed,
+/// a chain statement was 1.3 KB. SQLite flattens a view into the statement that reads it, so
+/// the plan is the same (`sqlite_reads::tests`).
+pub(crate) static SQLITE_VIEWS: LazyLock<String> = LazyLock::new(|| {
+    let view = |name: &str, join: &str| {
+        format!(
+            "CREATE TEMP VIEW IF NOT EXISTS {name} AS SELECT {}, t.* FROM payments p \
+             LEFT JOIN transactions t ON {join};",
+            payment_columns()
+        )
+    };
+    [
+        view("chain_rows", WHOLE_CHAIN),
+        view("chain_heads", "t.transaction_id = p.authorization_id"),
+    ]
+    .concat()
+});
+
+/// The chain of the payment whose id is `$1`. In no order: [`ChainRows::finish`] puts the
+/// transactions in creation order, cheaper than SQLite sorting whole rows, every payment
+/// column repeated on each.
+pub(crate) const BY_PAYMENT: &str = "SELECT * FROM chain_rows WHERE p_payment_id = $1";
 
 /// The chain holding the transaction whose id is `$1`.
-pub(crate) static BY_TRANSACTION: LazyLock<String> =
-    LazyLock::new(|| select("(SELECT payment_id FROM transactions WHERE transaction_id = $1)"));
+pub(crate) const BY_TRANSACTION: &str = "SELECT * FROM chain_rows WHERE p_payment_id = \
+    (SELECT payment_id FROM transactions WHERE transaction_id = $1)";
 
 /// Part of the chain holding the transaction whose id is `$1`, for a rule that only adds a
 /// child to it: the payment (with its totals) and its authorization. Two rows found by their
 /// keys, where the whole chain is every transaction the payment ever had; a chain holding
 /// preauthorizations is read whole instead (`ChainTotals::preauthorizations`).
-pub(crate) static FOR_NEW_CHILD: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT {}, t.* FROM payments p \
-         LEFT JOIN transactions t ON t.transaction_id = p.authorization_id \
-         WHERE p.payment_id = (SELECT payment_id FROM transactions WHERE transaction_id = $1)",
-        payment_columns()
-    )
-});
+pub(crate) const FOR_NEW_CHILD: &str = "SELECT * FROM chain_heads WHERE p_payment_id = \
+    (SELECT payment_id FROM transactions WHERE transaction_id = $1)";
 
 /// PostgreSQL only: the chains of the payments whose ids `$1` lists (decimal, comma-separated),
 /// each row led by the id it answers (`asked`), a chain's rows together.
@@ -121,20 +141,9 @@ pub(crate) fn needs_whole(part: &PaymentChain) -> bool {
     part.payment.totals.preauthorizations > 0
 }
 
-/// How [`select_many`] joins a payment to its transactions when it reads whole chains.
+/// How a payment is joined to its transactions when whole chains are read. A LEFT JOIN, so a
+/// payment is found even if it had no transaction.
 const WHOLE_CHAIN: &str = "t.payment_id = p.payment_id";
-
-/// The payment's columns on every row, then its transactions'. A LEFT JOIN, so a payment is
-/// found even if it had no transaction. In no order: [`ChainRows::finish`] puts the
-/// transactions in creation order, cheaper than SQLite sorting whole rows, every payment
-/// column repeated on each, for every chain it reads.
-fn select(payment_id: &str) -> String {
-    format!(
-        "SELECT {}, t.* FROM payments p LEFT JOIN transactions t ON t.payment_id = p.payment_id \
-         WHERE p.payment_id = {payment_id}",
-        payment_columns()
-    )
-}
 
 /// Several chains in one statement: `asked` names the id each row answers, `join` finds the
 /// payments from the ids `filter` picks out, and `transactions` which of their transactions
@@ -293,6 +302,66 @@ mod tests {
         for stored in counters.chain(others).chain(others) {
             assert_eq!((&recent).decode(stored), ids.id(stored), "{stored}");
         }
+    }
+
+    /// The plan of each chain statement, through the views, is the plan of the statement
+    /// spelled out: SQLite flattens the view, then finds the payment by its key and its
+    /// transactions through their index on the payment (or the authorization by its key).
+    #[tokio::test]
+    async fn chain_statements_through_the_views_plan_as_spelled_out() {
+        use crate::test_support::{SqliteFile, TEST_ID_SEED};
+        let file = SqliteFile::create("chain-view-plans");
+        let store = crate::open(&file.url, TEST_ID_SEED).await.expect("open");
+        let path = file
+            .url
+            .trim_start_matches("sqlite://")
+            .trim_end_matches("?mode=rwc");
+        let connection = rusqlite::Connection::open(path).expect("connect");
+        connection.execute_batch(&SQLITE_VIEWS).expect("views");
+        let of_transaction = "(SELECT payment_id FROM transactions WHERE transaction_id = $1)";
+        let spelled = |join: &str, payment_id: &str| {
+            format!(
+                "SELECT {}, t.* FROM payments p LEFT JOIN transactions t ON {join} \
+                 WHERE p.payment_id = {payment_id}",
+                payment_columns()
+            )
+        };
+        let heads = "t.transaction_id = p.authorization_id";
+        let pairs = [
+            (BY_PAYMENT, spelled(WHOLE_CHAIN, "$1")),
+            (BY_TRANSACTION, spelled(WHOLE_CHAIN, of_transaction)),
+            (FOR_NEW_CHILD, spelled(heads, of_transaction)),
+        ];
+        for (through_view, spelled_out) in pairs {
+            let plan = plan(&connection, through_view);
+            assert_eq!(
+                plan,
+                self::plan(&connection, &spelled_out),
+                "{through_view}"
+            );
+            assert!(plan
+                .iter()
+                .any(|step| step.contains("SEARCH p USING INTEGER PRIMARY KEY")));
+        }
+        let whole = plan(&connection, BY_PAYMENT);
+        assert!(
+            whole
+                .iter()
+                .any(|step| step.contains("transactions_by_payment")),
+            "{whole:?}"
+        );
+        drop(store);
+    }
+
+    fn plan(connection: &rusqlite::Connection, sql: &str) -> Vec<String> {
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        let steps = statement.query_map([1_i64], |row| row.get::<_, String>(3));
+        steps
+            .expect("plan")
+            .map(|step| step.expect("a step"))
+            .collect()
     }
 
     #[test]

@@ -200,6 +200,10 @@ fn sqlite_writer(path: &std::path::Path) -> StoreResult<rusqlite::Connection> {
     connection
         .execute_batch(SQLITE_WRITER_PRAGMAS)
         .map_err(sqlite_error)?;
+    // The writer reads chains too, before each batch.
+    connection
+        .execute_batch(&crate::chain_read::SQLITE_VIEWS)
+        .map_err(sqlite_error)?;
     connection.set_prepared_statement_cache_capacity(WRITER_STATEMENT_CACHE);
     Ok(connection)
 }

@@ -179,6 +179,9 @@ impl SqliteReads {
                 connection
                     .execute_batch(&format!("PRAGMA cache_size = -{PAGE_CACHE_KIB};"))
                     .map_err(sqlite_error)?;
+                connection
+                    .execute_batch(&chain_read::SQLITE_VIEWS)
+                    .map_err(sqlite_error)?;
                 connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
                 Ok(Mutex::new(ReadConnection {
                     connection,
@@ -325,14 +328,14 @@ pub(crate) fn load_chain_by(
     key: ChainKey,
 ) -> StoreResult<Option<PaymentChain>> {
     let (sql, id) = match key {
-        ChainKey::Payment(id) => (&*chain_read::BY_PAYMENT, id),
-        ChainKey::Transaction(id) => (&*chain_read::BY_TRANSACTION, id),
+        ChainKey::Payment(id) => (chain_read::BY_PAYMENT, id),
+        ChainKey::Transaction(id) => (chain_read::BY_TRANSACTION, id),
         ChainKey::ForNewChild(id) => {
-            let part = load_chain(connection, &chain_read::FOR_NEW_CHILD, ids, id)?;
+            let part = load_chain(connection, chain_read::FOR_NEW_CHILD, ids, id)?;
             if !part.as_ref().is_some_and(chain_read::needs_whole) {
                 return Ok(part);
             }
-            (&*chain_read::BY_TRANSACTION, id)
+            (chain_read::BY_TRANSACTION, id)
         }
     };
     load_chain(connection, sql, ids, id)
