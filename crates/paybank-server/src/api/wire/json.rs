@@ -170,9 +170,32 @@ impl<T: WriteJson> WriteJson for [T] {
 
 /// True when serde_json would write `text` between quotes unchanged: it escapes only quotes,
 /// backslashes and control characters.
+///
+/// Eight bytes are tested at a time: a transaction answer carries about 600 bytes of strings,
+/// and a byte at a time this was a sixth of writing it.
 fn needs_no_escape(text: &str) -> bool {
-    text.bytes()
-        .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
+    let mut words = text.as_bytes().chunks_exact(8);
+    let words_plain = (&mut words).all(|word| {
+        let word = u64::from_le_bytes(word.try_into().expect("chunks of 8"));
+        !may_need_escape(word)
+    });
+    words_plain && words.remainder().iter().all(|&byte| plain_byte(byte))
+}
+
+fn plain_byte(byte: u8) -> bool {
+    byte >= 0x20 && byte != b'"' && byte != b'\\'
+}
+
+/// Whether any byte of `word` is below 0x20, a quote or a backslash (the well-known tests for a
+/// zero byte and for a byte below a bound, applied to every byte of a word at once).
+fn may_need_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let below = |bound: u8| word.wrapping_sub(ONES * u64::from(bound)) & !word & HIGHS;
+    let zero_in = |value: u64| value.wrapping_sub(ONES) & !value & HIGHS;
+    let quote = zero_in(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_in(word ^ (ONES * u64::from(b'\\')));
+    (below(0x20) | quote | backslash) != 0
 }
 
 fn write_str(out: &mut Vec<u8>, text: &str) {
@@ -239,6 +262,24 @@ mod tests {
         let json = axum::Json(serde_json::json!({})).into_response();
         assert_eq!(response.headers(), json.headers());
         assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+    }
+
+    /// Every byte value at every position of words and of the tail, alone among plain bytes:
+    /// the test eight bytes at a time agrees with the test of each byte.
+    #[test]
+    fn escapes_are_found_wherever_they_are() {
+        for length in [1, 7, 8, 9, 16, 23] {
+            for position in 0..length {
+                for byte in 0..=0x7f_u8 {
+                    let mut text = vec![b'a'; length];
+                    text[position] = byte;
+                    let text = String::from_utf8(text).expect("ASCII");
+                    assert_eq!(needs_no_escape(&text), plain_byte(byte), "{text:?}");
+                }
+            }
+        }
+        assert!(needs_no_escape("") && needs_no_escape("é ü ✓ 𝄞 plain, long enough: twice 8"));
+        assert!(!needs_no_escape("é ü ✓ 𝄞 \"quoted\" long enough"));
     }
 
     #[test]
