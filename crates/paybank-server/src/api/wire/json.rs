@@ -175,7 +175,7 @@ impl<T: WriteJson> WriteJson for [T] {
 /// and a byte at a time this was a sixth of writing it.
 fn needs_no_escape(text: &str) -> bool {
     let mut words = text.as_bytes().chunks_exact(8);
-    let words_plain = (&mut words).all(|word| {
+    let words_plain = words.all(|word| {
         let word = u64::from_le_bytes(word.try_into().expect("chunks of 8"));
         !may_need_escape(word)
     });
