@@ -123,7 +123,9 @@ fn child_amount(
     }
 }
 
-/// A new child transaction of the authorization, Authorized, holding `amount` as pending.
+/// A new child transaction of the authorization, Authorized, holding `amount` as pending. It
+/// takes only its payment, merchant and currency from the parent: copying the whole parent
+/// and overwriting the rest copied its texts for nothing.
 pub(crate) fn new_child(
     ctx: &mut Ctx<'_>,
     parent: &Transaction,
@@ -154,7 +156,9 @@ pub(crate) fn new_child(
         pre_authorized: false,
         rail: None,
         record_version: 1,
-        ..parent.clone()
+        payment_id: parent.payment_id,
+        merchant_id: parent.merchant_id,
+        currency: parent.currency.clone(),
     }
 }
 
@@ -190,12 +194,12 @@ pub fn capture(
     chain: &PaymentChain,
     request: CaptureRequest,
 ) -> Result<Change, RuleError> {
-    let authorization = authorized_for(chain, &CAPTURE_PAYMENT_TYPES)?.clone();
+    let authorization = authorized_for(chain, &CAPTURE_PAYMENT_TYPES)?;
     let amount = capture_amount(chain, request.amount)?;
     let mut change = Change::for_chain(chain, ctx.now);
     let mut txn = new_child(
         ctx,
-        &authorization,
+        authorization,
         TransactionType::Capture,
         request.merchant_reference,
         amount,
@@ -284,7 +288,7 @@ pub fn preauthorize(
     chain: &PaymentChain,
     request: PreauthorizationRequest,
 ) -> Result<Change, RuleError> {
-    let authorization = authorized_for(chain, &CAPTURE_PAYMENT_TYPES)?.clone();
+    let authorization = authorized_for(chain, &CAPTURE_PAYMENT_TYPES)?;
     if !(1..=6).contains(&request.period_hours) {
         return Err(RuleError::PeriodOutOfRange);
     }
@@ -292,7 +296,7 @@ pub fn preauthorize(
     let mut change = Change::for_chain(chain, ctx.now);
     let mut txn = new_child(
         ctx,
-        &authorization,
+        authorization,
         TransactionType::Preauthorization,
         request.merchant_reference,
         amount,
@@ -330,12 +334,12 @@ pub fn deposit(
     chain: &PaymentChain,
     request: DepositRequest,
 ) -> Result<Change, RuleError> {
-    let authorization = authorized_for(chain, &DEPOSIT_PAYMENT_TYPES)?.clone();
+    let authorization = authorized_for(chain, &DEPOSIT_PAYMENT_TYPES)?;
     let amount = child_amount(chain, TransactionType::Deposit, request.amount)?;
     let mut change = Change::for_chain(chain, ctx.now);
     let txn = new_child(
         ctx,
-        &authorization,
+        authorization,
         TransactionType::Deposit,
         request.merchant_reference,
         amount,
