@@ -270,7 +270,7 @@ struct PaymentColumns<'a, R> {
 }
 
 impl<R: Columns> Columns for PaymentColumns<'_, R> {
-    fn get<T: Value>(&self, column: &str) -> StoreResult<T> {
+    fn get<T: Value>(&self, column: &'static str) -> StoreResult<T> {
         let position = PAYMENT_INDEX
             .position(column, self.next.get())
             .map_err(|_| StoreError::Database(format!("no payment column {column} in a chain")))?;

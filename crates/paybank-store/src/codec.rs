@@ -34,23 +34,31 @@ impl IdDecoder for StoredIds {
 }
 
 /// The id a column keeps in its stored form (see [`StoredIds`]).
-pub(crate) fn id(row: &impl Columns, ids: impl IdDecoder, column: &str) -> StoreResult<u64> {
+pub(crate) fn id(
+    row: &impl Columns,
+    ids: impl IdDecoder,
+    column: &'static str,
+) -> StoreResult<u64> {
     let value: i64 = row.get(column)?;
     ids.decode(value).ok_or_else(|| corrupt(column))
 }
 
-fn optional_id(row: &impl Columns, ids: impl IdDecoder, column: &str) -> StoreResult<Option<u64>> {
+fn optional_id(
+    row: &impl Columns,
+    ids: impl IdDecoder,
+    column: &'static str,
+) -> StoreResult<Option<u64>> {
     let value: Option<i64> = row.get(column)?;
     value
         .map(|value| ids.decode(value).ok_or_else(|| corrupt(column)))
         .transpose()
 }
 
-fn amount(row: &impl Columns, column: &str) -> StoreResult<Amount> {
+fn amount(row: &impl Columns, column: &'static str) -> StoreResult<Amount> {
     Ok(Amount::from_minor(row.get(column)?))
 }
 
-fn code(row: &impl Columns, column: &str) -> StoreResult<u8> {
+fn code(row: &impl Columns, column: &'static str) -> StoreResult<u8> {
     let value: i64 = row.get(column)?;
     u8::try_from(value).map_err(|_| corrupt(column))
 }

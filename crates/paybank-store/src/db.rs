@@ -131,7 +131,7 @@ pub(crate) enum DbRow<'a> {
 }
 
 impl Columns for DbRow<'_> {
-    fn get<T: Value>(&self, column: &str) -> StoreResult<T> {
+    fn get<T: Value>(&self, column: &'static str) -> StoreResult<T> {
         match self {
             DbRow::Any(row) => row.get(column),
             DbRow::Sqlite(row) => row.get(column),
