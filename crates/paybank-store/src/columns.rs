@@ -96,17 +96,26 @@ impl ColumnIndex {
         }
     }
 
-    /// The position of `column`, trying `guess` first.
+    /// The position of `column`, trying `guess` first. Inlined, and the names compared
+    /// elsewhere: the comparisons and the error made this a call that cost more to enter and
+    /// leave than the check that nearly always answers.
+    #[inline]
     pub(crate) fn position(&self, column: &'static str, guess: usize) -> StoreResult<usize> {
+        let place = column.as_ptr().cast_mut();
+        // Relaxed: a stale null or an older place only sends the check to the names.
+        let known = (self.known_at.get(guess))
+            .is_some_and(|known_at| known_at.load(Ordering::Relaxed) == place);
+        if known && self.in_order[guess].len() == column.len() {
+            return Ok(guess);
+        }
+        self.position_by_name(column, guess)
+    }
+
+    #[inline(never)]
+    fn position_by_name(&self, column: &'static str, guess: usize) -> StoreResult<usize> {
         if let Some(name) = self.in_order.get(guess) {
-            let place = column.as_ptr().cast_mut();
-            let known_at = &self.known_at[guess];
-            // Relaxed: a stale null or an older place only sends the check to the names.
-            if known_at.load(Ordering::Relaxed) == place && name.len() == column.len() {
-                return Ok(guess);
-            }
             if name == column {
-                known_at.store(place, Ordering::Relaxed);
+                self.known_at[guess].store(column.as_ptr().cast_mut(), Ordering::Relaxed);
                 return Ok(guess);
             }
         }
