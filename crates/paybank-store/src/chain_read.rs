@@ -72,7 +72,7 @@ static PAYMENT_INDEX: LazyLock<ColumnIndex> = LazyLock::new(|| {
 /// Through them the statements are a line each: rusqlite's statement cache hashes and copies
 /// a statement's whole text at every use, and spelled out, with every payment column renamed,
 /// a chain statement was 1.3 KB. SQLite flattens a view into the statement that reads it, so
-/// the plan is the same (`sqlite_reads::tests`).
+/// the plan is the same (a test below compares them).
 pub(crate) static SQLITE_VIEWS: LazyLock<String> = LazyLock::new(|| {
     let view = |name: &str, join: &str| {
         format!(

@@ -121,7 +121,7 @@ struct Kept<'c> {
 }
 
 /// Statements a [`Db`] keeps at most; past them (statements built at run time, each a text of
-/// its own), statements go back to rusqlite's cache after each use.
+/// its own), the one kept longest goes back to rusqlite's cache to make room.
 const KEPT_MAX: usize = 32;
 
 /// A row of either driver, read by column name.
