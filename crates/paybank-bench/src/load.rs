@@ -221,27 +221,11 @@ pub async fn closed_loop(
     connections: usize,
     seconds: f64,
 ) -> Outcome {
-    let tally = Arc::new(Mutex::new(Tally::default()));
-    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(seconds);
     let mut tasks = JoinSet::new();
-    for _ in 0..connections {
-        let (target, calls, tally, counter) = (
-            target.clone(),
-            calls.clone(),
-            tally.clone(),
-            counter.clone(),
-        );
-        tasks.spawn(async move {
-            while Instant::now() < deadline {
-                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let sent = Instant::now();
-                let ok = target.send(&calls(n)).await;
-                tally.lock().expect("tally lock").record(ok, sent);
-            }
-        });
-    }
+    let more = move |_| Instant::now() < deadline;
+    let tally = back_to_back(&mut tasks, target, calls, connections, (0, more));
     tasks.spawn(keep_awake(deadline));
     while tasks.join_next().await.is_some() {}
     finish(tally, started, None)
@@ -255,11 +239,26 @@ pub async fn counted_loop(
     connections: usize,
     (first, total): (u64, u64),
 ) -> Outcome {
-    let tally = Arc::new(Mutex::new(Tally::default()));
-    let counter = Arc::new(std::sync::atomic::AtomicU64::new(first));
-    let end = first + total;
     let started = Instant::now();
     let mut tasks = JoinSet::new();
+    let end = first + total;
+    let more = move |n| n < end;
+    let tally = back_to_back(&mut tasks, target, calls, connections, (first, more));
+    while tasks.join_next().await.is_some() {}
+    finish(tally, started, None)
+}
+
+/// Spawns `connections` senders into `tasks`, each sending request after request, numbered
+/// from `first` across all of them, while `more` allows the next number; their tally.
+fn back_to_back(
+    tasks: &mut JoinSet<()>,
+    target: &Target,
+    calls: Calls,
+    connections: usize,
+    (first, more): (u64, impl Fn(u64) -> bool + Copy + Send + 'static),
+) -> Arc<Mutex<Tally>> {
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(first));
     for _ in 0..connections {
         let (target, calls, tally, counter) = (
             target.clone(),
@@ -270,7 +269,7 @@ pub async fn counted_loop(
         tasks.spawn(async move {
             loop {
                 let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if n >= end {
+                if !more(n) {
                     break;
                 }
                 let sent = Instant::now();
@@ -279,8 +278,7 @@ pub async fn counted_loop(
             }
         });
     }
-    while tasks.join_next().await.is_some() {}
-    finish(tally, started, None)
+    tally
 }
 
 /// Keeps the generator's thread running until `deadline`, as the open loop's dispatcher does.
