@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::load::{counted_loop, Call, Calls, Outcome, Target};
 use crate::process::{free_port, Server};
 use crate::report::{Report, Row};
-use crate::scenarios::{fresh_dir, merchant_target};
+use crate::scenarios::{capture_calls, first_body_bytes, fresh_dir, merchant_target, read_calls};
 use crate::seed::{config, seed};
 use crate::writer_note::{writer_stats, writer_stats_since};
 use crate::Options;
@@ -63,12 +63,11 @@ pub async fn instructions(options: &Options, report: &mut Report) -> anyhow::Res
     let ids = Arc::new(seeded.authorizations);
     let server = start_counted_paybank(options, &dir).await?;
     let target = merchant_target(&server, &seeded.merchant);
-    let read_path = format!("/api/v1/transactions/{}", ids[0]);
-    let answer_bytes = answer_bytes(&target, &read_path).await?;
-    let reads = reads(&ids);
+    let answer_bytes = first_body_bytes(&target, &ids[0]).await?;
+    let reads = read_calls(&ids);
     let outcome = count(&server, &target, reads, &counts, &dir).await?;
     report.push(row("paybank: GET /transactions/{id}", &outcome, &counts));
-    let captures = captures(&ids);
+    let captures = capture_calls(&ids);
     let outcome = count(&server, &target, captures, &counts, &dir).await?;
     report.push(row("paybank: durable capture, SQLite", &outcome, &counts));
     drop(server);
@@ -163,46 +162,12 @@ async fn count(
     })
 }
 
-fn reads(ids: &Arc<Vec<String>>) -> Calls {
-    let ids = ids.clone();
-    Arc::new(move |n| Call {
-        post: false,
-        path: format!("/api/v1/transactions/{}", ids[n as usize % ids.len()]),
-        form: None,
-    })
-}
-
-/// Captures of $1.00, one per authorization in each phase; references never repeat.
-fn captures(ids: &Arc<Vec<String>>) -> Calls {
-    let ids = ids.clone();
-    Arc::new(move |n| Call {
-        post: true,
-        path: format!(
-            "/api/v1/transactions/{}/capture",
-            ids[n as usize % ids.len()]
-        ),
-        form: Some(format!("merchantReference=instr-{n}&amount=1.00")),
-    })
-}
-
 fn reads_of_ceiling() -> Calls {
     Arc::new(|_| Call {
         post: false,
         path: "/".to_owned(),
         form: None,
     })
-}
-
-async fn answer_bytes(target: &Target, path: &str) -> anyhow::Result<usize> {
-    let (user, key) = target.credentials.clone().unwrap_or_default();
-    let response = target
-        .client
-        .get(format!("{}{path}", target.base))
-        .basic_auth(user, Some(key))
-        .send()
-        .await?
-        .error_for_status()?;
-    Ok(response.bytes().await?.len())
 }
 
 /// callgrind, counting nothing until told to, its dumps into `dir`.

@@ -55,11 +55,7 @@ pub async fn reads(
     let target = merchant_target(&server, &store.merchant);
     let ids = store.ids.clone();
     let body_bytes = first_body_bytes(&target, &ids[0]).await?;
-    let calls: Calls = Arc::new(move |n| Call {
-        post: false,
-        path: format!("/api/v1/transactions/{}", ids[n as usize % ids.len()]),
-        form: None,
-    });
+    let calls = read_calls(&ids);
     let scenario = format!(
         "(a) GET /transactions/{{id}}, {} stored",
         options.stored_transactions
@@ -155,16 +151,7 @@ async fn capture_rows(
     };
     let server = start_paybank_with(options, dir, settings).await?;
     let target = merchant_target(&server, &seeded.merchant);
-    let ids = Arc::new(seeded.authorizations);
-    // Request numbers never repeat within a server's life, so no reference is a duplicate.
-    let calls: Calls = Arc::new(move |n| Call {
-        post: true,
-        path: format!(
-            "/api/v1/transactions/{}/capture",
-            ids[n as usize % ids.len()]
-        ),
-        form: Some(format!("merchantReference=cap-{n}&amount=1.00")),
-    });
+    let calls = capture_calls(&Arc::new(seeded.authorizations));
     let scenario = match database {
         Some(_) => POSTGRES_CAPTURES,
         None => "(b) durable capture, SQLite",
@@ -310,7 +297,31 @@ pub(crate) fn merchant_target(server: &Server, merchant: &Merchant) -> Target {
     Target::new(server.base.clone(), Some(credentials))
 }
 
-async fn first_body_bytes(target: &Target, id: &str) -> anyhow::Result<usize> {
+/// Reads of the transactions `ids`, in turn.
+pub(crate) fn read_calls(ids: &Arc<Vec<String>>) -> Calls {
+    let ids = ids.clone();
+    Arc::new(move |n| Call {
+        post: false,
+        path: format!("/api/v1/transactions/{}", ids[n as usize % ids.len()]),
+        form: None,
+    })
+}
+
+/// Captures of $1.00 of the authorizations `ids`, in turn. Request numbers never repeat
+/// within a server's life, so no reference is a duplicate.
+pub(crate) fn capture_calls(ids: &Arc<Vec<String>>) -> Calls {
+    let ids = ids.clone();
+    Arc::new(move |n| Call {
+        post: true,
+        path: format!(
+            "/api/v1/transactions/{}/capture",
+            ids[n as usize % ids.len()]
+        ),
+        form: Some(format!("merchantReference=cap-{n}&amount=1.00")),
+    })
+}
+
+pub(crate) async fn first_body_bytes(target: &Target, id: &str) -> anyhow::Result<usize> {
     let url = format!("{}/api/v1/transactions/{id}", target.base);
     let (user, key) = target.credentials.clone().unwrap_or_default();
     let response = target
