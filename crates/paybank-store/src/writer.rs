@@ -14,7 +14,7 @@ use paybank_core::change::Timer;
 use paybank_core::ids::StoredIds;
 use paybank_core::model::PaymentChain;
 use paybank_core::rails::RailJob;
-use sqlx::{AnyConnection, Executor};
+use sqlx::AnyConnection;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -145,13 +145,7 @@ impl WriteConnection {
 
     /// Runs a statement of transaction control (BEGIN, SAVEPOINT, …).
     async fn control(&mut self, sql: &str) -> StoreResult<()> {
-        match &mut self.link {
-            Link::Sqlite(connection) => crate::db::sqlite_control(connection, sql)?,
-            Link::Sqlx(connection) => {
-                connection.execute(sql).await?;
-            }
-        }
-        Ok(())
+        self.db().control(sql).await
     }
 }
 
