@@ -26,52 +26,54 @@ use crate::app::AppState;
 use crate::config::Config;
 use error::{ApiError, CODE_NOT_FOUND};
 
+/// The API's routes, each under its whole path. They are not nested under `/api/v1`: a nested
+/// route strips the prefix from every request's URI, which rebuilds the URI and adds a layer of
+/// boxed services per request.
 pub fn routes(config: &Config) -> Router<AppState> {
     let api = Router::new()
-        .route("/establish", post(transactions::create_establish))
-        .route("/accounts/verify", post(accounts::verify))
-        .route("/accounts/tokenize", post(accounts::tokenize))
-        .route("/transactions", get(transactions::list_transactions))
+        .route("/api/v1/establish", post(transactions::create_establish))
+        .route("/api/v1/accounts/verify", post(accounts::verify))
+        .route("/api/v1/accounts/tokenize", post(accounts::tokenize))
+        .route("/api/v1/transactions", get(transactions::list_transactions))
         .route(
-            "/transactions/{transaction_id}",
+            "/api/v1/transactions/{transaction_id}",
             get(transactions::get_transaction),
         )
         .route(
-            "/transactions/{transaction_id}/capture",
+            "/api/v1/transactions/{transaction_id}/capture",
             post(transactions::capture_transaction),
         )
         .route(
-            "/transactions/{transaction_id}/capture/preAuth",
+            "/api/v1/transactions/{transaction_id}/capture/preAuth",
             post(transactions::preauthorize_transaction),
         )
         .route(
-            "/transactions/{transaction_id}/deposit",
+            "/api/v1/transactions/{transaction_id}/deposit",
             post(transactions::deposit_transaction),
         )
         .route(
-            "/transactions/{transaction_id}/refund",
+            "/api/v1/transactions/{transaction_id}/refund",
             post(transactions::refund_transaction),
         )
         .route(
-            "/transactions/{transaction_id}/cancel",
+            "/api/v1/transactions/{transaction_id}/cancel",
             post(transactions::cancel_transaction),
         )
         .route(
-            "/transactions/{transaction_id}/refresh",
+            "/api/v1/transactions/{transaction_id}/refresh",
             post(transactions::refresh_transaction),
         )
-        .route("/paybank/events", get(events::list_events))
-        .route("/paybank/events/{event_id}", get(events::get_event))
+        .route("/api/v1/paybank/events", get(events::list_events))
+        .route("/api/v1/paybank/events/{event_id}", get(events::get_event))
         .route(
-            "/paybank/events/{event_id}/resend",
+            "/api/v1/paybank/events/{event_id}/resend",
             post(events::resend_event),
         )
         .merge(rails::paybank_routes());
-    let api = match config.sandbox.enabled {
+    match config.sandbox.enabled {
         true => api.merge(sandbox::routes()).merge(rails::sandbox_routes()),
         false => api,
-    };
-    Router::new().nest("/api/v1", api)
+    }
 }
 
 /// Unknown paths answer in the API's error envelope.

@@ -1,16 +1,20 @@
 //! The application: shared state, the router, and `serve(listener, shutdown)`.
 
+use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
-use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::response::{IntoResponse, Response};
+use axum::{Router, ServiceExt};
 use paybank_core::ach_schedule::AchSchedule;
 use paybank_core::money::Amount;
 use paybank_core::rules::Policy;
 use paybank_store::Store;
 use tokio::net::TcpListener;
+use tower::{Service, ServiceBuilder};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -142,8 +146,14 @@ impl AppState {
     }
 }
 
-/// The whole HTTP surface, for in-process tests and for `serve`.
-pub fn app(state: AppState) -> Router {
+/// The whole HTTP surface, for `serve`: the routes, inside the layers every request passes.
+///
+/// The layers wrap the router once rather than each route (`Router::layer`), so a request goes
+/// through one stack of them instead of the boxed stack its route was given: the boxes are
+/// cloned for every request. Unknown paths pass the layers too.
+pub fn app(
+    state: AppState,
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send {
     let config = state.config.clone();
     let demo_routes = match config.demo.enabled {
         true => demo::routes(),
@@ -153,19 +163,22 @@ pub fn app(state: AppState) -> Router {
         true => Router::new().route("/metrics", axum::routing::get(crate::metrics::metrics)),
         false => Router::new(),
     };
-    Router::new()
+    let routes = Router::new()
         .merge(api::routes(&config))
         .merge(lightbox::routes())
         .merge(demo_routes)
         .merge(metrics_routes)
-        .layer(DefaultBodyLimit::max(config.server.body_bytes_max))
+        .fallback(api::not_found)
+        .with_state(state);
+    ServiceBuilder::new()
+        .map_response(IntoResponse::into_response)
+        .layer(TraceLayer::new_for_http())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_millis(config.server.request_timeout_ms),
         ))
-        .layer(TraceLayer::new_for_http())
-        .fallback(api::not_found)
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(config.server.body_bytes_max))
+        .service(routes)
 }
 
 /// Serves the app (and, if configured, the workers) until `shutdown` completes.
@@ -180,7 +193,8 @@ pub async fn serve(
         .workers
         .enabled
         .then(|| tokio::spawn(crate::jobs::run_workers(state.clone(), workers_stopped)));
-    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let service =
+        ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app(state));
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await?;

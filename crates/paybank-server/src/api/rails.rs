@@ -21,24 +21,35 @@ use crate::rails::files::is_file_name;
 /// Sandbox routes: files, messages and forced outcomes.
 pub fn sandbox_routes() -> Router<AppState> {
     Router::new()
-        .route("/sandbox/ach/files", get(list_files))
-        .route("/sandbox/ach/files/{name}", get(get_file))
-        .route("/sandbox/instant/messages", get(list_messages))
-        .route("/sandbox/instant/messages/{message_id}", get(get_message))
-        .route("/sandbox/ach/returns", post(super::forcing::force_return))
-        .route("/sandbox/ach/notices", post(super::forcing::force_notice))
+        .route("/api/v1/sandbox/ach/files", get(list_files))
+        .route("/api/v1/sandbox/ach/files/{name}", get(get_file))
+        .route("/api/v1/sandbox/instant/messages", get(list_messages))
         .route(
-            "/sandbox/instant/outcomes",
+            "/api/v1/sandbox/instant/messages/{message_id}",
+            get(get_message),
+        )
+        .route(
+            "/api/v1/sandbox/ach/returns",
+            post(super::forcing::force_return),
+        )
+        .route(
+            "/api/v1/sandbox/ach/notices",
+            post(super::forcing::force_notice),
+        )
+        .route(
+            "/api/v1/sandbox/instant/outcomes",
             post(super::forcing::force_instant),
         )
 }
 
 /// Routes in paybank's own namespace that are not sandbox-only.
 pub fn paybank_routes() -> Router<AppState> {
-    Router::new().route("/paybank/funds", get(get_funds)).route(
-        "/paybank/settlements/{date}",
-        get(super::settlement_report::get_report),
-    )
+    Router::new()
+        .route("/api/v1/paybank/funds", get(get_funds))
+        .route(
+            "/api/v1/paybank/settlements/{date}",
+            get(super::settlement_report::get_report),
+        )
 }
 
 fn file_json(state: &AppState, file: &RailFile) -> Value {

@@ -25,10 +25,10 @@ const ADVANCE_SECONDS_MAX: i64 = 10 * 366 * 86_400;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/sandbox/clock", get(get_clock))
-        .route("/sandbox/clock/advance", post(advance_sandbox_clock))
+        .route("/api/v1/sandbox/clock", get(get_clock))
+        .route("/api/v1/sandbox/clock/advance", post(advance_sandbox_clock))
         .route(
-            "/sandbox/transactions/{transaction_id}/authorize",
+            "/api/v1/sandbox/transactions/{transaction_id}/authorize",
             post(authorize_headless),
         )
 }
