@@ -60,6 +60,12 @@ impl<'a> Object<'a> {
     }
 
     /// Writes `"key":` and hands back the body for the value.
+    ///
+    /// Inlined, with the field methods that call it, so that each field's name is a constant
+    /// of known length where it is written: copied by a few moves instead of a call to
+    /// `memcpy`. A transaction answer has about ninety names, and out of line each cost about
+    /// seventy instructions, more than a third of writing the answer.
+    #[inline(always)]
     fn key(&mut self, key: &'static str) -> &mut Vec<u8> {
         debug_assert!(needs_no_escape(key), "a field name is plain text");
         if !self.empty {
@@ -72,17 +78,20 @@ impl<'a> Object<'a> {
         self.out
     }
 
+    #[inline(always)]
     pub fn str(&mut self, key: &'static str, value: &str) {
         write_str(self.key(key), value);
     }
 
     /// A string field, left out when absent.
+    #[inline(always)]
     pub fn opt_str(&mut self, key: &'static str, value: Option<&str>) {
         if let Some(value) = value {
             self.str(key, value);
         }
     }
 
+    #[inline(always)]
     pub fn int(&mut self, key: &'static str, value: impl Into<i64>) {
         let mut digits = itoa::Buffer::new();
         let digits = digits.format(value.into()).as_bytes();
@@ -90,18 +99,21 @@ impl<'a> Object<'a> {
     }
 
     /// A number field, left out when absent.
+    #[inline(always)]
     pub fn opt_int(&mut self, key: &'static str, value: Option<impl Into<i64>>) {
         if let Some(value) = value {
             self.int(key, value);
         }
     }
 
+    #[inline(always)]
     pub fn bool(&mut self, key: &'static str, value: bool) {
         let text: &[u8] = if value { b"true" } else { b"false" };
         self.key(key).extend_from_slice(text);
     }
 
     /// An amount as the wire writes it: a string with two decimals.
+    #[inline(always)]
     pub fn amount(&mut self, key: &'static str, value: Amount) {
         let out = self.key(key);
         out.push(b'"');
@@ -110,6 +122,7 @@ impl<'a> Object<'a> {
     }
 
     /// An id as the wire writes it: its digits as a string.
+    #[inline(always)]
     pub fn id(&mut self, key: &'static str, value: u64) {
         let out = self.key(key);
         out.push(b'"');
@@ -118,6 +131,7 @@ impl<'a> Object<'a> {
     }
 
     /// JSON text written as it is (`null`, `[1]`).
+    #[inline(always)]
     pub fn raw(&mut self, key: &'static str, json: &'static str) {
         self.key(key).extend_from_slice(json.as_bytes());
     }
@@ -142,11 +156,13 @@ impl<'a> Object<'a> {
     }
 
     /// A field whose value writes itself.
+    #[inline(always)]
     pub fn field(&mut self, key: &'static str, value: &(impl WriteJson + ?Sized)) {
         value.write_json(self.key(key));
     }
 
     /// A field written only when present.
+    #[inline(always)]
     pub fn opt_field(&mut self, key: &'static str, value: Option<&impl WriteJson>) {
         if let Some(value) = value {
             self.field(key, value);
