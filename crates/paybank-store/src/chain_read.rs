@@ -194,8 +194,7 @@ impl ChainRows {
             };
             self.payment = Some(codec::payment(&columns, &self.recent)?);
         }
-        if row.get::<Option<i64>>("transaction_id")?.is_some() {
-            let transaction = codec::transaction(row, &self.recent)?;
+        if let Some(transaction) = codec::optional_transaction(row, &self.recent)? {
             self.transactions.push(transaction);
         }
         Ok(())

@@ -127,22 +127,10 @@ fn account(json: &str) -> StoreResult<BankAccount> {
     })
 }
 
+/// A payment from its row, its columns read in the table's order, so that a read by position
+/// finds each where it looks first (`SqliteRow`, `chain_read::PaymentColumns`); out of order,
+/// each column read out of turn was looked up by name.
 pub(crate) fn payment(row: &impl Columns, ids: impl IdDecoder) -> StoreResult<Payment> {
-    let account_json: Option<String> = row.get("account_json")?;
-    let split_token_hash: Option<String> = row.get("split_token_hash")?;
-    let split_token = match split_token_hash {
-        Some(hash_hex) => Some(SplitToken {
-            hash_hex,
-            expires_at: row
-                .get::<Option<i64>>("split_token_expires_at")?
-                .unwrap_or(0),
-            refreshable: row
-                .get::<Option<i64>>("split_token_refreshable")?
-                .unwrap_or(0)
-                != 0,
-        }),
-        None => None,
-    };
     Ok(Payment {
         payment_id: PaymentId(id(row, ids, "payment_id")?),
         merchant_id: MerchantId(id(row, ids, "merchant_id")?),
@@ -157,14 +145,29 @@ pub(crate) fn payment(row: &impl Columns, ids: impl IdDecoder) -> StoreResult<Pa
         notification_url: row.get("notification_url")?,
         establish_json: row.get("establish_json")?,
         authorization_id: TransactionId(id(row, ids, "authorization_id")?),
-        account: account_json.as_deref().map(account).transpose()?,
-        split_token,
+        account: (row.get::<Option<String>>("account_json")?)
+            .as_deref()
+            .map(account)
+            .transpose()?,
+        split_token: split_token(row)?,
         decline_next_capture: row.get("decline_next_capture")?,
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
         record_version: row.get("record_version")?,
         totals: chain_totals(row)?,
     })
+}
+
+/// The split token's three columns, all read (in order) whether or not there is a token.
+fn split_token(row: &impl Columns) -> StoreResult<Option<SplitToken>> {
+    let hash: Option<String> = row.get("split_token_hash")?;
+    let expires_at: Option<i64> = row.get("split_token_expires_at")?;
+    let refreshable: Option<i64> = row.get("split_token_refreshable")?;
+    Ok(hash.map(|hash_hex| SplitToken {
+        hash_hex,
+        expires_at: expires_at.unwrap_or(0),
+        refreshable: refreshable.unwrap_or(0) != 0,
+    }))
 }
 
 fn chain_totals(row: &impl Columns) -> StoreResult<ChainTotals> {
@@ -182,8 +185,21 @@ fn chain_totals(row: &impl Columns) -> StoreResult<ChainTotals> {
 }
 
 pub(crate) fn transaction(row: &impl Columns, ids: impl IdDecoder) -> StoreResult<Transaction> {
-    Ok(Transaction {
-        transaction_id: TransactionId(id(row, ids, "transaction_id")?),
+    optional_transaction(row, ids)?.ok_or_else(|| corrupt("transaction_id"))
+}
+
+/// The transaction of a row whose transaction columns may all be NULL (a chain row of a
+/// payment with no transaction), or `None` for such a row. The id is read once, first, as the
+/// other columns are, in the table's order.
+pub(crate) fn optional_transaction(
+    row: &impl Columns,
+    ids: impl IdDecoder,
+) -> StoreResult<Option<Transaction>> {
+    let Some(transaction_id) = optional_id(row, ids, "transaction_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(Transaction {
+        transaction_id: TransactionId(transaction_id),
         payment_id: PaymentId(id(row, ids, "payment_id")?),
         merchant_id: MerchantId(id(row, ids, "merchant_id")?),
         transaction_type: TransactionType::from_code(code(row, "transaction_type")?)
@@ -219,7 +235,7 @@ pub(crate) fn transaction(row: &impl Columns, ids: impl IdDecoder) -> StoreResul
         // In the table's order, so a read by position finds each column where it looks first.
         record_version: row.get("record_version")?,
         rail: rail(row)?,
-    })
+    }))
 }
 
 fn rail(row: &impl Columns) -> StoreResult<Option<Rail>> {
