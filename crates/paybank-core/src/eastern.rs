@@ -10,6 +10,8 @@
 //! Values outside the range `time` can represent saturate instead of panicking; see the
 //! individual functions.
 
+use std::cell::Cell;
+
 use time::macros::{offset, time};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset, Weekday};
 
@@ -36,8 +38,30 @@ fn nth_sunday(year: i32, month: Month, n: u8) -> Option<Date> {
     (date.weekday() == Weekday::Sunday).then_some(date)
 }
 
+/// The UTC instants daylight time starts and ends in a year, as UTC wall times.
+type DaylightPeriod = Option<(PrimitiveDateTime, PrimitiveDateTime)>;
+
+thread_local! {
+    /// The last year [`daylight_period_utc`] was asked for on this thread, and its answer.
+    /// Every capture and every ACH timer asks for the current year's switches, and working
+    /// them out through `time`'s calendar was half the cost of finding the next ACH window. A
+    /// memo of a pure function: the answer is the same with it or without.
+    static LAST_PERIOD: Cell<Option<(i32, DaylightPeriod)>> = const { Cell::new(None) };
+}
+
 /// The UTC instants daylight time starts and ends in `year`, as UTC wall times.
-fn daylight_period_utc(year: i32) -> Option<(PrimitiveDateTime, PrimitiveDateTime)> {
+fn daylight_period_utc(year: i32) -> DaylightPeriod {
+    LAST_PERIOD.with(|last| match last.get() {
+        Some((known, period)) if known == year => period,
+        _ => {
+            let period = work_out_daylight_period_utc(year);
+            last.set(Some((year, period)));
+            period
+        }
+    })
+}
+
+fn work_out_daylight_period_utc(year: i32) -> DaylightPeriod {
     let starts = nth_sunday(year, Month::March, 2)?.with_time(DAYLIGHT_STARTS_UTC);
     let ends = nth_sunday(year, Month::November, 1)?.with_time(DAYLIGHT_ENDS_UTC);
     Some((starts, ends))
@@ -158,6 +182,18 @@ mod tests {
             assert_eq!(eastern_offset(*starts), DAYLIGHT_OFFSET, "{starts}");
             assert_eq!(eastern_offset(*ends - one_ns), DAYLIGHT_OFFSET, "{ends}");
             assert_eq!(eastern_offset(*ends), STANDARD_OFFSET, "{ends}");
+        }
+    }
+
+    /// The remembered year answers as working it out does, whichever years came before.
+    #[test]
+    fn remembered_daylight_periods_are_the_worked_out_ones() {
+        for year in [2026, 2026, 2027, 2026, -9999, 9999, 2007, 1900, 2026] {
+            assert_eq!(
+                daylight_period_utc(year),
+                work_out_daylight_period_utc(year),
+                "{year}"
+            );
         }
     }
 
