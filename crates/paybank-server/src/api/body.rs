@@ -50,13 +50,12 @@ pub fn parse_body(bytes: &[u8], is_json: bool) -> Result<Value, ApiError> {
 pub fn nest_dotted(pairs: impl IntoIterator<Item = (String, String)>) -> Value {
     let mut root = Map::new();
     for (key, value) in pairs {
+        let (parents, name) = match key.rsplit_once('.') {
+            Some((parents, name)) => (Some(parents), name),
+            None => (None, key.as_str()),
+        };
         let mut node = &mut root;
-        let mut parts = key.split('.').peekable();
-        while let Some(part) = parts.next() {
-            if parts.peek().is_none() {
-                node.insert(part.to_owned(), Value::String(value.clone()));
-                break;
-            }
+        for part in parents.into_iter().flat_map(|parents| parents.split('.')) {
             let child = node
                 .entry(part.to_owned())
                 .or_insert_with(|| Value::Object(Map::new()));
@@ -65,6 +64,7 @@ pub fn nest_dotted(pairs: impl IntoIterator<Item = (String, String)>) -> Value {
             }
             node = child.as_object_mut().expect("just made an object");
         }
+        node.insert(name.to_owned(), Value::String(value));
     }
     Value::Object(root)
 }
@@ -112,6 +112,31 @@ fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// Dotted keys nest, a later key wins over an earlier one at the same place (a value over
+    /// an object and an object over a value), and empty parts are names like any other.
+    #[test]
+    fn dotted_keys_nest_and_the_later_wins() {
+        let nested = |pairs: &[(&str, &str)]| {
+            let owned = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+            nest_dotted(owned.collect::<Vec<_>>())
+        };
+        assert_eq!(
+            nested(&[("a.b.c", "1"), ("a.d", "2"), ("e", "3")]),
+            json!({"a": {"b": {"c": "1"}, "d": "2"}, "e": "3"})
+        );
+        assert_eq!(
+            nested(&[("a", "1"), ("a.b", "2")]),
+            json!({"a": {"b": "2"}})
+        );
+        assert_eq!(nested(&[("a.b", "1"), ("a", "2")]), json!({"a": "2"}));
+        assert_eq!(nested(&[("a", "1"), ("a", "2")]), json!({"a": "2"}));
+        assert_eq!(
+            nested(&[("a..b", "1"), ("c.", "2"), ("", "3")]),
+            json!({"a": {"": {"b": "1"}}, "c": {"": "2"}, "": "3"})
+        );
+    }
 
     #[test]
     fn form_and_json_bodies_read_the_same() {
