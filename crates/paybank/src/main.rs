@@ -14,7 +14,9 @@ use paybank_server::{AppState, Config};
 /// buffers (headers, rows, JSON), and glibc's malloc and free were 10–15 % of the server's CPU
 /// in profiles of reads and captures.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: allocator::Mimalloc = allocator::Mimalloc;
+
+mod allocator;
 
 #[derive(Parser)]
 #[command(
