@@ -1,5 +1,7 @@
 //! Bank authorizations: establish, the Lightbox's effects on the transaction, void and refresh.
 
+use std::sync::Arc;
+
 use crate::change::{Change, ReferenceClaim, Timer, TimerKind};
 use crate::codes::{PaymentType, TransactionStatus, TransactionType};
 use crate::events::{EventExtras, EventType};
@@ -199,7 +201,7 @@ pub fn complete_authorization(
     });
     change.payment.decline_next_capture = grant.decline_next_capture;
     let fi_name = grant.account.bank_name.clone();
-    change.payment.account = Some(grant.account);
+    change.payment.account = Some(Arc::new(grant.account));
     authorization.set_status(TransactionStatus::Authorized, ctx.now);
     authorization.provider = ProviderStatus::new("SW020", "Authorization received");
     change.reference_claims.push(ReferenceClaim {

@@ -4,6 +4,8 @@
 //! every rule is a pure function from a chain to a [`crate::change::Change`], and the store
 //! commits a change only if the chain did not move underneath (the payment's record version).
 
+use std::sync::Arc;
+
 use crate::codes::{PaymentType, TransactionStatus, TransactionType};
 use crate::ids::{MerchantId, PaymentId, TransactionId};
 use crate::money::Amount;
@@ -75,7 +77,9 @@ pub struct Payment {
     /// The establish data as the merchant sent it (JSON), echoed back on reads.
     pub establish_json: String,
     pub authorization_id: TransactionId,
-    pub account: Option<BankAccount>,
+    /// Shared: it is set once at authorization (and corrected by a rare notification of
+    /// change), and a payment is copied into every change made to it.
+    pub account: Option<Arc<BankAccount>>,
     pub split_token: Option<SplitToken>,
     /// Sandbox `extendedreasoncode_<code>`: the next capture is declined with this code.
     pub decline_next_capture: Option<String>,

@@ -2,6 +2,8 @@
 //! submission queues for the next file, the network's own scheduled jobs, and the outcomes a
 //! receiving bank reports back (returns, notifications of change, instant-payment statuses).
 
+use std::sync::Arc;
+
 use time::Date;
 
 use crate::demo_bank;
@@ -304,7 +306,7 @@ fn routing(text: &str) -> Option<String> {
 
 /// Applies a correction to the chain's stored account; returns whether anything changed.
 pub fn correct_account(chain: &mut PaymentChain, correction: &AccountCorrection) -> bool {
-    let Some(account) = chain.payment.account.as_mut() else {
+    let Some(account) = chain.payment.account.as_mut().map(Arc::make_mut) else {
         return false;
     };
     let before = account.clone();

@@ -203,9 +203,17 @@ pub fn verify(key: &str, message: &str, provided: &str) -> bool {
 
 /// The message a webhook signature covers: the decoded body, i.e. `k=v` pairs joined by '&' in
 /// the given order, values raw.
-pub fn webhook_message(pairs: &[(String, String)]) -> String {
-    let parts: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    parts.join("&")
+pub fn webhook_message<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
+    let mut message = String::new();
+    for (index, (key, value)) in pairs.iter().enumerate() {
+        if index > 0 {
+            message.push('&');
+        }
+        message.push_str(key.as_ref());
+        message.push('=');
+        message.push_str(value.as_ref());
+    }
+    message
 }
 
 /// Form-urlencodes pairs in order (space becomes '+', '+' becomes `%2B`). This is the exact body
@@ -215,17 +223,19 @@ pub fn webhook_message(pairs: &[(String, String)]) -> String {
 /// escape. `form_urlencoded` hands each run of plain bytes and each escape over as a piece of its
 /// own, appended with a length check and a copy each: 22 instructions a byte, and 6 % of a durable
 /// capture's. Here a table says which bytes are plain and the runs between escapes are copied.
-pub fn form_encode(pairs: &[(String, String)]) -> String {
+pub fn form_encode<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
     // Room for every byte unescaped and the separators, and a few escapes.
-    let unescaped: usize = pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+    let unescaped: usize = (pairs.iter())
+        .map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 2)
+        .sum();
     let mut out = Vec::with_capacity(unescaped + 16);
     for (index, (key, value)) in pairs.iter().enumerate() {
         if index > 0 {
             out.push(b'&');
         }
-        form_escape(&mut out, key.as_bytes());
+        form_escape(&mut out, key.as_ref().as_bytes());
         out.push(b'=');
-        form_escape(&mut out, value.as_bytes());
+        form_escape(&mut out, value.as_ref().as_bytes());
     }
     String::from_utf8(out).expect("form encoding writes ASCII only")
 }

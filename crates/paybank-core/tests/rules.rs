@@ -71,7 +71,7 @@ fn establish_creates_a_new_authorization_an_establish_event_and_a_session_timer(
     let params: Vec<(&str, &str)> = event
         .params
         .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .map(|(k, v)| (k.as_ref(), v.as_ref()))
         .collect();
     assert_eq!(params, expected);
     assert_eq!(

@@ -1,5 +1,7 @@
 //! Rows to domain records and back. Row shapes stay private to the store.
 
+use std::sync::Arc;
+
 use paybank_core::change::{Timer, TimerKind};
 use paybank_core::codes::{PaymentType, TransactionStatus, TransactionType};
 use paybank_core::demo_bank::Behaviour;
@@ -79,16 +81,18 @@ pub(crate) fn merchant(row: &impl Columns, ids: StoredIds) -> StoreResult<Mercha
 }
 
 /// The stored shape of a chosen bank account (kept as JSON: it is read and written whole).
+/// Written from borrowed fields ([`AccountRow<&str>`]) and read into owned ones, so that
+/// writing a payment does not copy its account's texts first.
 #[derive(Serialize, Deserialize)]
-struct AccountRow {
-    bank_id: String,
-    bank_name: String,
-    account_name: String,
+struct AccountRow<Text> {
+    bank_id: Text,
+    bank_name: Text,
+    account_name: Text,
     account_type: u8,
-    account_number: String,
-    routing_number: String,
-    name_on_account: String,
-    token: String,
+    account_number: Text,
+    routing_number: Text,
+    name_on_account: Text,
+    token: Text,
     available_minor: i64,
     /// Absent in rows written before manual entry existed.
     #[serde(default)]
@@ -97,14 +101,14 @@ struct AccountRow {
 
 pub(crate) fn account_json(account: &BankAccount) -> String {
     let row = AccountRow {
-        bank_id: account.bank_id.clone(),
-        bank_name: account.bank_name.clone(),
-        account_name: account.account_name.clone(),
+        bank_id: account.bank_id.as_str(),
+        bank_name: &account.bank_name,
+        account_name: &account.account_name,
         account_type: account.account_type,
-        account_number: account.account_number.clone(),
-        routing_number: account.routing_number.clone(),
-        name_on_account: account.name_on_account.clone(),
-        token: account.token.clone(),
+        account_number: &account.account_number,
+        routing_number: &account.routing_number,
+        name_on_account: &account.name_on_account,
+        token: &account.token,
         available_minor: account.available.minor(),
         manual_entry: account.manual_entry,
     };
@@ -112,7 +116,7 @@ pub(crate) fn account_json(account: &BankAccount) -> String {
 }
 
 fn account(json: &str) -> StoreResult<BankAccount> {
-    let row: AccountRow = serde_json::from_str(json).map_err(|_| corrupt("account"))?;
+    let row: AccountRow<String> = serde_json::from_str(json).map_err(|_| corrupt("account"))?;
     Ok(BankAccount {
         bank_id: row.bank_id,
         bank_name: row.bank_name,
@@ -147,7 +151,7 @@ pub(crate) fn payment(row: &impl Columns, ids: impl IdDecoder) -> StoreResult<Pa
         authorization_id: TransactionId(id(row, ids, "authorization_id")?),
         account: (row.get::<Option<String>>("account_json")?)
             .as_deref()
-            .map(account)
+            .map(|json| account(json).map(Arc::new))
             .transpose()?,
         split_token: split_token(row)?,
         decline_next_capture: row.get("decline_next_capture")?,
@@ -262,6 +266,7 @@ pub(crate) fn stored_event(row: &impl Columns, ids: StoredIds) -> StoreResult<St
     let body: String = row.get("body")?;
     let params = form_urlencoded::parse(body.as_bytes())
         .into_owned()
+        .map(|(key, value)| (key.into(), value.into()))
         .collect();
     let state: String = row.get("state")?;
     Ok(StoredEvent {

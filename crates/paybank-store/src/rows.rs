@@ -116,7 +116,7 @@ pub(crate) fn payment_change_values(payment: &Payment) -> [Arg<'_>; 14] {
     let split_token = payment.split_token.as_ref();
     let totals = &payment.totals;
     [
-        payment.account.as_ref().map(codec::account_json).into(),
+        payment.account.as_deref().map(codec::account_json).into(),
         split_token.map(|token| token.hash_hex.as_str()).into(),
         split_token.map(|token| token.expires_at).into(),
         split_token.map(|token| i64::from(token.refreshable)).into(),

@@ -171,12 +171,12 @@ pub fn param(event: &OutboxEvent, key: &str) -> Option<String> {
         .params
         .iter()
         .find(|(name, _)| name == key)
-        .map(|(_, value)| value.clone())
+        .map(|(_, value)| value.to_string())
 }
 
 /// The event parameter names, in order.
 pub fn param_names(event: &OutboxEvent) -> Vec<&str> {
-    event.params.iter().map(|(name, _)| name.as_str()).collect()
+    event.params.iter().map(|(name, _)| name.as_ref()).collect()
 }
 
 /// A UTC date-time as epoch milliseconds.

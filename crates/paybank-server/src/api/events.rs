@@ -113,7 +113,7 @@ pub fn event_json(stored: &StoredEvent) -> Value {
     let params: Map<String, Value> = event
         .params
         .iter()
-        .map(|(key, value)| (key.clone(), Value::String(value.clone())))
+        .map(|(key, value)| (key.to_string(), Value::String(value.to_string())))
         .collect();
     json!({
         "eventId": event.event_id.to_string(),

@@ -275,7 +275,7 @@ impl WriteJson for PaymentView<'_> {
         let (merchant, payment) = (self.merchant, &self.chain.payment);
         let authorization = self.chain.authorization();
         let totals = self.chain.totals();
-        let account = payment.account.as_ref();
+        let account = payment.account.as_deref();
         let mut object = Object::new(out);
         object.opt_field("account", account.map(AccountView).as_ref());
         object.raw("allowedPaymentProviderType", "[1]");

@@ -1,5 +1,7 @@
 //! Byte-identity of the wire views with the `serde_json::Value` objects they replaced.
 
+use std::sync::Arc;
+
 use super::*;
 use paybank_core::codes::{PaymentType, TransactionType};
 use paybank_core::ids::{MerchantId, PaymentId, TransactionId};
@@ -140,7 +142,7 @@ fn full_authorization() -> PaymentChain {
     let mut payment = payment(PaymentType::Recurring, ECHO);
     payment.description = Some("Two tickets".to_owned());
     payment.notification_url = Some("https://m.example/notify?x=1&y=é".to_owned());
-    payment.account = Some(online_account());
+    payment.account = Some(Arc::new(online_account()));
     let mut authorization = transaction(
         AUTHORIZATION_ID,
         TransactionType::Authorize,
@@ -193,7 +195,11 @@ fn captured() -> PaymentChain {
 /// A preauthorization with an end of period, on hand-entered test-bank details scored 6/600.
 fn test_bank_preauthorization() -> PaymentChain {
     let mut payment = payment(PaymentType::Deferred, "not json");
-    payment.account = Some(manual_account("124003116", "124003116", "1000001600"));
+    payment.account = Some(Arc::new(manual_account(
+        "124003116",
+        "124003116",
+        "1000001600",
+    )));
     let mut authorization = transaction(
         AUTHORIZATION_ID,
         TransactionType::Authorize,
@@ -232,7 +238,7 @@ fn manual_chains() -> Vec<PaymentChain> {
             let mut chain = bare_authorization();
             chain.payment.payment_type = PaymentType::Disbursement;
             chain.payment.establish_json = "[1,2]".to_owned();
-            chain.payment.account = Some(account);
+            chain.payment.account = Some(Arc::new(account));
             chain
         })
         .collect()
