@@ -92,14 +92,14 @@ pub const REQUEST_SIGNATURE_KEYS: &[&str] = &[
 /// the path has a flat key with the literal dotted remainder (e.g. `{"customer.name": "x"}`), that
 /// value is used too.
 pub fn request_signature_message(establish_data: &Value) -> String {
-    let mut parts: Vec<String> = Vec::new();
+    let mut pairs: Vec<(&str, String)> = Vec::new();
     for key in REQUEST_SIGNATURE_KEYS {
         let segments: Vec<&str> = key.split('.').collect();
         if let Some(text) = lookup(establish_data, &segments).and_then(truthy_text) {
-            parts.push(format!("{key}={text}"));
+            pairs.push((key, text));
         }
     }
-    parts.join("&")
+    join_pairs(&pairs, append_raw)
 }
 
 /// Finds the value at a dotted path, trying the nested form first and then flat dotted keys.
@@ -204,16 +204,7 @@ pub fn verify(key: &str, message: &str, provided: &str) -> bool {
 /// The message a webhook signature covers: the decoded body, i.e. `k=v` pairs joined by '&' in
 /// the given order, values raw.
 pub fn webhook_message<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
-    let mut message = String::new();
-    for (index, (key, value)) in pairs.iter().enumerate() {
-        if index > 0 {
-            message.push('&');
-        }
-        message.push_str(key.as_ref());
-        message.push('=');
-        message.push_str(value.as_ref());
-    }
-    message
+    join_pairs(pairs, append_raw)
 }
 
 /// Form-urlencodes pairs in order (space becomes '+', '+' becomes `%2B`). This is the exact body
@@ -224,7 +215,16 @@ pub fn webhook_message<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String
 /// own, appended with a length check and a copy each: 22 instructions a byte, and 6 % of a durable
 /// capture's. Here a table says which bytes are plain and the runs between escapes are copied.
 pub fn form_encode<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
-    // Room for every byte unescaped and the separators, and a few escapes.
+    join_pairs(pairs, form_escape)
+}
+
+/// `key=value` for each pair, joined by '&', each key and value appended by `append`: as they
+/// are (signed messages) or form-urlencoded (bodies).
+fn join_pairs<K: AsRef<str>, V: AsRef<str>>(
+    pairs: &[(K, V)],
+    append: fn(&mut Vec<u8>, &[u8]),
+) -> String {
+    // Room for every byte as it is and the separators, and a few escapes.
     let unescaped: usize = (pairs.iter())
         .map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 2)
         .sum();
@@ -233,11 +233,15 @@ pub fn form_encode<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
         if index > 0 {
             out.push(b'&');
         }
-        form_escape(&mut out, key.as_ref().as_bytes());
+        append(&mut out, key.as_ref().as_bytes());
         out.push(b'=');
-        form_escape(&mut out, value.as_ref().as_bytes());
+        append(&mut out, value.as_ref().as_bytes());
     }
-    String::from_utf8(out).expect("form encoding writes ASCII only")
+    String::from_utf8(out).expect("texts joined by ASCII, or escaped to ASCII, are text")
+}
+
+fn append_raw(out: &mut Vec<u8>, text: &[u8]) {
+    out.extend_from_slice(text);
 }
 
 /// Appends `text` form-urlencoded: the bytes `FORM_PLAIN` marks as they are, a space as `+`,
