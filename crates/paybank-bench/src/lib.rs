@@ -21,6 +21,7 @@ pub mod receiver;
 pub mod report;
 pub mod scenarios;
 pub mod seed;
+pub mod thread_cpu;
 pub mod writer_note;
 
 use std::path::PathBuf;

@@ -153,7 +153,7 @@ async fn wait_until_answering(url: &str, started: Instant) -> anyhow::Result<f64
 
 /// Clock ticks per second, as `/proc/<pid>/stat` counts CPU time. Asked of `getconf` once: a
 /// child started at every reading was a fork of the load generator right beside its phases.
-fn ticks_per_second() -> u64 {
+pub(crate) fn ticks_per_second() -> u64 {
     static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *TICKS.get_or_init(|| {
         Command::new("getconf")

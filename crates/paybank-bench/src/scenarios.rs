@@ -16,6 +16,7 @@ use crate::postgres::Database;
 use crate::process::{dir_bytes, free_port, warm_page_cache, Server};
 use crate::report::{Report, Row};
 use crate::seed::{config, seed};
+use crate::thread_cpu::ThreadCpu;
 use crate::writer_note::{writer_note_since, writer_stats};
 use crate::Options;
 
@@ -200,8 +201,10 @@ async fn measure(
     let (warm, calls) = warm_up(target, calls, rate, options.quick).await;
     let before = (server.cpu_us(), other_cpu_us());
     let writer_before = writer_stats(&target.client, &target.base).await;
+    let threads_before = ThreadCpu::of(server.pid());
     let open = open_loop(target, calls.clone(), rate, seconds, IN_FLIGHT_MAX).await;
     let mut open_row = cpu_row(measurement, &open, before, server);
+    add_thread_note(&mut open_row, &open, &threads_before, server);
     if let Some(note) = warm_up_note(&warm) {
         open_row.add_note(&note);
     }
@@ -211,11 +214,23 @@ async fn measure(
     let shifted: Calls = Arc::new(move |n| calls(n + offset + 1));
     let before = (server.cpu_us(), other_cpu_us());
     let writer_before = writer_stats(&target.client, &target.base).await;
+    let threads_before = ThreadCpu::of(server.pid());
     let peak = closed_loop(target, shifted, PEAK_CONNECTIONS, seconds).await;
     let mut peak_row = cpu_row(measurement, &peak, before, server);
+    add_thread_note(&mut peak_row, &peak, &threads_before, server);
     peak_row.system = format!("{} (peak, closed loop)", measurement.system);
     add_writer_note(&mut peak_row, target, writer_before, seconds).await;
     vec![open_row, peak_row]
+}
+
+/// Adds which of the server's threads spent its CPU since `before`, in the program or in the
+/// kernel, and how busy its core was, to the row's note.
+fn add_thread_note(row: &mut Row, outcome: &Outcome, before: &ThreadCpu, server: &Server) {
+    let requests = outcome.ok + outcome.errors;
+    let now = ThreadCpu::of(server.pid());
+    if let Some(note) = now.note_since(before, requests, outcome.elapsed_s) {
+        row.add_note(&note);
+    }
 }
 
 /// Adds what the writer did since `before` to the row's note, where the server reports it.
