@@ -95,28 +95,41 @@ pub struct Settlement {
 /// With same-day disabled only the next-day deliveries are listed. When a same-day and a
 /// next-day deadline coincide, the same-day delivery comes first.
 pub fn windows_on(date: Date, schedule: &AchSchedule) -> Vec<Window> {
-    if !is_banking_day(date) {
-        return Vec::new();
-    }
-    let same_day = schedule
-        .same_day_windows
-        .iter()
-        .filter(|_| schedule.same_day_enabled)
+    let mut windows: Vec<Window> = deliveries_on(date, schedule).collect();
+    windows.sort_by_key(delivery_order);
+    windows.dedup();
+    windows
+}
+
+/// The deliveries on the Eastern date `date` in the schedule's order (none on a non-banking
+/// day), unsorted and possibly repeated.
+fn deliveries_on(date: Date, schedule: &AchSchedule) -> impl Iterator<Item = Window> + '_ {
+    let banking_day = is_banking_day(date);
+    let same_day = (schedule.same_day_windows.iter())
+        .filter(move |_| banking_day && schedule.same_day_enabled)
         .map(|window| (window.deadline, true));
-    let next_day = schedule
-        .next_day_deadlines
-        .iter()
+    let next_day = (schedule.next_day_deadlines.iter())
+        .filter(move |_| banking_day)
         .map(|deadline| (*deadline, false));
-    let mut windows: Vec<Window> = same_day
+    same_day
         .chain(next_day)
-        .map(|(deadline, same_day)| Window {
+        .map(move |(deadline, same_day)| Window {
             cutoff_at: eastern_to_utc_ms(date, deadline),
             same_day,
         })
-        .collect();
-    windows.sort_by_key(|window| (window.cutoff_at, !window.same_day));
-    windows.dedup();
-    windows
+}
+
+/// Cut-off order; a same-day delivery before a next-day one with the same cut-off.
+fn delivery_order(window: &Window) -> (TimestampMs, bool) {
+    (window.cutoff_at, !window.same_day)
+}
+
+/// The first delivery on `date`, in [`windows_on`]'s order, whose cut-off is after `now`:
+/// the least of them, found without listing and sorting them (a capture asks at every accept).
+fn first_delivery_after(date: Date, schedule: &AchSchedule, now: TimestampMs) -> Option<Window> {
+    deliveries_on(date, schedule)
+        .filter(|window| window.cutoff_at > now)
+        .min_by_key(delivery_order)
 }
 
 /// The first delivery whose cut-off is strictly after `now`, on a banking day.
@@ -126,16 +139,12 @@ pub fn windows_on(date: Date, schedule: &AchSchedule) -> Vec<Window> {
 /// answer would lie beyond the representable dates.
 pub fn next_window(now: TimestampMs, schedule: &AchSchedule) -> Option<Window> {
     let today = eastern_date(now);
-    let later_today = windows_on(today, schedule)
-        .into_iter()
-        .find(|window| window.cutoff_at > now);
+    let later_today = first_delivery_after(today, schedule, now);
     if later_today.is_some() {
         return later_today;
     }
     // Every delivery on a later date is after `now`, so the next banking day's first one wins.
-    windows_on(next_banking_day(today), schedule)
-        .into_iter()
-        .find(|window| window.cutoff_at > now)
+    first_delivery_after(next_banking_day(today), schedule, now)
 }
 
 /// Whether an entry of `amount_cents` may settle same-day under `schedule`: same-day must be
@@ -506,6 +515,28 @@ mod tests {
                     "{other:?} is between {now} and {window:?}"
                 );
             }
+        }
+
+        /// Found without listing them, the next delivery is the first of the listed ones
+        /// after `now`, same-day first where cut-offs tie, as `windows_on` orders them.
+        #[test]
+        fn next_window_is_the_first_listed_after_now(
+            now in 946_684_800_000i64..4_102_444_800_000,
+            same_day_enabled: bool,
+            tie: bool,
+        ) {
+            let mut schedule = AchSchedule { same_day_enabled, ..AchSchedule::default() };
+            if tie {
+                // A next-day deadline at the first same-day one's: the same-day delivery wins.
+                let first = schedule.same_day_windows[0].deadline;
+                schedule.next_day_deadlines.insert(0, first);
+            }
+            let today = eastern_date(now);
+            let listed = windows_on(today, &schedule)
+                .into_iter()
+                .chain(windows_on(next_banking_day(today), &schedule))
+                .find(|window| window.cutoff_at > now);
+            prop_assert_eq!(next_window(now, &schedule), listed);
         }
     }
 }
