@@ -25,6 +25,7 @@ mod columns;
 mod db;
 mod floors;
 mod merchant_cache;
+mod open_lock;
 mod page_cache;
 mod rails;
 mod rails_reads;

@@ -11,6 +11,7 @@ use crate::chain_batch::ChainReads;
 use crate::checkpointer::Checkpointer;
 use crate::columns::sqlite_error;
 use crate::merchant_cache::MerchantCache;
+use crate::open_lock::OpenLock;
 use crate::sqlite_reads::{Commits, SqliteReads};
 use crate::stored_ids;
 use crate::writer::{WriteConnection, WriterHandle};
@@ -102,9 +103,15 @@ impl SqlStore {
             _ => database_url.to_owned(),
         };
         let connect_options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        // One process at a time migrates a SQLite file and gives it its id secret.
+        let preparing = match backend {
+            Backend::Sqlite => OpenLock::take(&sqlite_path(&url)?).await?,
+            Backend::Postgres => None,
+        };
         let mut write_connection = connect(&connect_options, backend).await?;
         migrate(&mut write_connection, backend).await?;
         let ids = stored_ids::prepare(&mut write_connection, backend, id_seed).await?;
+        drop(preparing);
         let reads = read_pool(connect_options, backend, options).await?;
         let commits = Commits::default();
         let (sqlite_reads, write_connection) = match backend {
@@ -296,11 +303,47 @@ mod tests {
     use crate::test_support::{SqliteFile, TEST_ID_SEED};
     use crate::Store;
 
+    use super::{SqlStore, WriterOptions};
+
     const ROWID_KEYS: &str = include_str!("../migrations/sqlite/0005_id_keys_are_rowids.sql");
     const TOTALS: &str = include_str!("../migrations/sqlite/0007_payment_totals.sql");
     const WITHOUT_ROWID: &str =
         include_str!("../migrations/sqlite/0008_key_tables_without_rowid.sql");
     const TOTALS_POSTGRES: &str = include_str!("../migrations/postgres/0007_payment_totals.sql");
+
+    /// Processes started together on a new database (`serve` and `merchant create` from the
+    /// README, say) each open a store on it: one migrates, the others wait for it and find the
+    /// migrations applied, instead of running them again beside it. Each opens on a thread and
+    /// runtime of its own, as a process would, all at once.
+    #[test]
+    fn stores_opened_at_once_on_a_new_database_all_open() {
+        let file = SqliteFile::create("opened-at-once");
+        let start = Arc::new(std::sync::Barrier::new(6));
+        let opening: Vec<_> = (0..6)
+            .map(|_| {
+                let (url, start) = (file.url.clone(), start.clone());
+                std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a runtime");
+                    start.wait();
+                    runtime.block_on(async {
+                        let store = SqlStore::open(&url, TEST_ID_SEED, WriterOptions::default())
+                            .await
+                            .map_err(|error| error.to_string())?;
+                        let found = store.merchant_by_access_id("nobody").await;
+                        found
+                            .map(|merchant| merchant.is_none())
+                            .map_err(|e| e.to_string())
+                    })
+                })
+            })
+            .collect();
+        for thread in opening {
+            assert_eq!(thread.join().expect("the thread ran"), Ok(true));
+        }
+    }
 
     #[test]
     fn both_backends_sum_the_totals_alike() {
