@@ -283,13 +283,14 @@ impl Store for SqlStore {
         if let Some(reads) = &self.sqlite_reads {
             return reads.lightbox_session_of_transaction(transaction_id);
         }
-        let row = sqlx::query(sqlite_reads::SESSION_OF_TRANSACTION)
+        let rows = sqlx::query(sqlite_reads::SESSIONS_OF_TRANSACTION)
             .bind(self.ids.stored(transaction_id.0))
-            .fetch_optional(&self.reads)
+            .fetch_all(&self.reads)
             .await?;
-        row.as_ref()
-            .map(|row| codec::lightbox_session(row, self.ids))
-            .transpose()
+        let sessions = rows
+            .iter()
+            .map(|row| codec::lightbox_session(row, self.ids));
+        sqlite_reads::latest_session(sessions)
     }
 
     async fn list_events(

@@ -144,8 +144,29 @@ impl ReadConnection {
 /// for both; SQLite binds `$N` by position like `?N`.
 pub(crate) const MERCHANT_BY_ACCESS_ID: &str = "SELECT * FROM merchants WHERE access_id = $1";
 pub(crate) const SESSION_BY_ID: &str = "SELECT * FROM lightbox_sessions WHERE session_id = $1";
-pub(crate) const SESSION_OF_TRANSACTION: &str = "SELECT * FROM lightbox_sessions \
-    WHERE transaction_id = $1 ORDER BY updated_at DESC LIMIT 1";
+/// Every Lightbox session of a transaction (nearly always one), of which [`latest_session`]
+/// picks the last updated: `ORDER BY updated_at DESC LIMIT 1` here had SQLite sort them in a
+/// temporary B-tree, opened and dropped at every read, since the index is on `transaction_id`
+/// alone (a sandbox authorization's answer asks, and a read of a pending authorization).
+pub(crate) const SESSIONS_OF_TRANSACTION: &str =
+    "SELECT * FROM lightbox_sessions WHERE transaction_id = $1";
+
+/// The last updated of a transaction's sessions.
+pub(crate) fn latest_session(
+    sessions: impl IntoIterator<Item = StoreResult<LightboxSession>>,
+) -> StoreResult<Option<LightboxSession>> {
+    let mut latest: Option<LightboxSession> = None;
+    for session in sessions {
+        let session = session?;
+        if latest
+            .as_ref()
+            .is_none_or(|kept| session.updated_at >= kept.updated_at)
+        {
+            latest = Some(session);
+        }
+    }
+    Ok(latest)
+}
 pub(crate) const REFERENCE_CLAIM: &str = "SELECT transaction_id FROM reference_claims \
     WHERE merchant_id = $1 AND transaction_type = $2 AND merchant_reference = $3";
 
@@ -258,8 +279,17 @@ impl SqliteReads {
         transaction_id: TransactionId,
     ) -> StoreResult<Option<LightboxSession>> {
         let key = self.0.ids.stored(transaction_id.0);
-        self.first(SESSION_OF_TRANSACTION, [key], |row| {
-            codec::lightbox_session(row, self.0.ids)
+        self.with(|connection| {
+            let sql = SESSIONS_OF_TRANSACTION;
+            let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
+            let columns = ColumnIndex::of_constant(sql, &statement);
+            let mut rows = statement.query([key]).map_err(sqlite_error)?;
+            let mut sessions = Vec::new();
+            while let Some(row) = rows.next().map_err(sqlite_error)? {
+                let row = SqliteRow::new(row, &columns);
+                sessions.push(codec::lightbox_session(&row, self.0.ids));
+            }
+            latest_session(sessions)
         })
     }
 

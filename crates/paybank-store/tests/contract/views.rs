@@ -65,6 +65,25 @@ pub async fn lightbox_sessions(store: Arc<dyn Store>) {
         .lightbox_session_of_transaction(TransactionId(1))
         .await;
     assert_eq!(unknown.unwrap(), None);
+    // A second session of the same transaction: the last updated is the transaction's,
+    // whichever was written first.
+    let mut earlier = moved.clone();
+    earlier.session_id = "session-older".to_owned();
+    earlier.updated_at = T0 + 150;
+    let mut later = moved.clone();
+    later.session_id = "session-newer".to_owned();
+    later.updated_at = T0 + 300;
+    for session in [later.clone(), earlier] {
+        let write = WriteSet {
+            session: Some(session),
+            ..WriteSet::default()
+        };
+        store.commit(write).await.expect("commit another session");
+    }
+    let latest = store
+        .lightbox_session_of_transaction(moved.transaction_id)
+        .await;
+    assert_eq!(latest.unwrap(), Some(later));
 }
 
 /// The session reads back equal by its id and by its transaction.
