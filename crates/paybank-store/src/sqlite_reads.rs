@@ -167,6 +167,7 @@ pub(crate) fn latest_session(
     }
     Ok(latest)
 }
+
 pub(crate) const REFERENCE_CLAIM: &str = "SELECT transaction_id FROM reference_claims \
     WHERE merchant_id = $1 AND transaction_type = $2 AND merchant_reference = $3";
 
