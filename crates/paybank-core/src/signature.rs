@@ -6,6 +6,8 @@
 
 mod redirect;
 
+use std::borrow::Cow;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -92,10 +94,9 @@ pub const REQUEST_SIGNATURE_KEYS: &[&str] = &[
 /// the path has a flat key with the literal dotted remainder (e.g. `{"customer.name": "x"}`), that
 /// value is used too.
 pub fn request_signature_message(establish_data: &Value) -> String {
-    let mut pairs: Vec<(&str, String)> = Vec::new();
+    let mut pairs: Vec<(&str, Cow<'_, str>)> = Vec::new();
     for key in REQUEST_SIGNATURE_KEYS {
-        let segments: Vec<&str> = key.split('.').collect();
-        if let Some(text) = lookup(establish_data, &segments).and_then(truthy_text) {
+        if let Some(text) = lookup(establish_data, key).and_then(truthy_text) {
             pairs.push((key, text));
         }
     }
@@ -106,35 +107,38 @@ pub fn request_signature_message(establish_data: &Value) -> String {
 ///
 /// Establish data arrives both as nested JSON and as form fields with dotted names, so a path
 /// like `customer.address.city` may be split at any dot; the nested reading wins when both exist.
-fn lookup<'a>(value: &'a Value, segments: &[&str]) -> Option<&'a Value> {
-    if segments.is_empty() {
-        return Some(value);
-    }
+/// Each head tried is a prefix of `path` ending before one of its dots, or `path` whole, so no
+/// key is built: an establish asks for some thirty paths, most of them absent.
+fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
     let object = value.as_object()?;
-    for split in 1..=segments.len() {
-        let head = segments[..split].join(".");
-        if let Some(child) = object.get(&head) {
-            if let Some(found) = lookup(child, &segments[split..]) {
-                if !found.is_null() {
-                    return Some(found);
-                }
-            }
+    let heads = (path.match_indices('.').map(|(dot, _)| dot)).chain([path.len()]);
+    for end in heads {
+        let Some(child) = object.get(&path[..end]) else {
+            continue;
+        };
+        let found = match path.get(end + 1..) {
+            Some(rest) => lookup(child, rest),
+            None => Some(child),
+        };
+        if let Some(found) = found.filter(|found| !found.is_null()) {
+            return Some(found);
         }
     }
     None
 }
 
-/// Returns the text a JavaScript `toString()` would sign, or `None` when the value is falsy.
+/// Returns the text a JavaScript `toString()` would sign, or `None` when the value is falsy; a
+/// string is borrowed as it is.
 ///
 /// Arrays and objects are skipped because the reference implementation only signs scalar fields
 /// and their JavaScript string forms would never match a Rust rendering anyway.
-fn truthy_text(value: &Value) -> Option<String> {
+fn truthy_text(value: &Value) -> Option<Cow<'_, str>> {
     match value {
-        Value::String(text) if !text.is_empty() => Some(text.clone()),
+        Value::String(text) if !text.is_empty() => Some(Cow::Borrowed(text)),
         Value::Number(number) if number.as_f64().is_some_and(|n| n != 0.0) => {
-            Some(number.to_string())
+            Some(Cow::Owned(number.to_string()))
         }
-        Value::Bool(true) => Some("true".to_owned()),
+        Value::Bool(true) => Some(Cow::Borrowed("true")),
         _ => None,
     }
 }
