@@ -287,10 +287,10 @@ impl Store for SqlStore {
             .bind(self.ids.stored(transaction_id.0))
             .fetch_all(&self.reads)
             .await?;
-        let sessions = rows
-            .iter()
-            .map(|row| codec::lightbox_session(row, self.ids));
-        sqlite_reads::latest_session(sessions)
+        let sessions = (rows.iter())
+            .map(|row| codec::lightbox_session(row, self.ids))
+            .collect::<StoreResult<_>>()?;
+        Ok(sqlite_reads::latest_session(sessions))
     }
 
     async fn list_events(

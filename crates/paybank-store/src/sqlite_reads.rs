@@ -151,21 +151,11 @@ pub(crate) const SESSION_BY_ID: &str = "SELECT * FROM lightbox_sessions WHERE se
 pub(crate) const SESSIONS_OF_TRANSACTION: &str =
     "SELECT * FROM lightbox_sessions WHERE transaction_id = $1";
 
-/// The last updated of a transaction's sessions.
-pub(crate) fn latest_session(
-    sessions: impl IntoIterator<Item = StoreResult<LightboxSession>>,
-) -> StoreResult<Option<LightboxSession>> {
-    let mut latest: Option<LightboxSession> = None;
-    for session in sessions {
-        let session = session?;
-        if latest
-            .as_ref()
-            .is_none_or(|kept| session.updated_at >= kept.updated_at)
-        {
-            latest = Some(session);
-        }
-    }
-    Ok(latest)
+/// The last updated of a transaction's sessions (of equals, the last read).
+pub(crate) fn latest_session(sessions: Vec<LightboxSession>) -> Option<LightboxSession> {
+    sessions
+        .into_iter()
+        .max_by_key(|session| session.updated_at)
 }
 
 pub(crate) const REFERENCE_CLAIM: &str = "SELECT transaction_id FROM reference_claims \
@@ -249,14 +239,43 @@ impl SqliteReads {
         params: impl rusqlite::Params,
         decode: impl Fn(&SqliteRow<'_>) -> StoreResult<T>,
     ) -> StoreResult<Option<T>> {
+        self.query(sql, params, |rows, columns| {
+            match rows.next().map_err(sqlite_error)? {
+                Some(row) => decode(&SqliteRow::new(row, columns)).map(Some),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Every row `sql` finds with `params`, decoded.
+    fn every<T>(
+        &self,
+        sql: &'static str,
+        params: impl rusqlite::Params,
+        decode: impl Fn(&SqliteRow<'_>) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.query(sql, params, |rows, columns| {
+            let mut decoded = Vec::new();
+            while let Some(row) = rows.next().map_err(sqlite_error)? {
+                decoded.push(decode(&SqliteRow::new(row, columns))?);
+            }
+            Ok(decoded)
+        })
+    }
+
+    /// Runs the cached statement `sql` with `params` and hands its rows, with the statement's
+    /// columns, to `read`.
+    fn query<T>(
+        &self,
+        sql: &'static str,
+        params: impl rusqlite::Params,
+        read: impl FnOnce(&mut rusqlite::Rows<'_>, &ColumnIndex) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         self.with(|connection| {
             let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
             let columns = ColumnIndex::of_constant(sql, &statement);
             let mut rows = statement.query(params).map_err(sqlite_error)?;
-            match rows.next().map_err(sqlite_error)? {
-                Some(row) => decode(&SqliteRow::new(row, &columns)).map(Some),
-                None => Ok(None),
-            }
+            read(&mut rows, &columns)
         })
     }
 
@@ -280,18 +299,10 @@ impl SqliteReads {
         transaction_id: TransactionId,
     ) -> StoreResult<Option<LightboxSession>> {
         let key = self.0.ids.stored(transaction_id.0);
-        self.with(|connection| {
-            let sql = SESSIONS_OF_TRANSACTION;
-            let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
-            let columns = ColumnIndex::of_constant(sql, &statement);
-            let mut rows = statement.query([key]).map_err(sqlite_error)?;
-            let mut sessions = Vec::new();
-            while let Some(row) = rows.next().map_err(sqlite_error)? {
-                let row = SqliteRow::new(row, &columns);
-                sessions.push(codec::lightbox_session(&row, self.0.ids));
-            }
-            latest_session(sessions)
-        })
+        let sessions = self.every(SESSIONS_OF_TRANSACTION, [key], |row| {
+            codec::lightbox_session(row, self.0.ids)
+        })?;
+        Ok(latest_session(sessions))
     }
 
     /// The transaction holding a merchant's reference for a type, if one does.
