@@ -169,11 +169,21 @@ pub(crate) fn ticks_per_second() -> u64 {
 /// CPU time (user + system) process `pid` has used so far, in microseconds.
 pub fn cpu_us(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = stat.rsplit_once(')')?.1;
+    let (_, user, kernel) = parse_stat(&stat)?;
+    Some((user + kernel) * 1_000_000 / ticks_per_second())
+}
+
+/// A process's or thread's name and its user and kernel time in clock ticks, from its `stat`
+/// line. The name sits in parentheses and may itself hold spaces or parentheses, so the fields
+/// are counted from the last `)`.
+pub(crate) fn parse_stat(stat: &str) -> Option<(&str, u64, u64)> {
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(ticks * 1_000_000 / ticks_per_second())
+    // utime and stime are the 14th and 15th fields, the 12th and 13th after the name.
+    let user = fields.get(11)?.parse().ok()?;
+    let kernel = fields.get(12)?.parse().ok()?;
+    Some((name, user, kernel))
 }
 
 fn peak_rss_bytes(pid: u32) -> Option<u64> {
@@ -233,6 +243,16 @@ pub fn warm_page_cache(dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stat_line_gives_the_name_and_both_times() {
+        let line = "4242 (paybank-writer) S 1 2 3 4 5 6 7 8 9 10 731 129 0 0 20 0 5 0 99";
+        assert_eq!(parse_stat(line), Some(("paybank-writer", 731, 129)));
+        // A name with a space and a parenthesis of its own.
+        let odd = "7 (a (b) c) R 1 2 3 4 5 6 7 8 9 10 11 12 0 0";
+        assert_eq!(parse_stat(odd), Some(("a (b) c", 11, 12)));
+        assert_eq!(parse_stat("7 (short) R 1 2"), None);
+    }
 
     #[test]
     fn the_raised_priority_is_the_threads_own_and_inherited() {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::process::ticks_per_second;
+use crate::process::{parse_stat, ticks_per_second};
 
 /// CPU time so far of each kind of thread of a process, by the name the kernel gives it
 /// (at most 15 bytes: `paybank-checkpoint` reads `paybank-checkpo`).
@@ -72,32 +72,9 @@ impl ThreadCpu {
     }
 }
 
-/// A thread's name and its user and kernel time in clock ticks, from its `stat` line. The name
-/// sits in parentheses and may itself hold spaces or parentheses, so the fields are counted
-/// from the last `)`.
-fn parse_stat(stat: &str) -> Option<(&str, u64, u64)> {
-    let (head, rest) = stat.rsplit_once(')')?;
-    let name = head.split_once('(')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are the 14th and 15th fields, the 12th and 13th after the name.
-    let user = fields.get(11)?.parse().ok()?;
-    let kernel = fields.get(12)?.parse().ok()?;
-    Some((name, user, kernel))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_stat_line_gives_the_name_and_both_times() {
-        let line = "4242 (paybank-writer) S 1 2 3 4 5 6 7 8 9 10 731 129 0 0 20 0 5 0 99";
-        assert_eq!(parse_stat(line), Some(("paybank-writer", 731, 129)));
-        // A name with a space and a parenthesis of its own.
-        let odd = "7 (a (b) c) R 1 2 3 4 5 6 7 8 9 10 11 12 0 0";
-        assert_eq!(parse_stat(odd), Some(("a (b) c", 11, 12)));
-        assert_eq!(parse_stat("7 (short) R 1 2"), None);
-    }
 
     #[test]
     fn the_note_gives_each_busy_thread_per_request_and_the_core_busy() {
