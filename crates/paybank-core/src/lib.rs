@@ -15,6 +15,7 @@ pub mod eastern;
 pub mod events;
 pub mod ids;
 pub mod iso20022;
+pub mod json_text;
 pub mod ledger;
 pub mod lightbox;
 pub mod manual_entry;

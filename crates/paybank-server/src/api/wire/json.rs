@@ -9,6 +9,7 @@
 use axum::http::header::CONTENT_TYPE;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
+use paybank_core::json_text::write_str;
 use paybank_core::money::Amount;
 use serde_json::Value;
 
@@ -67,7 +68,10 @@ impl<'a> Object<'a> {
     /// seventy instructions, more than a third of writing the answer.
     #[inline(always)]
     fn key(&mut self, key: &'static str) -> &mut Vec<u8> {
-        debug_assert!(needs_no_escape(key), "a field name is plain text");
+        debug_assert!(
+            paybank_core::json_text::needs_no_escape(key),
+            "a field name is plain text"
+        );
         if !self.empty {
             self.out.push(b',');
         }
@@ -184,46 +188,6 @@ impl<T: WriteJson> WriteJson for [T] {
     }
 }
 
-/// True when serde_json would write `text` between quotes unchanged: it escapes only quotes,
-/// backslashes and control characters.
-///
-/// Eight bytes are tested at a time: a transaction answer carries about 600 bytes of strings,
-/// and a byte at a time this was a sixth of writing it.
-fn needs_no_escape(text: &str) -> bool {
-    let mut words = text.as_bytes().chunks_exact(8);
-    let words_plain = words.all(|word| {
-        let word = u64::from_le_bytes(word.try_into().expect("chunks of 8"));
-        !may_need_escape(word)
-    });
-    words_plain && words.remainder().iter().all(|&byte| plain_byte(byte))
-}
-
-fn plain_byte(byte: u8) -> bool {
-    byte >= 0x20 && byte != b'"' && byte != b'\\'
-}
-
-/// Whether any byte of `word` is below 0x20, a quote or a backslash (the well-known tests for a
-/// zero byte and for a byte below a bound, applied to every byte of a word at once).
-fn may_need_escape(word: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let below = |bound: u8| word.wrapping_sub(ONES * u64::from(bound)) & !word & HIGHS;
-    let zero_in = |value: u64| value.wrapping_sub(ONES) & !value & HIGHS;
-    let quote = zero_in(word ^ (ONES * u64::from(b'"')));
-    let backslash = zero_in(word ^ (ONES * u64::from(b'\\')));
-    (below(0x20) | quote | backslash) != 0
-}
-
-fn write_str(out: &mut Vec<u8>, text: &str) {
-    if needs_no_escape(text) {
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
-    } else {
-        serde_json::to_writer(out, text).expect("writing to memory cannot fail");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,16 +202,6 @@ mod tests {
     }
 
     proptest! {
-        // Any text, and text dense in what JSON escapes (`any::<String>()` leaves out control
-        // characters).
-        #[test]
-        fn strings_print_as_serde_json_prints_them(
-            text in "(?s).{0,40}|[\\x00-\\x20\"\\\\a\\x7f\u{e9}\u{2028}]{0,40}",
-        ) {
-            let written = object(|object| object.str("k", &text));
-            prop_assert_eq!(written, serde_json::json!({ "k": text }).to_string());
-        }
-
         #[test]
         fn numbers_print_as_serde_json_prints_them(value in any::<i64>(), id in any::<u64>()) {
             let written = object(|object| {
@@ -278,24 +232,6 @@ mod tests {
         let json = axum::Json(serde_json::json!({})).into_response();
         assert_eq!(response.headers(), json.headers());
         assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
-    }
-
-    /// Every byte value at every position of words and of the tail, alone among plain bytes:
-    /// the test eight bytes at a time agrees with the test of each byte.
-    #[test]
-    fn escapes_are_found_wherever_they_are() {
-        for length in [1, 7, 8, 9, 16, 23] {
-            for position in 0..length {
-                for byte in 0..=0x7f_u8 {
-                    let mut text = vec![b'a'; length];
-                    text[position] = byte;
-                    let text = String::from_utf8(text).expect("ASCII");
-                    assert_eq!(needs_no_escape(&text), plain_byte(byte), "{text:?}");
-                }
-            }
-        }
-        assert!(needs_no_escape("") && needs_no_escape("é ü ✓ 𝄞 plain, long enough: twice 8"));
-        assert!(!needs_no_escape("é ü ✓ 𝄞 \"quoted\" long enough"));
     }
 
     #[test]
