@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::{Router, ServiceExt};
 use paybank_core::ach_schedule::AchSchedule;
 use paybank_core::money::Amount;
@@ -16,13 +16,13 @@ use paybank_store::Store;
 use tokio::net::TcpListener;
 use tower::{Service, ServiceBuilder};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::ids::IdAllocator;
 use crate::jobs::delivery::DeliveryLimits;
 use crate::random::random_token;
+use crate::request_log::RequestLogLayer;
 use crate::{api, demo, lightbox};
 
 /// Everything handlers and workers share, behind one `Arc`: axum clones the state for every
@@ -171,8 +171,7 @@ pub fn app(
         .fallback(api::not_found)
         .with_state(state);
     ServiceBuilder::new()
-        .map_response(IntoResponse::into_response)
-        .layer(TraceLayer::new_for_http())
+        .layer(RequestLogLayer)
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_millis(config.server.request_timeout_ms),

@@ -22,6 +22,7 @@ pub mod presentation;
 pub mod rails;
 pub mod random;
 pub mod redirect;
+pub mod request_log;
 pub mod sdk;
 pub mod service;
 

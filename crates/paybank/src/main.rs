@@ -229,7 +229,7 @@ fn bench_runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let filter = match cli.command {
-        Command::Serve { .. } => "info,sqlx=warn,tower_http=warn",
+        Command::Serve { .. } => "info,sqlx=warn",
         // The harness says what it installs, which takes a while the first time.
         Command::Bench(_) => "warn,paybank_bench=info",
         _ => "warn",
