@@ -192,8 +192,9 @@ fn signature_valid(
     access_key: &str,
 ) -> bool {
     match parse_basic_authorization(authorization) {
-        Some((sender, signature)) => {
-            sender == access_id && verify(access_key, &webhook_message(params), &signature)
+        Some(credentials) => {
+            credentials.access_id() == access_id
+                && verify(access_key, &webhook_message(params), credentials.secret())
         }
         None => false,
     }

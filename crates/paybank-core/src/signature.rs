@@ -294,20 +294,39 @@ pub fn webhook_authorization_header(access_id: &str, signature: &str) -> String 
     )
 }
 
-/// Parses a `Basic` authorization header back into `(accessId, signature)`.
+/// The two parts of a `Basic` authorization header, decoded once into one text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BasicCredentials {
+    text: String,
+    colon: usize,
+}
+
+impl BasicCredentials {
+    /// The merchant's access id: the text before the first ':'.
+    pub fn access_id(&self) -> &str {
+        &self.text[..self.colon]
+    }
+
+    /// The access key or the signature: the text after the first ':'.
+    pub fn secret(&self) -> &str {
+        &self.text[self.colon + 1..]
+    }
+}
+
+/// Parses a `Basic` authorization header back into its access id and its key or signature.
 ///
 /// The scheme name is matched case-insensitively as RFC 7617 requires. The credentials are split
 /// at the first ':' because an access id cannot contain one while a prefixed signature
 /// (`HmacSHA512:...`) does. Returns `None` if the header is malformed.
-pub fn parse_basic_authorization(header: &str) -> Option<(String, String)> {
+pub fn parse_basic_authorization(header: &str) -> Option<BasicCredentials> {
     let (scheme, credentials) = header.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("Basic") {
         return None;
     }
     let decoded = STANDARD.decode(credentials.trim()).ok()?;
     let text = String::from_utf8(decoded).ok()?;
-    let (access_id, signature) = text.split_once(':')?;
-    Some((access_id.to_owned(), signature.to_owned()))
+    let colon = text.find(':')?;
+    Some(BasicCredentials { text, colon })
 }
 
 pub use redirect::{signed_redirect_url, verify_redirect_url};
@@ -484,7 +503,7 @@ mod tests {
             "Basic TThSYUhnRWpCRTU0enVGWU1SUXE6ZFBnMEpWY3Rxb2dTRTRXVjhGSGZtRkt0MXdJPQ=="
         );
         assert_eq!(
-            parse_basic_authorization(&header),
+            parts(&header),
             Some(("M8RaHgEjBE54zuFYMRQq".to_owned(), signature))
         );
     }
@@ -498,7 +517,7 @@ mod tests {
         let documented =
             "Basic TThSYUhnRWpCRTU0enVGWU1SUXE6RVlOM0dYYXNyVlUxdlExdXlZejIyTk5RZHk0PQ==";
         assert_eq!(
-            parse_basic_authorization(documented),
+            parts(documented),
             Some((
                 "M8RaHgEjBE54zuFYMRQq".to_owned(),
                 "EYN3GXasrVU1vQ1uyYz22NNQdy4=".to_owned()
@@ -538,6 +557,15 @@ mod tests {
         }
     }
 
+    /// A header's access id and secret, as texts of their own.
+    fn parts(header: &str) -> Option<(String, String)> {
+        let credentials = parse_basic_authorization(header)?;
+        Some((
+            credentials.access_id().to_owned(),
+            credentials.secret().to_owned(),
+        ))
+    }
+
     #[test]
     fn parse_basic_authorization_rejects_malformed() {
         assert_eq!(parse_basic_authorization(""), None);
@@ -548,7 +576,7 @@ mod tests {
         assert_eq!(parse_basic_authorization("Basic YWJj"), None);
         let prefixed = webhook_authorization_header("id", "HmacSHA512:abc=");
         assert_eq!(
-            parse_basic_authorization(&prefixed),
+            parts(&prefixed),
             Some(("id".to_owned(), "HmacSHA512:abc=".to_owned()))
         );
     }

@@ -101,13 +101,13 @@ impl FromRequestParts<AppState> for AuthMerchant {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .ok_or_else(ApiError::unauthorized)?;
-        let (access_id, access_key) =
-            parse_basic_authorization(header).ok_or_else(ApiError::unauthorized)?;
+        let credentials = parse_basic_authorization(header).ok_or_else(ApiError::unauthorized)?;
         let merchant = state
             .store
-            .merchant_by_access_id(&access_id)
+            .merchant_by_access_id(credentials.access_id())
             .await?
             .ok_or_else(ApiError::unauthorized)?;
+        let access_key = credentials.secret();
         if !constant_time_equal(merchant.access_key.as_bytes(), access_key.as_bytes()) {
             return Err(ApiError::unauthorized());
         }

@@ -139,11 +139,15 @@ pub(super) async fn receive_notification(
 /// The merchant's check: `Basic base64(accessId:signature)` where the signature is the
 /// HMAC of the URL-decoded body, its pairs in the order received.
 fn is_signed_by(merchant: &Merchant, authorization: &str, pairs: &[(String, String)]) -> bool {
-    let Some((access_id, signature)) = parse_basic_authorization(authorization) else {
+    let Some(credentials) = parse_basic_authorization(authorization) else {
         return false;
     };
-    access_id == merchant.access_id
-        && verify(&merchant.access_key, &webhook_message(pairs), &signature)
+    credentials.access_id() == merchant.access_id
+        && verify(
+            &merchant.access_key,
+            &webhook_message(pairs),
+            credentials.secret(),
+        )
 }
 
 fn received_event(pairs: &[(String, String)]) -> Option<ReceivedEvent> {
