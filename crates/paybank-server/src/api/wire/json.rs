@@ -9,7 +9,7 @@
 use axum::http::header::CONTENT_TYPE;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use paybank_core::json_text::write_str;
+use paybank_core::json_text::{needs_no_escape, write_str};
 use paybank_core::money::Amount;
 use serde_json::Value;
 
@@ -68,10 +68,7 @@ impl<'a> Object<'a> {
     /// seventy instructions, more than a third of writing the answer.
     #[inline(always)]
     fn key(&mut self, key: &'static str) -> &mut Vec<u8> {
-        debug_assert!(
-            paybank_core::json_text::needs_no_escape(key),
-            "a field name is plain text"
-        );
+        debug_assert!(needs_no_escape(key), "a field name is plain text");
         if !self.empty {
             self.out.push(b',');
         }
