@@ -263,20 +263,14 @@ impl SqliteReads {
         })
     }
 
-    /// Runs the cached statement `sql` with `params` and hands its rows, with the statement's
-    /// columns, to `read`.
+    /// [`query_on`] a connection of the pool.
     fn query<T>(
         &self,
         sql: &'static str,
         params: impl rusqlite::Params,
         read: impl FnOnce(&mut rusqlite::Rows<'_>, &ColumnIndex) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        self.with(|connection| {
-            let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
-            let columns = ColumnIndex::of_constant(sql, &statement);
-            let mut rows = statement.query(params).map_err(sqlite_error)?;
-            read(&mut rows, &columns)
-        })
+        self.with(|connection| query_on(connection, sql, params, read))
     }
 
     pub(crate) fn merchant_by_access_id(&self, access_id: &str) -> StoreResult<Option<Merchant>> {
@@ -390,14 +384,27 @@ fn load_chain(
     ids: StoredIds,
     key: i64,
 ) -> StoreResult<Option<PaymentChain>> {
+    query_on(connection, sql, [key], |rows, columns| {
+        let mut chain = ChainRows::new(ids);
+        while let Some(row) = rows.next().map_err(sqlite_error)? {
+            chain.push(&SqliteRow::new(row, columns))?;
+        }
+        Ok(chain.finish())
+    })
+}
+
+/// Runs the cached statement `sql` with `params` on `connection` and hands its rows, with the
+/// statement's columns, to `read`.
+fn query_on<T>(
+    connection: &Connection,
+    sql: &'static str,
+    params: impl rusqlite::Params,
+    read: impl FnOnce(&mut rusqlite::Rows<'_>, &ColumnIndex) -> StoreResult<T>,
+) -> StoreResult<T> {
     let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
     let columns = ColumnIndex::of_constant(sql, &statement);
-    let mut rows = statement.query([key]).map_err(sqlite_error)?;
-    let mut chain = ChainRows::new(ids);
-    while let Some(row) = rows.next().map_err(sqlite_error)? {
-        chain.push(&SqliteRow::new(row, &columns))?;
-    }
-    Ok(chain.finish())
+    let mut rows = statement.query(params).map_err(sqlite_error)?;
+    read(&mut rows, &columns)
 }
 
 #[cfg(test)]
