@@ -18,6 +18,7 @@ mod contract_support;
 #[cfg(test)]
 extern crate self as paybank_store;
 mod chain_batch;
+mod chain_cache;
 mod chain_read;
 mod checkpointer;
 mod codec;
