@@ -1,5 +1,5 @@
-//! (f) Instructions per request: (a)'s read, (b)'s capture on SQLite (of a chain the writer
-//! reads from the database, then of one it keeps) and the ceiling's bare answer, each server run under valgrind's callgrind and counted over a fixed number of
+//! (f) Instructions per request: (a)'s read, (b)'s capture on SQLite and the ceiling's bare
+//! answer, each server run under valgrind's callgrind and counted over a fixed number of
 //! requests. Unlike time, the count does not move with how fast the host is this hour, so two
 //! builds can be compared to a per cent; the profile it leaves (`callgrind_annotate`) says
 //! where the instructions go.
@@ -68,19 +68,8 @@ pub async fn instructions(options: &Options, report: &mut Report) -> anyhow::Res
     let outcome = count(&server, &target, reads, &counts, &dir).await?;
     report.push(row("paybank: GET /transactions/{id}", &outcome, &counts));
     let captures = capture_calls(&ids);
-    let outcome = count(&server, &target, captures.clone(), &counts, &dir).await?;
+    let outcome = count(&server, &target, captures, &counts, &dir).await?;
     report.push(row("paybank: durable capture, SQLite", &outcome, &counts));
-    // Each authorization captured once more: the writer now keeps its chain (`chain_cache`),
-    // as it does for (b)'s captures from their second round on and for (c)'s, so the read
-    // before the change costs no statement. Numbers go on, so no reference repeats.
-    let first_round = authorizations as u64;
-    let again: Calls = Arc::new(move |n| captures(n + first_round));
-    let outcome = count(&server, &target, again, &counts, &dir).await?;
-    report.push(row(
-        "paybank: durable capture of a kept chain, SQLite",
-        &outcome,
-        &counts,
-    ));
     drop(server);
     let ceiling = start_counted_ceiling(options, &dir, answer_bytes).await?;
     let target = Target::new(ceiling.base.clone(), None);

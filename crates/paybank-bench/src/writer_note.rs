@@ -56,18 +56,10 @@ pub fn writer_note(span: &WriterStats, seconds: f64) -> Option<String> {
             duration(bound)
         )
     });
-    let mut note = format!(
+    Some(format!(
         "writer: {per_second:.0} commits/s, {per_commit:.1} commands each, {mean_us:.0} µs each on average, {within}, {}, {}",
         slow[0], slow[1]
-    );
-    if span.chain_reads > 0 {
-        let kept = 100.0 * span.chain_reads_kept as f64 / span.chain_reads as f64;
-        note.push_str(&format!(
-            "; {} chain reads before a change, {kept:.0} % of them from the chains it keeps",
-            span.chain_reads
-        ));
-    }
-    Some(note)
+    ))
 }
 
 fn duration(us: u64) -> String {
@@ -100,14 +92,5 @@ mod tests {
              99 % within 2.5 ms, 4 over 10 ms, 1 over 50 ms"
         );
         assert_eq!(writer_note(&WriterStats::default(), 2.0), None);
-        span.chain_reads = 1_000;
-        span.chain_reads_kept = 926;
-        let note = writer_note(&span, 2.0).expect("a note");
-        assert!(
-            note.ends_with(
-                "1 over 50 ms; 1000 chain reads before a change, 93 % of them from the chains it keeps"
-            ),
-            "{note}"
-        );
     }
 }

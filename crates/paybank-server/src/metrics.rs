@@ -20,7 +20,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, TEXT_FORMAT)], text)
 }
 
-/// The writer's counts as Prometheus metrics: four counters and a histogram of batch times in
+/// The writer's counts as Prometheus metrics: two counters and a histogram of batch times in
 /// seconds (cumulative buckets, as the format wants).
 pub fn render(stats: &WriterStats) -> String {
     let mut text = String::with_capacity(2048);
@@ -35,18 +35,6 @@ pub fn render(stats: &WriterStats) -> String {
         "paybank_writer_commands_total",
         "Commands (changes and the like) in those batches.",
         stats.commands,
-    );
-    counter(
-        &mut text,
-        "paybank_writer_chain_reads_total",
-        "Chain reads before a change the writer answered (SQLite).",
-        stats.chain_reads,
-    );
-    counter(
-        &mut text,
-        "paybank_writer_chain_reads_kept_total",
-        "Of those, the ones answered from the chains the writer keeps in memory.",
-        stats.chain_reads_kept,
     );
     let name = "paybank_writer_batch_seconds";
     let _ = writeln!(
@@ -82,8 +70,6 @@ pub fn parse(text: &str) -> Option<WriterStats> {
         batches: value("paybank_writer_batches_total")? as u64,
         commands: value("paybank_writer_commands_total")? as u64,
         batch_time_us: (value("paybank_writer_batch_seconds_sum")? * 1e6).round() as u64,
-        chain_reads: value("paybank_writer_chain_reads_total")? as u64,
-        chain_reads_kept: value("paybank_writer_chain_reads_kept_total")? as u64,
         ..WriterStats::default()
     };
     let mut below = 0;
@@ -108,8 +94,6 @@ mod tests {
             batches: 9,
             commands: 120,
             batch_time_us: 61_234,
-            chain_reads: 40,
-            chain_reads_kept: 31,
             ..WriterStats::default()
         };
         stats.batch_time_buckets[1] = 2;
@@ -121,7 +105,6 @@ mod tests {
         assert!(text.contains("paybank_writer_batch_seconds_bucket{le=\"0.001\"} 7\n"));
         assert!(text.contains("paybank_writer_batch_seconds_bucket{le=\"+Inf\"} 9\n"));
         assert!(text.contains("paybank_writer_batches_total 9\n"));
-        assert!(text.contains("paybank_writer_chain_reads_kept_total 31\n"));
         assert_eq!(parse(&text), Some(stats));
         assert_eq!(parse("paybank_writer_batches_total 1\n"), None);
     }

@@ -200,30 +200,27 @@ impl ChainRows {
         Ok(())
     }
 
-    /// The chain, its transactions in creation order ([`in_creation_order`]), or `None` when
-    /// no row came back (no such payment or transaction).
+    /// The chain, its transactions in creation order (by time, then by id as stored, as the
+    /// statements for several chains order them), or `None` when no row came back (no such
+    /// payment or transaction).
     pub(crate) fn finish(self) -> Option<PaymentChain> {
+        let ids = self.recent.ids;
         let mut transactions = self.transactions;
-        in_creation_order(&mut transactions, self.recent.ids);
+        // The stored id (a permutation away) only breaks ties.
+        let creation = |a: &Transaction, b: &Transaction| {
+            (a.created_at.cmp(&b.created_at)).then_with(|| {
+                ids.stored(a.transaction_id.0)
+                    .cmp(&ids.stored(b.transaction_id.0))
+            })
+        };
+        // Rows come back in the order of an index on the payment, usually this one already.
+        if !transactions.is_sorted_by(|a, b| creation(a, b).is_le()) {
+            transactions.sort_by(creation);
+        }
         self.payment.map(|payment| PaymentChain {
             payment,
             transactions,
         })
-    }
-}
-
-/// Puts a chain's transactions in creation order: by time, then by id as stored (a
-/// permutation away), as the statements for several chains order them.
-pub(crate) fn in_creation_order(transactions: &mut [Transaction], ids: StoredIds) {
-    let creation = |a: &Transaction, b: &Transaction| {
-        (a.created_at.cmp(&b.created_at)).then_with(|| {
-            ids.stored(a.transaction_id.0)
-                .cmp(&ids.stored(b.transaction_id.0))
-        })
-    };
-    // Rows come back in the order of an index on the payment, usually this one already.
-    if !transactions.is_sorted_by(|a, b| creation(a, b).is_le()) {
-        transactions.sort_by(creation);
     }
 }
 

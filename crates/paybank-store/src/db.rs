@@ -247,13 +247,6 @@ pub(crate) fn sqlite_control(connection: &rusqlite::Connection, sql: &str) -> St
     Ok(())
 }
 
-/// SQLite's `PRAGMA data_version` on `connection`: it moves whenever another connection has
-/// committed since this one last looked. `None` when it cannot be read.
-pub(crate) fn sqlite_data_version(connection: &rusqlite::Connection) -> Option<i64> {
-    let mut statement = connection.prepare_cached("PRAGMA data_version").ok()?;
-    statement.query_row([], |row| row.get(0)).ok()
-}
-
 impl<'c> SqliteDb<'c> {
     /// The statement kept for `sql`, prepared (or taken from rusqlite's cache) the first time
     /// this `Db` runs that text.

@@ -18,7 +18,6 @@ mod contract_support;
 #[cfg(test)]
 extern crate self as paybank_store;
 mod chain_batch;
-mod chain_cache;
 mod chain_read;
 mod checkpointer;
 mod codec;

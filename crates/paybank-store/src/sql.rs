@@ -33,8 +33,6 @@ pub struct WriterOptions {
     /// Most commands waiting; callers wait (backpressure) beyond it.
     pub queue_length_max: usize,
     pub read_connections_max: u32,
-    /// SQLite: how many rows of chains the writer keeps in memory (see `chain_cache`).
-    pub chain_rows_kept_max: usize,
 }
 
 impl Default for WriterOptions {
@@ -43,7 +41,6 @@ impl Default for WriterOptions {
             batch_size_max: 256,
             queue_length_max: 4096,
             read_connections_max: 8,
-            chain_rows_kept_max: crate::chain_cache::KEPT_ROWS_MAX,
         }
     }
 }

@@ -19,7 +19,6 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::chain_batch::ChainKey;
-use crate::chain_cache::ChainCache;
 use crate::db::Db;
 use crate::sql::{Backend, WriterOptions};
 use crate::sqlite_reads::Commits;
@@ -228,16 +227,6 @@ async fn writer_loop(
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(options.batch_size_max);
     let mut checkpoint_due: Option<Instant> = None;
-    // Only a SQLite writer answers chain reads, so only it keeps chains, from here on: the
-    // database's data version now is what later looks compare with.
-    let mut kept = match &connection.link {
-        Link::Sqlite(link) => {
-            let mut kept = ChainCache::new(connection.ids, options.chain_rows_kept_max);
-            forget_if_changed_elsewhere(link, &mut kept);
-            Some(kept)
-        }
-        Link::Sqlx(_) => None,
-    };
     loop {
         let first = match checkpoint_due {
             None => receiver.recv().await,
@@ -259,18 +248,13 @@ async fn writer_loop(
                 Err(_) => break,
             }
         }
-        answer_chain_reads(&connection, kept.as_mut(), &mut batch, &meter);
+        answer_chain_reads(&connection, &mut batch);
         let empty_wal: Vec<Job> = batch
             .extract_if(.., |job| matches!(job.command, Command::EmptyWal))
             .collect();
         if !batch.is_empty() {
             let changes_before = connection.total_changes();
-            let batch_run = BatchRun {
-                commits: &commits,
-                meter: &meter,
-                kept: kept.as_mut(),
-            };
-            run_batch(&mut connection, backend, &mut batch, batch_run).await;
+            run_batch(&mut connection, backend, &mut batch, &commits, &meter).await;
             if connection.total_changes() != changes_before {
                 checkpoint_due = Some(Instant::now() + IDLE_CHECKPOINT_AFTER);
             }
@@ -292,35 +276,21 @@ async fn writer_loop(
 /// Why on the writer's connection: SQLite empties a connection's page cache whenever another
 /// connection has committed since its last read, so on a read connection the chain read that
 /// precedes each change (a capture, say) fetched its pages again after every batch. The
-/// writer's own commits leave its cache warm, and it keeps the chains it read and wrote lately
-/// (`kept`, see `chain_cache`), answering from them when it can.
+/// writer's own commits leave its cache warm.
 ///
 /// Several reads share one read transaction: each read on its own began and ended one, which
 /// was a tenth of a chain read's cost.
-fn answer_chain_reads(
-    connection: &WriteConnection,
-    kept: Option<&mut ChainCache>,
-    batch: &mut Vec<Job>,
-    meter: &WriterMeter,
-) {
+fn answer_chain_reads(connection: &WriteConnection, batch: &mut Vec<Job>) {
     let reads: Vec<Job> = batch
         .extract_if(.., |job| matches!(job.command, Command::ReadChain(_)))
         .collect();
-    let (Link::Sqlite(link), Some(kept)) = (&connection.link, kept) else {
-        for job in reads {
-            let wrong = StoreError::Invariant("chain reads go to the writer on SQLite only");
-            let _ = job.reply.send(Err(wrong));
-        }
-        return;
+    let Link::Sqlite(link) = &connection.link else {
+        return answer_each(connection, reads);
     };
-    if reads.is_empty() {
-        return;
-    }
     // Without the transaction each read still gets the answer it would have had, so a failure
     // to begin or end one only costs time.
     let shared = reads.len() > 1 && crate::db::sqlite_control(link, "BEGIN").is_ok();
-    forget_if_changed_elsewhere(link, kept);
-    answer_each(link, connection.ids, kept, reads, meter);
+    answer_each(connection, reads);
     if shared {
         if let Err(error) = crate::db::sqlite_control(link, "COMMIT") {
             tracing::warn!(%error, "ending the chain reads' transaction failed");
@@ -329,112 +299,54 @@ fn answer_chain_reads(
     }
 }
 
-/// Drops every chain kept when another connection (another process) has committed since the
-/// last look, or when that cannot be told.
-fn forget_if_changed_elsewhere(link: &rusqlite::Connection, kept: &mut ChainCache) {
-    if !kept.data_version_is(crate::db::sqlite_data_version(link)) {
-        kept.clear();
-    }
-}
-
-/// Answers chain reads from the chains kept where it can, else from the database, keeping
-/// what it read. `meter` counts each read before its caller has the answer.
-fn answer_each(
-    link: &rusqlite::Connection,
-    ids: StoredIds,
-    kept: &mut ChainCache,
-    reads: Vec<Job>,
-    meter: &WriterMeter,
-) {
-    let read = |key| crate::sqlite_reads::load_chain_by(link, ids, key);
+fn answer_each(connection: &WriteConnection, reads: Vec<Job>) {
     for job in reads {
-        let Command::ReadChain(key) = job.command else {
-            continue;
-        };
-        let kept_chain = kept.get(key);
-        meter.record_chain_read(kept_chain.is_some());
-        let chain = match kept_chain {
-            Some(chain) => {
-                debug_assert_eq!(
-                    Some(&chain),
-                    read(key).ok().flatten().as_ref(),
-                    "a kept chain differs from the database's"
-                );
-                Ok(Some(chain))
-            }
-            None => {
-                let chain = read(key);
-                if let Ok(Some(chain)) = &chain {
-                    kept.keep_read(key, chain);
-                }
-                chain
-            }
-        };
-        // A caller that stopped waiting is fine: nothing was changed.
-        let _ = job
-            .reply
-            .send(chain.map(|chain| Reply::Chain(chain.map(Box::new))));
+        if let Command::ReadChain(key) = job.command {
+            let chain = read_chain(connection, key).map(|chain| chain.map(Box::new));
+            // A caller that stopped waiting is fine: nothing was changed.
+            let _ = job.reply.send(chain.map(Reply::Chain));
+        }
     }
 }
 
-/// What a batch's run reports to beside its callers.
-struct BatchRun<'a> {
-    commits: &'a Commits,
-    meter: &'a WriterMeter,
-    kept: Option<&'a mut ChainCache>,
+fn read_chain(connection: &WriteConnection, key: ChainKey) -> StoreResult<Option<PaymentChain>> {
+    let Link::Sqlite(link) = &connection.link else {
+        return Err(StoreError::Invariant(
+            "chain reads go to the writer on SQLite only",
+        ));
+    };
+    crate::sqlite_reads::load_chain_by(link, connection.ids, key)
 }
 
-/// Runs the batch and answers every command in it; `commits`, `meter` and the chains kept
-/// learn of the batch before any caller does.
+/// Runs the batch and answers every command in it; `commits` and `meter` learn of the batch
+/// before any caller does.
 async fn run_batch(
     connection: &mut WriteConnection,
     backend: Backend,
     batch: &mut Vec<Job>,
-    run: BatchRun<'_>,
+    commits: &Commits,
+    meter: &WriterMeter,
 ) {
     let began = std::time::Instant::now();
-    let (results, failed_whole) = match apply_batch(connection, backend, batch).await {
-        Ok(results) => (results, false),
+    let results = match apply_batch(connection, backend, batch).await {
+        Ok(results) => results,
         Err(error) => {
             tracing::error!(%error, "write batch failed");
             // Leave no half-open transaction behind for the next batch.
             let _ = connection.control("ROLLBACK").await;
             let message = error.to_string();
-            let results = (batch.iter())
+            batch
+                .iter()
                 .map(|_| Err(StoreError::Database(message.clone())))
-                .collect();
-            (results, true)
+                .collect()
         }
     };
-    match run.kept {
-        // Whatever a failed batch left behind, nothing kept is trusted.
-        Some(kept) if failed_whole => kept.clear(),
-        Some(kept) => keep_changes(kept, batch, &results),
-        None => {}
-    }
     // Before any answer: a read that begins after a caller learns of its commit sees it.
-    run.commits.raise();
-    run.meter.record(batch.len(), began.elapsed());
+    commits.raise();
+    meter.record(batch.len(), began.elapsed());
     for (job, result) in batch.drain(..).zip(results) {
         // A caller that stopped waiting (timeout, disconnect) is fine: its write stands.
         let _ = job.reply.send(result);
-    }
-}
-
-/// Puts each committed change into the chains kept, and drops the chain of each change that
-/// failed (its conflict may mean the chain kept is behind).
-fn keep_changes(kept: &mut ChainCache, batch: &[Job], results: &[StoreResult<Reply>]) {
-    for (job, result) in batch.iter().zip(results) {
-        let Command::Commit(write) = &job.command else {
-            continue;
-        };
-        let Some(change) = &write.change else {
-            continue;
-        };
-        match result {
-            Ok(_) => kept.committed(change),
-            Err(_) => kept.forget(change),
-        }
     }
 }
 

@@ -24,10 +24,6 @@ pub struct WriterStats {
     pub batch_time_buckets: [u64; BATCH_BUCKET_BOUNDS_US.len() + 1],
     /// Total time spent in batches, microseconds.
     pub batch_time_us: u64,
-    /// Chain reads before a change the writer answered (SQLite), and how many of them it
-    /// answered from the chains it keeps (`chain_cache`) rather than from the database.
-    pub chain_reads: u64,
-    pub chain_reads_kept: u64,
 }
 
 impl WriterStats {
@@ -42,10 +38,6 @@ impl WriterStats {
             commands: self.commands.saturating_sub(earlier.commands),
             batch_time_buckets: buckets,
             batch_time_us: self.batch_time_us.saturating_sub(earlier.batch_time_us),
-            chain_reads: self.chain_reads.saturating_sub(earlier.chain_reads),
-            chain_reads_kept: self
-                .chain_reads_kept
-                .saturating_sub(earlier.chain_reads_kept),
         }
     }
 
@@ -82,8 +74,6 @@ pub(crate) struct WriterMeter {
     commands: AtomicU64,
     buckets: [AtomicU64; BATCH_BUCKET_BOUNDS_US.len() + 1],
     time_us: AtomicU64,
-    chain_reads: AtomicU64,
-    chain_reads_kept: AtomicU64,
 }
 
 impl WriterMeter {
@@ -100,21 +90,12 @@ impl WriterMeter {
         self.time_us.fetch_add(took_us, Ordering::Relaxed);
     }
 
-    /// Counts a chain read, answered from memory or not.
-    pub(crate) fn record_chain_read(&self, kept: bool) {
-        self.chain_reads.fetch_add(1, Ordering::Relaxed);
-        self.chain_reads_kept
-            .fetch_add(u64::from(kept), Ordering::Relaxed);
-    }
-
     pub(crate) fn read(&self) -> WriterStats {
         WriterStats {
             batches: self.batches.load(Ordering::Relaxed),
             commands: self.commands.load(Ordering::Relaxed),
             batch_time_buckets: std::array::from_fn(|i| self.buckets[i].load(Ordering::Relaxed)),
             batch_time_us: self.time_us.load(Ordering::Relaxed),
-            chain_reads: self.chain_reads.load(Ordering::Relaxed),
-            chain_reads_kept: self.chain_reads_kept.load(Ordering::Relaxed),
         }
     }
 }
@@ -131,10 +112,7 @@ mod tests {
         meter.record(2, Duration::from_micros(51));
         meter.record(1, Duration::from_millis(3));
         meter.record(64, Duration::from_secs(1));
-        meter.record_chain_read(true);
-        meter.record_chain_read(false);
         let span = meter.read().since(&before);
-        assert_eq!((span.chain_reads, span.chain_reads_kept), (2, 1));
         assert_eq!(span.batches, 3);
         assert_eq!(span.commands, 67);
         assert_eq!(span.batch_time_buckets[0], 0, "the first batch was before");
