@@ -4,7 +4,8 @@
 //! tower-http's `TraceLayer` did this before, at a price paid with logging off as well: a span
 //! per request, five clock reads, and the answer's body wrapped in a body of its own that read
 //! the clock at every chunk, then boxed again to give axum back its body type: about 800
-//! instructions of a transaction read's 70,700. Failed requests are logged where they fail (`ApiError`), with what went wrong.
+//! instructions of a transaction read's 70,700. Failed requests are logged where they fail
+//! (`ApiError`), with what went wrong.
 
 use std::convert::Infallible;
 use std::future::Future;
