@@ -542,19 +542,7 @@ mod tests {
     use sqlx::{AnyConnection, Connection};
 
     use super::{EVENTS_OF_MERCHANT, EVENTS_OF_TRANSACTION};
-    use crate::test_support::{SqliteFile, TEST_ID_SEED};
-
-    /// SQLite's plan for `sql`, one line per step.
-    async fn plan(connection: &mut AnyConnection, sql: &str) -> String {
-        let explain = format!("EXPLAIN QUERY PLAN {sql}");
-        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
-        for value in [1_i64, 2, 3, 4].iter().take(sql.matches('$').count()) {
-            query = query.bind(*value);
-        }
-        let steps = query.fetch_all(connection).await.expect("explain");
-        let lines: Vec<String> = steps.into_iter().map(|step| step.3).collect();
-        lines.join("\n")
-    }
+    use crate::test_support::{sqlite_plan as plan, SqliteFile, TEST_ID_SEED};
 
     /// A transaction's events are found through the transaction's index, not by walking every
     /// event of its merchant; a merchant's through the merchant's.

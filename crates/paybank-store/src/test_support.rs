@@ -35,6 +35,21 @@ impl Drop for SqliteFile {
     }
 }
 
+/// SQLite's plan for `sql`, one line per step; its `$N` parameters are bound to small numbers.
+pub(crate) async fn sqlite_plan(connection: &mut AnyConnection, sql: &str) -> String {
+    let explain = format!("EXPLAIN QUERY PLAN {sql}");
+    let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
+    let parameters = (1..10)
+        .take_while(|n| sql.contains(&format!("${n}")))
+        .count();
+    for value in 1..=parameters as i64 {
+        query = query.bind(value);
+    }
+    let steps = query.fetch_all(connection).await.expect("explain");
+    let lines: Vec<String> = steps.into_iter().map(|step| step.3).collect();
+    lines.join("\n")
+}
+
 /// `PAYBANK_TEST_POSTGRES_URL`, as `.ci/run` sets it, with sqlx's drivers installed; `None`
 /// where it is unset, and the test then passes without PostgreSQL.
 pub(crate) fn postgres_url() -> Option<String> {

@@ -300,14 +300,7 @@ async fn claim_events(
     lease_ms: i64,
     limit: i64,
 ) -> StoreResult<Reply> {
-    let sql = claim_sql(
-        "outbox_events",
-        "event_id",
-        "next_attempt_at",
-        "state = 'pending' AND",
-        "next_attempt_at, created_at, ordinal, event_id",
-        backend,
-    );
+    let sql = events_claim_sql(backend);
     let ids = db.ids;
     let mut events = claim_rows(db, &sql, (now, lease_ms, limit), |row| {
         codec::stored_event(row, ids)
@@ -322,6 +315,19 @@ async fn claim_events(
         )
     });
     Ok(Reply::Events(events))
+}
+
+/// Leases the pending events due, in the order of `outbox_events_pending` (migration 0009), so
+/// the index is read in order and no sort is needed.
+pub(crate) fn events_claim_sql(backend: Backend) -> String {
+    claim_sql(
+        "outbox_events",
+        "event_id",
+        "next_attempt_at",
+        "state = 'pending' AND",
+        "next_attempt_at, created_at, ordinal, event_id",
+        backend,
+    )
 }
 
 async fn claim_rail_jobs(
@@ -391,4 +397,26 @@ async fn upsert_session(db: &mut Db<'_>, session: &LightboxSession) -> StoreResu
          account_index = excluded.account_index, error = excluded.error, redirect_url = excluded.redirect_url, \
          updated_at = excluded.updated_at", args![&session.session_id, db.id(session.payment_id.0), db.id(session.transaction_id.0), session.step.name(), &session.bank_id, &session.username, session.behaviour.as_ref().map(|behaviour| behaviour.encode()), session.account_index.map(i64::from), session.error.map(|error| error.name()), &session.csrf_token, session.expires_at, &session.redirect_url, session.updated_at]).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{AnyConnection, Connection};
+
+    use super::events_claim_sql;
+    use crate::sql::Backend;
+    use crate::test_support::{sqlite_plan, SqliteFile, TEST_ID_SEED};
+
+    /// The claim reads the pending events' index in its own order, so it neither walks delivered
+    /// events nor sorts what it finds.
+    #[tokio::test]
+    async fn the_events_claim_reads_the_pending_index_in_order() {
+        let file = SqliteFile::create("claim-plan");
+        let store = crate::open(&file.url, TEST_ID_SEED).await.expect("open");
+        let mut connection = AnyConnection::connect(&file.url).await.expect("connect");
+        let plan = sqlite_plan(&mut connection, &events_claim_sql(Backend::Sqlite)).await;
+        assert!(plan.contains("USING INDEX outbox_events_pending"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        drop(store);
+    }
 }
