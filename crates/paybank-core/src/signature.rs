@@ -212,6 +212,45 @@ pub fn webhook_message<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String
     join_pairs(pairs, append_raw)
 }
 
+/// The message a webhook's body is signed with, made from the body itself: [`webhook_message`]
+/// of the pairs [`form_encode`] wrote it from. Form encoding escapes every `&` and `=` inside a
+/// key or value, so decoding the body whole (`+` to a space, `%XX` to its byte) gives the pairs
+/// joined as the message joins them, without splitting them apart first. A `%` not followed by
+/// two hex digits stays as it is, as `form_urlencoded` leaves it.
+pub fn webhook_message_of_body(body: &str) -> String {
+    let bytes = body.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        let escaped = match byte {
+            b'%' => hex_pair(bytes.get(at + 1..at + 3)),
+            _ => None,
+        };
+        match (byte, escaped) {
+            (_, Some(decoded)) => {
+                out.push(decoded);
+                at += 3;
+                continue;
+            }
+            (b'+', None) => out.push(b' '),
+            (other, None) => out.push(other),
+        }
+        at += 1;
+    }
+    match String::from_utf8(out) {
+        Ok(message) => message,
+        Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
+    }
+}
+
+/// The byte two hex digits spell.
+fn hex_pair(digits: Option<&[u8]>) -> Option<u8> {
+    let digits = digits?;
+    let high = char::from(digits[0]).to_digit(16)?;
+    let low = char::from(digits[1]).to_digit(16)?;
+    u8::try_from(high * 16 + low).ok()
+}
+
 /// Form-urlencodes pairs in order (space becomes '+', '+' becomes `%2B`). This is the exact body
 /// sent with a webhook: the bytes `form_urlencoded`'s serializer writes.
 ///
@@ -538,7 +577,30 @@ mod tests {
         ]
     }
 
+    #[test]
+    fn a_body_decoded_whole_is_its_pairs_message() {
+        let pairs = [
+            ("amount", "10.00"),
+            ("note", "a&b=c + 100% ü"),
+            ("empty", ""),
+            ("k&=+", "%41"),
+        ];
+        let body = form_encode(&pairs);
+        assert_eq!(webhook_message_of_body(&body), webhook_message(&pairs));
+        // What form_urlencoded leaves alone, so does the whole-body decoding.
+        assert_eq!(webhook_message_of_body("a=%4&b=%zz%"), "a=%4&b=%zz%");
+        assert_eq!(webhook_message_of_body("a=%41%2b+"), "a=A+ ");
+    }
+
     proptest! {
+        #[test]
+        fn any_pairs_body_decodes_to_their_message(
+            pairs in proptest::collection::vec((".{0,12}", ".{0,24}"), 0..12),
+        ) {
+            let body = form_encode(&pairs);
+            prop_assert_eq!(webhook_message_of_body(&body), webhook_message(&pairs));
+        }
+
         #[test]
         fn sign_verify_round_trip(
             algorithm in any_algorithm(),

@@ -18,7 +18,7 @@ use paybank_core::rails::Rail;
 use serde::Deserialize;
 
 use crate::columns::Columns;
-use crate::{EventAttempt, EventState, StoreError, StoreResult, StoredEvent};
+use crate::{DueEvent, EventAttempt, EventState, StoreError, StoreResult, StoredEvent};
 
 pub(crate) fn corrupt(what: &str) -> StoreError {
     StoreError::Database(format!("unreadable {what} in the database"))
@@ -387,6 +387,21 @@ pub(crate) fn stored_event(row: &impl Columns, ids: StoredIds) -> StoreResult<St
         attempts: row.get("attempts")?,
         next_attempt_at: row.get("next_attempt_at")?,
         delivered_at: row.get("delivered_at")?,
+        ordinal: row.get("ordinal")?,
+    })
+}
+
+/// A leased event, from its row; the body is not parsed back into parameters.
+pub(crate) fn due_event(row: &impl Columns, ids: StoredIds) -> StoreResult<DueEvent> {
+    Ok(DueEvent {
+        event_id: EventId(id(row, ids, "event_id")?),
+        merchant_id: MerchantId(id(row, ids, "merchant_id")?),
+        transaction_id: TransactionId(id(row, ids, "transaction_id")?),
+        notification_url: row.get("notification_url")?,
+        body: row.get("body")?,
+        attempts: row.get("attempts")?,
+        created_at: row.get("created_at")?,
+        next_attempt_at: row.get("next_attempt_at")?,
         ordinal: row.get("ordinal")?,
     })
 }

@@ -156,6 +156,26 @@ pub struct EventAttempt {
     pub error: Option<String>,
 }
 
+/// An event leased for delivery: what one attempt needs. Its parameters stay in the body they
+/// are sent as; the signature's message is made from the body
+/// (`paybank_core::signature::webhook_message_of_body`), so a claim parses nothing back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueEvent {
+    pub event_id: EventId,
+    pub merchant_id: MerchantId,
+    pub transaction_id: TransactionId,
+    /// Where it goes: the payment's `notificationUrl` if given, else the merchant's.
+    pub notification_url: Option<String>,
+    /// The exact form-encoded body that is sent.
+    pub body: String,
+    /// Attempts made so far.
+    pub attempts: i64,
+    pub created_at: TimestampMs,
+    pub next_attempt_at: TimestampMs,
+    /// Position within the change that wrote it; with `created_at`, the order events happened in.
+    pub ordinal: i64,
+}
+
 /// An outbox event as stored, with its delivery state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredEvent {
@@ -238,13 +258,14 @@ pub trait Store: Send + Sync + 'static {
         lease_ms: i64,
         limit: i64,
     ) -> StoreResult<Vec<Timer>>;
-    /// Leases pending events due at `now` for `lease_ms`.
+    /// Leases pending events due at `now` for `lease_ms`, in the order they are due and then
+    /// the order they happened.
     async fn claim_due_events(
         &self,
         now: TimestampMs,
         lease_ms: i64,
         limit: i64,
-    ) -> StoreResult<Vec<StoredEvent>>;
+    ) -> StoreResult<Vec<DueEvent>>;
     /// The earliest time anything (timer or event delivery) can be claimed, if anything is
     /// queued: its due time, or the end of its lease if a worker holds it.
     async fn next_due_at(&self) -> StoreResult<Option<TimestampMs>>;

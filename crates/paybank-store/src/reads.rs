@@ -23,8 +23,8 @@ use crate::sqlite_reads;
 use crate::writer::{Command, Reply};
 use crate::{BankAccountRecord, InstantMessage, RailFile, StoredEntry};
 use crate::{
-    ChainOf, EventAttempt, EventQuery, OrderBy, Store, StoreError, StoreResult, StoredEvent,
-    TransactionQuery, WriteSet,
+    ChainOf, DueEvent, EventAttempt, EventQuery, OrderBy, Store, StoreError, StoreResult,
+    StoredEvent, TransactionQuery, WriteSet,
 };
 
 fn unexpected(reply: Reply) -> StoreError {
@@ -65,7 +65,7 @@ impl Store for SqlStore {
         now: TimestampMs,
         lease_ms: i64,
         limit: i64,
-    ) -> StoreResult<Vec<StoredEvent>> {
+    ) -> StoreResult<Vec<DueEvent>> {
         match self
             .writer
             .run(Command::ClaimEvents {

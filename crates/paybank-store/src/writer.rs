@@ -23,7 +23,7 @@ use crate::db::Db;
 use crate::sql::{Backend, WriterOptions};
 use crate::sqlite_reads::Commits;
 use crate::writer_stats::WriterMeter;
-use crate::{bulk, writes, StoreError, StoreResult, StoredEvent, WriteSet};
+use crate::{bulk, writes, DueEvent, StoreError, StoreResult, WriteSet};
 
 /// A command for the writer.
 #[derive(Debug)]
@@ -71,7 +71,7 @@ pub(crate) enum Command {
 pub(crate) enum Reply {
     Done,
     Timers(Vec<Timer>),
-    Events(Vec<StoredEvent>),
+    Events(Vec<DueEvent>),
     RailJobs(Vec<RailJob>),
     Number(i64),
     Text(String),

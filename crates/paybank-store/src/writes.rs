@@ -303,15 +303,15 @@ async fn claim_events(
     let sql = events_claim_sql(backend);
     let ids = db.ids;
     let mut events = claim_rows(db, &sql, (now, lease_ms, limit), |row| {
-        codec::stored_event(row, ids)
+        codec::due_event(row, ids)
     })
     .await?;
     events.sort_by_key(|event| {
         (
             event.next_attempt_at,
-            event.event.created_at,
+            event.created_at,
             event.ordinal,
-            ids.stored(event.event.event_id.0),
+            ids.stored(event.event_id.0),
         )
     });
     Ok(Reply::Events(events))

@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use paybank_core::signature::{sign, webhook_authorization_header, webhook_message, HmacAlgorithm};
-use paybank_store::{DeliveryRecord, EventAttempt, NextDelivery, StoredEvent, WriteSet};
+use paybank_core::signature::{
+    sign, webhook_authorization_header, webhook_message_of_body, HmacAlgorithm,
+};
+use paybank_store::{DeliveryRecord, DueEvent, EventAttempt, NextDelivery, WriteSet};
 use tokio::sync::Semaphore;
 
 use crate::app::AppState;
@@ -51,16 +53,16 @@ pub async fn deliver_due_events(state: &AppState) -> anyhow::Result<usize> {
         .claim_due_events(now, workers.lease_ms, workers.batch_size)
         .await?;
     let count = events.len();
-    let transaction = |event: &StoredEvent| event.event.transaction_id;
+    let transaction = |event: &DueEvent| event.transaction_id;
     let work = |state: AppState, event| async move { deliver(&state, event).await };
     super::in_order_per_key(state, events, transaction, work).await?;
     Ok(count)
 }
 
-async fn deliver(state: &AppState, event: StoredEvent) -> anyhow::Result<()> {
+async fn deliver(state: &AppState, event: DueEvent) -> anyhow::Result<()> {
     let attempted_at = state.clock.now();
     let started = Instant::now();
-    let outcome = match &event.event.notification_url {
+    let outcome = match &event.notification_url {
         Some(url) => send(state, &event, url).await,
         None => Err("no notification URL is configured for this merchant".to_owned()),
     };
@@ -71,13 +73,13 @@ async fn deliver(state: &AppState, event: StoredEvent) -> anyhow::Result<()> {
         http_status: outcome.as_ref().ok().copied(),
         error: outcome.as_ref().err().cloned(),
     };
-    let next = match (&outcome, &event.event.notification_url) {
+    let next = match (&outcome, &event.notification_url) {
         (Ok(200), _) => NextDelivery::Delivered,
         (_, None) => NextDelivery::GiveUp,
         _ => next_attempt(&state.config.webhooks, &event, attempted_at),
     };
     let delivery = DeliveryRecord {
-        event_id: event.event.event_id,
+        event_id: event.event_id,
         attempt,
         next,
     };
@@ -92,14 +94,14 @@ async fn deliver(state: &AppState, event: StoredEvent) -> anyhow::Result<()> {
 }
 
 /// Doubling delays from the first, capped, until the window after creation closes.
-fn next_attempt(config: &WebhookConfig, event: &StoredEvent, failed_at: i64) -> NextDelivery {
+fn next_attempt(config: &WebhookConfig, event: &DueEvent, failed_at: i64) -> NextDelivery {
     let exponent = u32::try_from(event.attempts.clamp(0, 30)).unwrap_or(30);
     let delay_s = config
         .retry_delay_first_s
         .saturating_mul(1u64 << exponent)
         .min(config.retry_delay_max_s);
     let due_at = failed_at + (delay_s as i64) * 1000;
-    let window_end = event.event.created_at + (config.retry_window_s as i64) * 1000;
+    let window_end = event.created_at + (config.retry_window_s as i64) * 1000;
     match due_at <= window_end {
         true => NextDelivery::RetryAt(due_at),
         false => NextDelivery::GiveUp,
@@ -107,17 +109,17 @@ fn next_attempt(config: &WebhookConfig, event: &StoredEvent, failed_at: i64) -> 
 }
 
 /// One POST. Ok(status) when the merchant answered at all; Err(reason) otherwise.
-async fn send(state: &AppState, event: &StoredEvent, url: &str) -> Result<i64, String> {
+async fn send(state: &AppState, event: &DueEvent, url: &str) -> Result<i64, String> {
     let merchant = state
         .store
-        .merchant(event.event.merchant_id)
+        .merchant(event.merchant_id)
         .await
         .map_err(|error| error.to_string())?
         .ok_or("the merchant no longer exists")?;
     let signature = sign(
         HmacAlgorithm::Sha1,
         &merchant.access_key,
-        &webhook_message(&event.event.params),
+        &webhook_message_of_body(&event.body),
     );
     let limits = &state.delivery_limits;
     let origin_limit = limits.origin(&origin_of(url).unwrap_or_default());
@@ -138,7 +140,7 @@ async fn send(state: &AppState, event: &StoredEvent, url: &str) -> Result<i64, S
             "Authorization",
             webhook_authorization_header(&merchant.access_id, &signature),
         )
-        .header("webhook-id", event.event.event_id.to_string())
+        .header("webhook-id", event.event_id.to_string())
         .body(event.body.clone())
         .send()
         .await

@@ -7,7 +7,7 @@ use paybank_core::change::{Change, Timer, TimerKind};
 use paybank_core::ids::EventId;
 use paybank_core::model::TimestampMs;
 use paybank_store::{
-    DeliveryRecord, EventAttempt, EventState, NextDelivery, Store, StoredEvent, WriteSet,
+    DeliveryRecord, DueEvent, EventAttempt, EventState, NextDelivery, Store, StoredEvent, WriteSet,
 };
 
 use crate::support::*;
@@ -115,8 +115,8 @@ async fn record(
 /// Leases the events due at `now` and returns their ids, in the order they came back.
 async fn claim_events(store: &Arc<dyn Store>, now: TimestampMs) -> Vec<EventId> {
     let events = store.claim_due_events(now, LEASE_MS, 10).await;
-    let events: Vec<StoredEvent> = events.expect("claim events");
-    events.iter().map(|stored| stored.event.event_id).collect()
+    let events: Vec<DueEvent> = events.expect("claim events");
+    events.iter().map(|due| due.event_id).collect()
 }
 
 /// `(state, attempts, next_attempt_at, delivered_at)` of a stored event.
@@ -143,7 +143,26 @@ pub async fn event_delivery(store: Arc<dyn Store>) {
     put(&store, &first).await.expect("commit");
     put(&store, &second).await.expect("commit");
     let (one, two) = (first.events[0].event_id, second.events[0].event_id);
-    assert_eq!(claim_events(&store, T0 + 1).await, vec![one, two]);
+    let claimed = store.claim_due_events(T0 + 1, LEASE_MS, 10).await;
+    let claimed = claimed.expect("claim events");
+    let ids: Vec<EventId> = claimed.iter().map(|due| due.event_id).collect();
+    assert_eq!(ids, vec![one, two]);
+    let stored = store.event(one).await.unwrap().expect("the event");
+    assert_eq!(
+        claimed[0],
+        DueEvent {
+            event_id: one,
+            merchant_id: stored.event.merchant_id,
+            transaction_id: stored.event.transaction_id,
+            notification_url: stored.event.notification_url.clone(),
+            body: stored.body.clone(),
+            attempts: 0,
+            created_at: stored.event.created_at,
+            next_attempt_at: stored.next_attempt_at,
+            ordinal: stored.ordinal,
+        },
+        "a claim carries the event as stored"
+    );
     assert_eq!(
         claim_events(&store, T0 + 1).await,
         vec![],
