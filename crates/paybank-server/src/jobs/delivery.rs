@@ -16,11 +16,25 @@ use crate::app::AppState;
 use crate::config::WebhookConfig;
 use crate::origins::origin_of;
 
-/// Bounds on deliveries in flight, overall and per merchant origin.
+/// How many notification URLs keep their parsed form at once. A payment may name a URL of its
+/// own, so the cache starts over when full instead of growing without end; the origins' limits
+/// are kept apart and survive that.
+const TARGETS_KEPT_MAX: usize = 1024;
+
+/// Bounds on deliveries in flight, overall and per merchant origin, and the notification URLs
+/// seen, each parsed once.
 pub struct DeliveryLimits {
     total: Arc<Semaphore>,
     per_origin_max: usize,
     per_origin: Mutex<HashMap<String, Arc<Semaphore>>>,
+    targets: Mutex<HashMap<String, Arc<Target>>>,
+}
+
+/// A notification URL as the HTTP client takes it, and the limit of its origin. Parsing the
+/// URL and finding its origin on every delivery cost more than signing the event.
+struct Target {
+    url: reqwest::Url,
+    origin: Arc<Semaphore>,
 }
 
 impl DeliveryLimits {
@@ -29,18 +43,42 @@ impl DeliveryLimits {
             total: Arc::new(Semaphore::new(config.concurrency_max.max(1))),
             per_origin_max: config.concurrency_per_origin_max.max(1),
             per_origin: Mutex::new(HashMap::new()),
+            targets: Mutex::new(HashMap::new()),
         }
     }
 
     fn origin(&self, origin: &str) -> Arc<Semaphore> {
-        let mut map = self
-            .per_origin
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        map.entry(origin.to_owned())
+        lock(&self.per_origin)
+            .entry(origin.to_owned())
             .or_insert_with(|| Arc::new(Semaphore::new(self.per_origin_max)))
             .clone()
     }
+
+    /// `url` parsed, with its origin's limit; Err(reason) if it is no URL the client can post to.
+    fn target(&self, url: &str) -> Result<Arc<Target>, String> {
+        if let Some(target) = lock(&self.targets).get(url) {
+            return Ok(target.clone());
+        }
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|error| format!("invalid notification URL: {error}"))?;
+        let origin = self.origin(&origin_of(url).unwrap_or_default());
+        let target = Arc::new(Target {
+            url: parsed,
+            origin,
+        });
+        let mut targets = lock(&self.targets);
+        if targets.len() >= TARGETS_KEPT_MAX {
+            targets.clear();
+        }
+        targets.insert(url.to_owned(), target.clone());
+        Ok(target)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Claims the events due now and delivers them: the events of one transaction one after the
@@ -122,19 +160,16 @@ async fn send(state: &AppState, event: &DueEvent, url: &str) -> Result<i64, Stri
         &webhook_message_of_body(&event.body),
     );
     let limits = &state.delivery_limits;
-    let origin_limit = limits.origin(&origin_of(url).unwrap_or_default());
+    let target = limits.target(url)?;
     let _total = limits
         .total
         .acquire()
         .await
         .map_err(|error| error.to_string())?;
-    let _origin = origin_limit
-        .acquire()
-        .await
-        .map_err(|error| error.to_string())?;
+    let _origin = (target.origin.acquire().await).map_err(|error| error.to_string())?;
     let response = state
         .http
-        .post(url)
+        .post(target.url.clone())
         .header("Content-Type", "application/x-www-form-urlencoded")
         .header(
             "Authorization",
@@ -146,4 +181,45 @@ async fn send(state: &AppState, event: &DueEvent, url: &str) -> Result<i64, Stri
         .await
         .map_err(|error| error.to_string())?;
     Ok(i64::from(response.status().as_u16()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> DeliveryLimits {
+        DeliveryLimits::new(&WebhookConfig {
+            timeout_ms: 1_000,
+            retry_delay_first_s: 1,
+            retry_delay_max_s: 4,
+            retry_window_s: 60,
+            concurrency_max: 8,
+            concurrency_per_origin_max: 2,
+        })
+    }
+
+    #[test]
+    fn urls_of_one_origin_share_its_limit_and_a_full_cache_keeps_it() {
+        let limits = limits();
+        let first = limits.target("http://shop.test:80/events?order=1").unwrap();
+        let second = limits.target("HTTP://SHOP.test/other").unwrap();
+        assert!(Arc::ptr_eq(&first.origin, &second.origin));
+        assert_eq!(first.url.as_str(), "http://shop.test/events?order=1");
+        let elsewhere = limits.target("https://other.test/events").unwrap();
+        assert!(!Arc::ptr_eq(&first.origin, &elsewhere.origin));
+        for order in 0..TARGETS_KEPT_MAX {
+            limits
+                .target(&format!("http://shop.test/o/{order}"))
+                .unwrap();
+        }
+        assert!(lock(&limits.targets).len() <= TARGETS_KEPT_MAX);
+        let again = limits.target("http://shop.test/events?order=1").unwrap();
+        assert!(Arc::ptr_eq(&first.origin, &again.origin));
+    }
+
+    #[test]
+    fn a_url_the_client_cannot_post_to_is_a_reason() {
+        let error = limits().target("not a url").err().unwrap();
+        assert!(error.starts_with("invalid notification URL"), "{error}");
+    }
 }
