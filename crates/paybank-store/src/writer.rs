@@ -248,7 +248,11 @@ async fn writer_loop(
                 Err(_) => break,
             }
         }
-        answer_chain_reads(&connection, &mut batch);
+        if answer_chain_reads(&connection, &mut batch) > 0 {
+            gather_changes(&mut receiver, &mut batch, options.batch_size_max);
+            // Chain reads that came meanwhile, answered before the batch as the first were.
+            answer_chain_reads(&connection, &mut batch);
+        }
         let empty_wal: Vec<Job> = batch
             .extract_if(.., |job| matches!(job.command, Command::EmptyWal))
             .collect();
@@ -280,12 +284,14 @@ async fn writer_loop(
 ///
 /// Several reads share one read transaction: each read on its own began and ended one, which
 /// was a tenth of a chain read's cost.
-fn answer_chain_reads(connection: &WriteConnection, batch: &mut Vec<Job>) {
+fn answer_chain_reads(connection: &WriteConnection, batch: &mut Vec<Job>) -> usize {
     let reads: Vec<Job> = batch
         .extract_if(.., |job| matches!(job.command, Command::ReadChain(_)))
         .collect();
+    let count = reads.len();
     let Link::Sqlite(link) = &connection.link else {
-        return answer_each(connection, reads);
+        answer_each(connection, reads);
+        return count;
     };
     // Without the transaction each read still gets the answer it would have had, so a failure
     // to begin or end one only costs time.
@@ -295,6 +301,24 @@ fn answer_chain_reads(connection: &WriteConnection, batch: &mut Vec<Job>) {
         if let Err(error) = crate::db::sqlite_control(link, "COMMIT") {
             tracing::warn!(%error, "ending the chain reads' transaction failed");
             let _ = crate::db::sqlite_control(link, "ROLLBACK");
+        }
+    }
+    count
+}
+
+/// Lets the callers of the chain reads just answered run before the batch begins, and adds
+/// what they queued meanwhile to the batch: mostly the changes they read for, which otherwise
+/// came a moment after the batch had begun and waited for the next one, so a capture took two
+/// batches and two flushes. The server's threads run under `SCHED_BATCH` (see the binary's
+/// `scheduling.rs`), where a thread the writer wakes waits for the writer to block, so on one
+/// core nothing would run them before the batch's flush; the yield lets them run first, and
+/// costs one system call when nothing else is ready (BENCHMARKS.md, SQLite captures item 37).
+fn gather_changes(receiver: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>, batch_size_max: usize) {
+    std::thread::yield_now();
+    while batch.len() < batch_size_max {
+        match receiver.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
         }
     }
 }
@@ -476,4 +500,37 @@ async fn apply_each_in_savepoint(
     }
     db.control("COMMIT").await?;
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::sync::{mpsc, oneshot};
+
+    use super::{gather_changes, Command, Job};
+
+    fn queue(count: usize) -> mpsc::Receiver<Job> {
+        let (sender, receiver) = mpsc::channel(16);
+        for _ in 0..count {
+            let (reply, _answer) = oneshot::channel();
+            let command = Command::ReserveIds { count: 1 };
+            sender.try_send(Job { command, reply }).expect("room");
+        }
+        receiver
+    }
+
+    #[test]
+    fn gathering_takes_what_is_queued_up_to_the_batch_bound() {
+        let mut receiver = queue(5);
+        let mut batch = Vec::new();
+        gather_changes(&mut receiver, &mut batch, 3);
+        assert_eq!(batch.len(), 3, "no more than the bound");
+        gather_changes(&mut receiver, &mut batch, 16);
+        assert_eq!(batch.len(), 5, "everything queued");
+        gather_changes(&mut receiver, &mut batch, 16);
+        assert_eq!(
+            batch.len(),
+            5,
+            "an empty queue adds nothing and does not wait"
+        );
+    }
 }
