@@ -242,12 +242,7 @@ async fn writer_loop(
         // Every handle is gone: the store is closing.
         let Some(first) = first else { break };
         batch.push(first);
-        while batch.len() < options.batch_size_max {
-            match receiver.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        take_queued(&mut receiver, &mut batch, options.batch_size_max);
         if answer_chain_reads(&connection, &mut batch) > 0 {
             gather_changes(&mut receiver, &mut batch, options.batch_size_max);
             // Chain reads that came meanwhile, answered before the batch as the first were.
@@ -315,6 +310,11 @@ fn answer_chain_reads(connection: &WriteConnection, batch: &mut Vec<Job>) -> usi
 /// costs one system call when nothing else is ready (BENCHMARKS.md, SQLite captures item 37).
 fn gather_changes(receiver: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>, batch_size_max: usize) {
     std::thread::yield_now();
+    take_queued(receiver, batch, batch_size_max);
+}
+
+/// Adds every command already queued to the batch, up to `batch_size_max`, without waiting.
+fn take_queued(receiver: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>, batch_size_max: usize) {
     while batch.len() < batch_size_max {
         match receiver.try_recv() {
             Ok(job) => batch.push(job),
