@@ -3,6 +3,7 @@
 //! other core, and reports throughput, latency percentiles, server CPU per request, peak RSS
 //! and database size as JSON and Markdown; over several runs, their median. See BENCHMARKS.md.
 
+pub mod background;
 pub mod ceiling;
 mod connections;
 pub mod delivery_check;
@@ -107,7 +108,14 @@ impl Options {
 /// output directory after each run, so a failure late in a long run keeps the runs before it.
 pub async fn run(options: &Options) -> anyhow::Result<report::runs::Runs> {
     std::fs::create_dir_all(&options.out_dir)?;
-    let machine = machine::describe(&options.out_dir);
+    // Held until the run ends, however it ends (an interrupted run is dropped), so kdamond gets
+    // its own policy back. A quick run measures nothing and leaves the machine alone.
+    let idled = match options.quick {
+        true => background::IdledThreads::default(),
+        false => background::IdledThreads::damon_workers(),
+    };
+    let mut machine = machine::describe(&options.out_dir);
+    machine.idled = idled.names();
     let read_store = match options.runs('a') {
         true => Some(scenarios::seed_reads(options).await?),
         false => None,

@@ -23,6 +23,8 @@ pub struct Machine {
     pub disk_flush_max_us: u64,
     /// The nice value the harness and the servers it starts ran at (see `process::NICE`).
     pub nice: i32,
+    /// Kernel threads kept to idle CPU during the run (see `background`).
+    pub idled: Vec<String>,
 }
 
 pub fn describe(dir: &Path) -> Machine {
@@ -34,6 +36,7 @@ pub fn describe(dir: &Path) -> Machine {
         disk_flush_p99_us: flushes.p99,
         disk_flush_max_us: flushes.max,
         nice: crate::process::nice(),
+        idled: Vec::new(),
     }
 }
 

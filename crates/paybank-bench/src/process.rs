@@ -30,9 +30,10 @@ pub fn pin_self(core: u32) -> bool {
 
 /// The nice value the harness raises itself to, so that it and the servers it starts (which
 /// inherit it) run ahead of the machine's own background work. On the bench machine the kernel's
-/// DAMON reclaim (`kdamond`) works for about 20 ms every 5 s on whichever core it lands on: on
+/// DAMON reclaim (`kdamond`) works for milliseconds at a time on whichever core it lands on: on
 /// the server's, every request due meanwhile waited for it, and those waits were most of (b)'s
-/// p99 at 10k/s offered (BENCHMARKS.md, Open-loop latency).
+/// p99 at 10k/s offered (BENCHMARKS.md, Open-loop latency). A nice value only shortens its turns;
+/// `background` keeps it to idle CPU while the harness measures.
 pub const NICE: i32 = -10;
 
 /// Sets the calling thread's nice value to [`NICE`]; threads and processes it starts later

@@ -118,9 +118,16 @@ pub struct WithRatios<'a> {
 }
 
 fn machine_line(machine: &crate::machine::Machine) -> String {
+    let idled = match machine.idled.is_empty() {
+        true => String::new(),
+        false => format!(
+            "; the kernel's DAMON reclaim ({}) under SCHED_IDLE during the run",
+            machine.idled.join(", ")
+        ),
+    };
     format!(
         "Machine: {} cores, {}, disk flush {} µs (median of 4 KiB write + fdatasync; p99 {} µs, \
-         slowest {} µs); the harness and the servers it starts at nice {}.\n\n",
+         slowest {} µs); the harness and the servers it starts at nice {}{idled}.\n\n",
         machine.cores,
         machine.cpu_model,
         machine.disk_flush_us,
