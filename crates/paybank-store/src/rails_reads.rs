@@ -194,21 +194,23 @@ pub(crate) async fn forced_outcome(
     row.as_ref().map(rails::forced_outcome).transpose()
 }
 
+/// One account's postings within a window, in time order: a range of the index by account and
+/// time (migration 0010), however long the account's history.
+const ACCOUNT_POSTINGS: &str = "SELECT transaction_id, amount, created_at FROM ledger_postings \
+     WHERE account = $1 AND created_at >= $2 AND created_at < $3 ORDER BY created_at, posting_id";
+
 pub(crate) async fn account_postings(
     store: &SqlStore,
     account: &str,
     from: TimestampMs,
     to: TimestampMs,
 ) -> StoreResult<Vec<(TransactionId, i64, TimestampMs)>> {
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT transaction_id, amount, created_at FROM ledger_postings WHERE account = $1 \
-         AND created_at >= $2 AND created_at < $3 ORDER BY created_at, posting_id",
-    )
-    .bind(account)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&store.reads)
-    .await?;
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(ACCOUNT_POSTINGS)
+        .bind(account)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&store.reads)
+        .await?;
     rows.into_iter()
         .map(|(stored_id, amount, created_at)| {
             let transaction_id = store
@@ -218,4 +220,30 @@ pub(crate) async fn account_postings(
             Ok((TransactionId(transaction_id), amount, created_at))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{AnyConnection, Connection};
+
+    use super::ACCOUNT_POSTINGS;
+    use crate::test_support::{sqlite_plan, SqliteFile, TEST_ID_SEED};
+
+    /// A settlement report's postings are a range of the index by account and time, read in
+    /// the report's order: not every posting of the account, and no sort.
+    #[tokio::test]
+    async fn an_accounts_postings_in_a_window_are_one_range_of_its_index() {
+        let file = SqliteFile::create("postings-plan");
+        let store = crate::open(&file.url, TEST_ID_SEED).await.expect("open");
+        let mut connection = AnyConnection::connect(&file.url).await.expect("connect");
+        let plan = sqlite_plan(&mut connection, ACCOUNT_POSTINGS).await;
+        assert!(
+            plan.contains(
+                "USING INDEX ledger_postings_by_account_time (account=? AND created_at>? AND created_at<?)"
+            ),
+            "{plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        drop(store);
+    }
 }
