@@ -27,6 +27,13 @@ impl LedgerAccount {
         }
     }
 
+    /// Whether the store keeps this account's running balance beside its postings: the
+    /// accounts a balance floor protects (a merchant's settled funds), whose floor check would
+    /// otherwise sum the account's whole history at every payout.
+    pub fn keeps_balance(&self) -> bool {
+        matches!(self, Self::MerchantSettled(_))
+    }
+
     /// Reads a name written by [`LedgerAccount::name`].
     pub fn from_name(name: &str) -> Option<LedgerAccount> {
         if let Some(token) = name.strip_prefix("consumer:") {
@@ -74,6 +81,24 @@ pub fn transfer(
     ]
 }
 
+/// What `postings` add to each account that [keeps a balance](LedgerAccount::keeps_balance),
+/// by account name in name order (one order for every writer, so writers on several nodes
+/// lock balances in the same order); accounts left where they were are not listed.
+pub fn kept_balance_changes<'a>(
+    postings: impl IntoIterator<Item = &'a Posting>,
+) -> Vec<(String, i64)> {
+    let mut changes = std::collections::BTreeMap::new();
+    for posting in postings {
+        if posting.account.keeps_balance() {
+            *changes.entry(posting.account.name()).or_insert(0) += posting.amount.minor();
+        }
+    }
+    changes
+        .into_iter()
+        .filter(|(_, minor)| *minor != 0)
+        .collect()
+}
+
 /// The ledger's one invariant, asserted on the way into the store and on the way out.
 pub fn is_balanced(postings: &[Posting]) -> bool {
     postings
@@ -106,6 +131,32 @@ mod tests {
                 .collect();
             prop_assert!(is_balanced(&postings));
         }
+    }
+
+    #[test]
+    fn kept_balances_change_by_the_sum_of_their_postings() {
+        let settled = |merchant| LedgerAccount::MerchantSettled(MerchantId(merchant));
+        let posting = |account: LedgerAccount, minor| Posting {
+            transaction_id: TransactionId(1),
+            account,
+            amount: Amount::from_minor(minor),
+        };
+        let postings = [
+            posting(settled(9), 500),
+            posting(LedgerAccount::MerchantUnsettled(MerchantId(9)), -500),
+            posting(settled(2), -700),
+            posting(LedgerAccount::PayoutClearing(MerchantId(2)), 700),
+            posting(settled(9), -200),
+            posting(settled(5), 300),
+            posting(settled(5), -300),
+        ];
+        assert_eq!(
+            kept_balance_changes(&postings),
+            [
+                ("merchant:2:settled".to_owned(), -700),
+                ("merchant:9:settled".to_owned(), 300)
+            ]
+        );
     }
 
     #[test]

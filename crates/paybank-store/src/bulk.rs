@@ -23,6 +23,7 @@ use std::collections::HashSet;
 
 use paybank_core::change::{Change, Timer};
 use paybank_core::ids::StoredIds;
+use paybank_core::ledger::kept_balance_changes;
 
 use crate::db::{Arg, Db};
 use crate::rails::{entry_values, job_values, ENTRY_COLUMNS, JOB_COLUMNS, JOB_CONFLICT};
@@ -111,6 +112,7 @@ fn batch_statement<'a>(changes: &[&'a Change], ids: StoredIds) -> StoreResult<Ba
             .map(move |posting| posting_values(posting, at, ids))
     });
     statement.add("postings", column_arrays(postings), posting_insert_sql);
+    add_kept_balances(&mut statement, changes);
     let claims = changes.iter().flat_map(|change| &change.reference_claims);
     statement.add(
         "claims",
@@ -127,6 +129,22 @@ fn batch_statement<'a>(changes: &[&'a Change], ids: StoredIds) -> StoreResult<Ba
     });
     add_timers(&mut statement, changes, ids)?;
     Ok(statement)
+}
+
+/// What the changes' postings move the kept balances by (see `floors.rs`), summed over the
+/// batch: one clause may update a row only once. The accounts come in name order, the order
+/// every writer takes their rows' locks in.
+fn add_kept_balances(statement: &mut BatchStatement<'_>, changes: &[&Change]) {
+    let postings = changes.iter().flat_map(|change| &change.postings);
+    let rows = kept_balance_changes(postings)
+        .into_iter()
+        .map(|(account, minor)| [Arg::from(account), Arg::from(minor)]);
+    statement.add("kept_balances", column_arrays(rows), |unnest| {
+        format!(
+            "INSERT INTO account_balances (account, balance) SELECT * FROM {unnest} \
+             ON CONFLICT (account) DO UPDATE SET balance = account_balances.balance + excluded.balance"
+        )
+    });
 }
 
 /// New payments in one clause, changed ones in another whose count of rows updated proves

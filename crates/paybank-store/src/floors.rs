@@ -2,15 +2,21 @@
 //! funds, for merchants paid out only from them), checked inside the change's transaction
 //! after its postings are written.
 //!
+//! The accounts a floor protects keep their running balance in `account_balances` (migration
+//! 0011), moved by every change's postings in the change's own transaction ([`add_kept`], and
+//! the batch statement of `bulk.rs`), so a check reads one row however long the account's
+//! history. Any other account is summed from its postings.
+//!
 //! One writer per database makes the check safe on its own: on SQLite, every writer of the
 //! file, in any process, holds the database's write lock until it commits. On PostgreSQL,
 //! several nodes (or writer connections) write at once under read committed, so two changes
-//! drawing on one account could each sum the postings without the other's and both pass. Each
-//! account is therefore locked first, with a transaction-level advisory lock: the second
-//! change waits until the first commits or rolls back, and its sum, a new statement with a new
-//! snapshot, then counts the first's postings.
+//! drawing on one account could each see the balance without the other's and both pass. A
+//! kept balance is guarded by its row: a change's update of it waits until any other change
+//! that updated it commits or rolls back, and then adds to the committed value, so the read
+//! after it, a new statement with a new snapshot, counts both. A summed account is locked
+//! first with a transaction-level advisory lock, to the same end.
 
-use paybank_core::ledger::LedgerAccount;
+use paybank_core::ledger::{kept_balance_changes, LedgerAccount, Posting};
 
 use crate::db::{args, Db};
 use crate::sql::Backend;
@@ -21,9 +27,39 @@ use crate::{StoreError, StoreResult};
 /// migrations take one-key locks).
 const FLOOR_LOCK_CLASS: i64 = 0x7062_666c; // "pbfl"
 
+/// Adds what `postings` move to the balances kept for their accounts, in one order of accounts
+/// for every writer (see [`kept_balance_changes`]).
+pub(crate) async fn add_kept(db: &mut Db<'_>, postings: &[Posting]) -> StoreResult<()> {
+    for (account, minor) in kept_balance_changes(postings) {
+        db.execute(KEPT_BALANCE_ADD, args![account, minor]).await?;
+    }
+    Ok(())
+}
+
+/// Adds `$2` to the balance kept for account `$1`, starting one at zero.
+const KEPT_BALANCE_ADD: &str = "INSERT INTO account_balances (account, balance) \
+     VALUES ($1, $2) ON CONFLICT (account) DO UPDATE SET balance = account_balances.balance + excluded.balance";
+
 /// Refuses the change if any of `accounts` would end below zero; nothing it wrote stays.
 pub(crate) async fn check(db: &mut Db<'_>, accounts: &[LedgerAccount]) -> StoreResult<()> {
-    let mut names: Vec<String> = accounts.iter().map(LedgerAccount::name).collect();
+    let (kept, summed): (Vec<&LedgerAccount>, Vec<&LedgerAccount>) =
+        accounts.iter().partition(|account| account.keeps_balance());
+    for account in kept {
+        let name = account.name();
+        let balance = db
+            .fetch_number(
+                "SELECT balance AS value FROM account_balances WHERE account = $1",
+                args![&name],
+            )
+            .await?;
+        refuse_below_zero(name, balance)?;
+    }
+    check_summed(db, summed).await
+}
+
+/// The floors of accounts that keep no balance, each summed from its postings under a lock.
+async fn check_summed(db: &mut Db<'_>, accounts: Vec<&LedgerAccount>) -> StoreResult<()> {
+    let mut names: Vec<String> = accounts.into_iter().map(LedgerAccount::name).collect();
     // One order for every change, so two changes locking the same accounts cannot deadlock.
     names.sort_unstable();
     names.dedup();
@@ -43,15 +79,24 @@ pub(crate) async fn check(db: &mut Db<'_>, accounts: &[LedgerAccount]) -> StoreR
                 args![&name],
             )
             .await?;
-        if total.unwrap_or(0) < 0 {
-            return Err(StoreError::InsufficientFunds(name));
-        }
+        refuse_below_zero(name, total)?;
     }
     Ok(())
 }
 
+/// Refuses `name` when its balance is below zero; an account with no postings, or no kept
+/// balance yet, holds nothing.
+fn refuse_below_zero(name: String, balance: Option<i64>) -> StoreResult<()> {
+    match balance.unwrap_or(0) < 0 {
+        true => Err(StoreError::InsufficientFunds(name)),
+        false => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
     use std::time::Duration;
 
     use paybank_core::ids::MerchantId;
@@ -59,12 +104,35 @@ mod tests {
 
     use super::*;
 
-    /// Two PostgreSQL transactions each take $60 from an account holding $100. The second's
-    /// check starts while the first's postings are uncommitted; without the lock it would sum
-    /// $40 and pass, leaving -$20 once both commit. Runs where `PAYBANK_TEST_POSTGRES_URL`
+    /// Two PostgreSQL transactions each take $60 from a settled account holding $100, through
+    /// its kept balance. The second's update waits for the first's row; once the first
+    /// commits, it adds to $40 and its check refuses. Runs where `PAYBANK_TEST_POSTGRES_URL`
     /// names a server, as `.ci/run` does.
     #[tokio::test]
-    async fn postgres_checks_one_change_at_a_time() {
+    async fn postgres_kept_balances_take_one_change_at_a_time() {
+        let Some(base) = crate::test_support::postgres_url() else {
+            return;
+        };
+        let mut schema = crate::test_support::Schema::create(&base, "floors_kept").await;
+        let name = &schema.name;
+        let setup = format!(
+            "CREATE TABLE {name}.account_balances (account TEXT PRIMARY KEY, balance BIGINT NOT NULL); \
+             INSERT INTO {name}.account_balances VALUES ('merchant:7:settled', 10000);"
+        );
+        schema.run(&setup).await;
+        let account = LedgerAccount::MerchantSettled(MerchantId(7));
+        let result = two_payouts(&schema.url, account, take_sixty_dollars_kept).await;
+        schema.drop().await;
+        assert!(
+            matches!(&result, Err(StoreError::InsufficientFunds(name)) if name == "merchant:7:settled"),
+            "{result:?}"
+        );
+    }
+
+    /// The same for an account that keeps no balance: each check sums the postings, and the
+    /// advisory lock makes the second sum after the first commits.
+    #[tokio::test]
+    async fn postgres_summed_floors_check_one_change_at_a_time() {
         let Some(base) = crate::test_support::postgres_url() else {
             return;
         };
@@ -72,23 +140,33 @@ mod tests {
         let name = &schema.name;
         let setup = format!(
             "CREATE TABLE {name}.ledger_postings (account TEXT NOT NULL, amount BIGINT NOT NULL); \
-             INSERT INTO {name}.ledger_postings VALUES ('merchant:7:settled', 10000);"
+             INSERT INTO {name}.ledger_postings VALUES ('merchant:7:payout-clearing', 10000);"
         );
         schema.run(&setup).await;
-        let url = schema.url.clone();
-        let mut first = AnyConnection::connect(&url).await.expect("connect");
-        let mut second = AnyConnection::connect(&url).await.expect("connect");
-        let account = LedgerAccount::MerchantSettled(MerchantId(7));
+        let account = LedgerAccount::PayoutClearing(MerchantId(7));
+        let result = two_payouts(&schema.url, account, take_sixty_dollars_summed).await;
+        schema.drop().await;
+        assert!(
+            matches!(&result, Err(StoreError::InsufficientFunds(name)) if name == "merchant:7:payout-clearing"),
+            "{result:?}"
+        );
+    }
 
-        take_sixty_dollars(&mut first).await;
+    /// Two transactions each take $60 from `account` with `take` and check its floor; the
+    /// second starts while the first is uncommitted, and the first commits 300 ms later. The
+    /// first must pass; the second's result is returned.
+    async fn two_payouts(url: &str, account: LedgerAccount, take: Take) -> StoreResult<()> {
+        let mut first = AnyConnection::connect(url).await.expect("connect");
+        let mut second = AnyConnection::connect(url).await.expect("connect");
+        take(&mut first).await;
         check(
             &mut Db::sqlx(&mut first, crate::test_support::test_ids()),
             std::slice::from_ref(&account),
         )
         .await
         .expect("the first payout leaves $40");
-        take_sixty_dollars(&mut second).await;
         let second_check = tokio::spawn(async move {
+            take(&mut second).await;
             let result = check(
                 &mut Db::sqlx(&mut second, crate::test_support::test_ids()),
                 &[account],
@@ -103,11 +181,7 @@ mod tests {
             .execute("ROLLBACK")
             .await
             .expect("roll back the second");
-        schema.drop().await;
-        assert!(
-            matches!(&result, Err(StoreError::InsufficientFunds(name)) if name == "merchant:7:settled"),
-            "{result:?}"
-        );
+        result
     }
 
     /// Two transactions wait for each other's lock; PostgreSQL fails one of them, and the store
@@ -152,10 +226,38 @@ mod tests {
             .await
     }
 
-    async fn take_sixty_dollars(connection: &mut AnyConnection) {
-        connection
-            .execute("BEGIN; INSERT INTO ledger_postings VALUES ('merchant:7:settled', -6000);")
+    /// Begins a transaction and takes $60 from an account, as a change of the writer would.
+    type Take = for<'c> fn(&'c mut AnyConnection) -> Pin<Box<dyn Future<Output = ()> + Send + 'c>>;
+
+    fn take_sixty_dollars_summed(
+        connection: &mut AnyConnection,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            connection
+                .execute(
+                    "BEGIN; INSERT INTO ledger_postings VALUES ('merchant:7:payout-clearing', -6000);",
+                )
+                .await
+                .expect("post the payout");
+        })
+    }
+
+    fn take_sixty_dollars_kept(
+        connection: &mut AnyConnection,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            connection.execute("BEGIN").await.expect("begin");
+            let payout = Posting {
+                transaction_id: paybank_core::ids::TransactionId(1),
+                account: LedgerAccount::MerchantSettled(MerchantId(7)),
+                amount: paybank_core::money::Amount::from_minor(-6000),
+            };
+            add_kept(
+                &mut Db::sqlx(connection, crate::test_support::test_ids()),
+                &[payout],
+            )
             .await
-            .expect("post the payout");
+            .expect("move the kept balance");
+        })
     }
 }

@@ -329,6 +329,9 @@ pub trait Store: Send + Sync + 'static {
     async fn postings(&self, transaction_id: TransactionId) -> StoreResult<Vec<Posting>>;
     /// Every ledger account's balance, by name.
     async fn ledger_balances(&self) -> StoreResult<Vec<(String, i64)>>;
+    /// The running balances kept for the accounts a balance floor protects, by name: each
+    /// equals what [`Store::ledger_balances`] sums for its account.
+    async fn kept_balances(&self) -> StoreResult<Vec<(String, i64)>>;
     /// One ledger account's postings created in `[from, to)`, oldest first:
     /// (transaction, amount in cents, created at).
     async fn account_postings(

@@ -363,6 +363,14 @@ impl Store for SqlStore {
         Ok(rows)
     }
 
+    async fn kept_balances(&self) -> StoreResult<Vec<(String, i64)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT account, balance FROM account_balances ORDER BY account")
+                .fetch_all(&self.reads)
+                .await?;
+        Ok(rows)
+    }
+
     async fn account_postings(
         &self,
         account: &str,

@@ -151,6 +151,7 @@ async fn write_change(db: &mut Db<'_>, change: &Change) -> StoreResult<()> {
         let values = rows::posting_values(posting, change.payment.updated_at, db.ids);
         db.execute(&POSTING_INSERT, &values).await?;
     }
+    crate::floors::add_kept(db, &change.postings).await?;
     for claim in &change.reference_claims {
         db.execute(&CLAIM_INSERT, &rows::claim_values(claim, db.ids))
             .await

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use paybank_core::ids::PaymentId;
+use paybank_core::ledger::LedgerAccount;
 use paybank_core::model::{ChainTotals, Merchant, Transaction};
 use paybank_server::merchants::{create_merchant, NewMerchant};
 use paybank_server::{AppState, Config};
@@ -222,4 +223,22 @@ pub async fn assert_payments_keep_their_totals(app: &TestApp) {
         let summed = ChainTotals::of(&chain.transactions);
         assert_eq!(chain.payment.totals, summed, "{payment_id:?}");
     }
+}
+
+/// The balances the store keeps beside the postings, for balance floors, are what the postings
+/// of their accounts add up to (`balances`, from `ledger_balances`).
+pub async fn assert_kept_balances_are_the_sums(app: &TestApp, balances: Vec<(String, i64)>) {
+    let keeps = |name: &str| LedgerAccount::from_name(name).is_some_and(|of| of.keeps_balance());
+    let nonzero = |(_, minor): &(String, i64)| *minor != 0;
+    let summed: Vec<_> = (balances.into_iter())
+        .filter(|row| keeps(&row.0) && nonzero(row))
+        .collect();
+    let kept = app
+        .state
+        .store
+        .kept_balances()
+        .await
+        .expect("kept balances");
+    let kept: Vec<_> = kept.into_iter().filter(nonzero).collect();
+    assert_eq!(kept, summed);
 }

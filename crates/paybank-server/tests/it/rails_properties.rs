@@ -269,6 +269,7 @@ async fn assert_ledger_balanced(app: &TestApp) {
         let in_flight = name.ends_with(":unsettled") || name.ends_with(":payout-clearing");
         assert!(!in_flight || *minor >= 0, "{name} is {minor}: {balances:?}");
     }
+    crate::helpers::assert_kept_balances_are_the_sums(app, balances).await;
 }
 
 /// A transaction's postings on the merchant's (unsettled, settled, payout clearing) accounts.

@@ -311,6 +311,10 @@ pub async fn capture_lifecycle(store: Arc<dyn Store>) {
     let balances: BTreeMap<String, i64> =
         store.ledger_balances().await.unwrap().into_iter().collect();
     assert_eq!(balances, expected);
+    // The settled account keeps its balance beside its postings; no other account does.
+    let settled = LedgerAccount::MerchantSettled(merchant_id).name();
+    let kept = store.kept_balances().await.unwrap();
+    assert_eq!(kept, [(settled, amount.minor())]);
     assert!(store
         .claim_due_timers(settle_at * 2, LEASE_MS, 10)
         .await
