@@ -462,6 +462,44 @@ mod tests {
         schema.drop().await;
     }
 
+    /// Two settlements of one merchant in one batch move its kept balance once, by both: one
+    /// clause may update a row only once, so the batch sums each account's postings first.
+    /// Runs where `PAYBANK_TEST_POSTGRES_URL` names a server, as `.ci/run` does.
+    #[tokio::test]
+    async fn postgres_moves_a_kept_balance_once_per_batch() {
+        use crate::test_support::{postgres_url, Schema};
+        let Some(base) = postgres_url() else {
+            return;
+        };
+        let schema = Schema::create(&base, "bulk_kept").await;
+        let store = crate::open(&schema.url, crate::test_support::TEST_ID_SEED)
+            .await
+            .expect("open the store");
+        let settling = crate::bulk_fixture::two_settlements(&store).await;
+        let settled: i64 = (settling.iter())
+            .flat_map(|change| &change.postings)
+            .filter(|posting| posting.account.keeps_balance())
+            .map(|posting| posting.amount.minor())
+            .sum();
+        let mut connection = <sqlx::AnyConnection as sqlx::Connection>::connect(&schema.url)
+            .await
+            .expect("connect");
+        let changes: Vec<&Change> = settling.iter().collect();
+        write_changes(
+            &mut Db::sqlx(&mut connection, crate::test_support::test_ids()),
+            &changes,
+        )
+        .await
+        .expect("the batch in one statement");
+        let kept = store.kept_balances().await.expect("kept balances");
+        schema.drop().await;
+        assert_eq!(settled, 5_000);
+        assert_eq!(
+            kept.iter().map(|(_, minor)| *minor).collect::<Vec<_>>(),
+            [5_000]
+        );
+    }
+
     /// PostgreSQL reads the literals back as the values they were made from. Runs where
     /// `PAYBANK_TEST_POSTGRES_URL` names a server, as `.ci/run` does.
     #[tokio::test]

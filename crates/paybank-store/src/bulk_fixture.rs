@@ -150,6 +150,35 @@ pub(crate) fn timer_key(timer_id: &str) -> String {
     crate::rows::timer_key_of(timer_id, crate::test_support::test_ids()).expect("a timer id")
 }
 
+/// Two captures of one merchant, each submitted at its cut-off (committed), and the changes
+/// that settle them at their settlement day, not yet written: both move the merchant's settled
+/// funds, whose balance the store keeps.
+pub(crate) async fn two_settlements(store: &Arc<dyn Store>) -> Vec<Change> {
+    let mut world = World::new(merchant(1, false), 1_000);
+    add_merchant(store, &world.merchant).await;
+    let mut settling = Vec::new();
+    for reference in ["S-1", "S-2"] {
+        let captured = captured(store, &mut world, reference).await;
+        let capture = captured.transactions.last().expect("the capture").clone();
+        let submit_at = settlement::next_cutoff(T0 + 10, &world.policy);
+        let submit = Timer::new(TimerKind::Submit, &capture, submit_at);
+        let submitting = settlement::run_timer(&mut world.ctx(submit_at), &captured, &submit);
+        put(store, &submitting)
+            .await
+            .expect("commit the submission");
+        let submitted = chain(store, captured.payment.payment_id).await;
+        let days = world.policy.settlement_banking_days;
+        let settle_at = settlement::banking_days_later(submit_at, days);
+        let settle = Timer::new(TimerKind::Settle, &capture, settle_at);
+        settling.push(settlement::run_timer(
+            &mut world.ctx(settle_at),
+            &submitted,
+            &settle,
+        ));
+    }
+    settling
+}
+
 /// Authorizes a payment and captures $25.00 of it, committing every step.
 async fn captured(store: &Arc<dyn Store>, world: &mut World, reference: &str) -> PaymentChain {
     let authorized = authorized(store, world, reference, T0).await;
