@@ -224,19 +224,14 @@ pub(crate) async fn account_postings(
 
 #[cfg(test)]
 mod tests {
-    use sqlx::{AnyConnection, Connection};
-
     use super::ACCOUNT_POSTINGS;
-    use crate::test_support::{sqlite_plan, SqliteFile, TEST_ID_SEED};
+    use crate::test_support::sqlite_plans_on_a_new_store;
 
     /// A settlement report's postings are a range of the index by account and time, read in
     /// the report's order: not every posting of the account, and no sort.
     #[tokio::test]
     async fn an_accounts_postings_in_a_window_are_one_range_of_its_index() {
-        let file = SqliteFile::create("postings-plan");
-        let store = crate::open(&file.url, TEST_ID_SEED).await.expect("open");
-        let mut connection = AnyConnection::connect(&file.url).await.expect("connect");
-        let plan = sqlite_plan(&mut connection, ACCOUNT_POSTINGS).await;
+        let [plan] = sqlite_plans_on_a_new_store("postings-plan", [ACCOUNT_POSTINGS]).await;
         assert!(
             plan.contains(
                 "USING INDEX ledger_postings_by_account_time (account=? AND created_at>? AND created_at<?)"
@@ -244,6 +239,5 @@ mod tests {
             "{plan}"
         );
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");
-        drop(store);
     }
 }

@@ -547,28 +547,23 @@ fn transaction_query_sql(
 
 #[cfg(test)]
 mod tests {
-    use sqlx::{AnyConnection, Connection};
-
     use super::{EVENTS_OF_MERCHANT, EVENTS_OF_TRANSACTION};
-    use crate::test_support::{sqlite_plan as plan, SqliteFile, TEST_ID_SEED};
+    use crate::test_support::sqlite_plans_on_a_new_store;
 
     /// A transaction's events are found through the transaction's index, not by walking every
     /// event of its merchant; a merchant's through the merchant's.
     #[tokio::test]
     async fn event_lists_search_the_index_of_what_they_are_filtered_by() {
-        let file = SqliteFile::create("event-plans");
-        let store = crate::open(&file.url, TEST_ID_SEED).await.expect("open");
-        let mut connection = AnyConnection::connect(&file.url).await.expect("connect");
-        let of_transaction = plan(&mut connection, EVENTS_OF_TRANSACTION).await;
+        let statements = [EVENTS_OF_TRANSACTION, EVENTS_OF_MERCHANT];
+        let [of_transaction, of_merchant] =
+            sqlite_plans_on_a_new_store("event-plans", statements).await;
         assert!(
             of_transaction.contains("USING INDEX outbox_events_by_transaction"),
             "{of_transaction}"
         );
-        let of_merchant = plan(&mut connection, EVENTS_OF_MERCHANT).await;
         assert!(
             of_merchant.contains("USING INDEX outbox_events_by_merchant"),
             "{of_merchant}"
         );
-        drop(store);
     }
 }

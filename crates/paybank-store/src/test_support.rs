@@ -50,6 +50,24 @@ pub(crate) async fn sqlite_plan(connection: &mut AnyConnection, sql: &str) -> St
     lines.join("\n")
 }
 
+/// SQLite's plans for `statements`, each as [`sqlite_plan`] gives it, on a store opened (so
+/// migrated) afresh for the test named `test`.
+pub(crate) async fn sqlite_plans_on_a_new_store<const N: usize>(
+    test: &str,
+    statements: [&str; N],
+) -> [String; N] {
+    use sqlx::Connection;
+    let file = SqliteFile::create(test);
+    let store = crate::open(&file.url, TEST_ID_SEED).await.expect("open");
+    let mut connection = AnyConnection::connect(&file.url).await.expect("connect");
+    let mut plans = Vec::new();
+    for sql in statements {
+        plans.push(sqlite_plan(&mut connection, sql).await);
+    }
+    drop(store);
+    plans.try_into().expect("one plan per statement")
+}
+
 /// `PAYBANK_TEST_POSTGRES_URL`, as `.ci/run` sets it, with sqlx's drivers installed; `None`
 /// where it is unset, and the test then passes without PostgreSQL.
 pub(crate) fn postgres_url() -> Option<String> {

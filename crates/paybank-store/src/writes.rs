@@ -402,22 +402,17 @@ async fn upsert_session(db: &mut Db<'_>, session: &LightboxSession) -> StoreResu
 
 #[cfg(test)]
 mod tests {
-    use sqlx::{AnyConnection, Connection};
-
     use super::events_claim_sql;
     use crate::sql::Backend;
-    use crate::test_support::{sqlite_plan, SqliteFile, TEST_ID_SEED};
+    use crate::test_support::sqlite_plans_on_a_new_store;
 
     /// The claim reads the pending events' index in its own order, so it neither walks delivered
     /// events nor sorts what it finds.
     #[tokio::test]
     async fn the_events_claim_reads_the_pending_index_in_order() {
-        let file = SqliteFile::create("claim-plan");
-        let store = crate::open(&file.url, TEST_ID_SEED).await.expect("open");
-        let mut connection = AnyConnection::connect(&file.url).await.expect("connect");
-        let plan = sqlite_plan(&mut connection, &events_claim_sql(Backend::Sqlite)).await;
+        let claim = events_claim_sql(Backend::Sqlite);
+        let [plan] = sqlite_plans_on_a_new_store("claim-plan", [&claim]).await;
         assert!(plan.contains("USING INDEX outbox_events_pending"), "{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");
-        drop(store);
     }
 }
