@@ -110,44 +110,49 @@ mod tests {
     /// names a server, as `.ci/run` does.
     #[tokio::test]
     async fn postgres_kept_balances_take_one_change_at_a_time() {
-        let Some(base) = crate::test_support::postgres_url() else {
-            return;
-        };
-        let mut schema = crate::test_support::Schema::create(&base, "floors_kept").await;
-        let name = &schema.name;
-        let setup = format!(
-            "CREATE TABLE {name}.account_balances (account TEXT PRIMARY KEY, balance BIGINT NOT NULL); \
-             INSERT INTO {name}.account_balances VALUES ('merchant:7:settled', 10000);"
+        let table = (
+            "account_balances",
+            "account TEXT PRIMARY KEY, balance BIGINT NOT NULL",
         );
-        schema.run(&setup).await;
         let account = LedgerAccount::MerchantSettled(MerchantId(7));
-        let result = two_payouts(&schema.url, account, take_sixty_dollars_kept).await;
-        schema.drop().await;
-        assert!(
-            matches!(&result, Err(StoreError::InsufficientFunds(name)) if name == "merchant:7:settled"),
-            "{result:?}"
-        );
+        assert_second_payout_refused("floors_kept", table, account, take_sixty_dollars_kept).await;
     }
 
     /// The same for an account that keeps no balance: each check sums the postings, and the
     /// advisory lock makes the second sum after the first commits.
     #[tokio::test]
     async fn postgres_summed_floors_check_one_change_at_a_time() {
+        let table = (
+            "ledger_postings",
+            "account TEXT NOT NULL, amount BIGINT NOT NULL",
+        );
+        let account = LedgerAccount::PayoutClearing(MerchantId(7));
+        assert_second_payout_refused("floors", table, account, take_sixty_dollars_summed).await;
+    }
+
+    /// In a schema of the test's own where `table` (its name, and its two columns: an account
+    /// and an amount) holds $100 for `account`, [`two_payouts`] with `take`: the second must be refused.
+    /// Passes without PostgreSQL.
+    async fn assert_second_payout_refused(
+        test: &str,
+        (table, columns): (&str, &str),
+        account: LedgerAccount,
+        take: Take,
+    ) {
         let Some(base) = crate::test_support::postgres_url() else {
             return;
         };
-        let mut schema = crate::test_support::Schema::create(&base, "floors").await;
-        let name = &schema.name;
+        let mut schema = crate::test_support::Schema::create(&base, test).await;
+        let (name, account_name) = (&schema.name, account.name());
         let setup = format!(
-            "CREATE TABLE {name}.ledger_postings (account TEXT NOT NULL, amount BIGINT NOT NULL); \
-             INSERT INTO {name}.ledger_postings VALUES ('merchant:7:payout-clearing', 10000);"
+            "CREATE TABLE {name}.{table} ({columns}); \
+             INSERT INTO {name}.{table} VALUES ('{account_name}', 10000);"
         );
         schema.run(&setup).await;
-        let account = LedgerAccount::PayoutClearing(MerchantId(7));
-        let result = two_payouts(&schema.url, account, take_sixty_dollars_summed).await;
+        let result = two_payouts(&schema.url, account, take).await;
         schema.drop().await;
         assert!(
-            matches!(&result, Err(StoreError::InsufficientFunds(name)) if name == "merchant:7:payout-clearing"),
+            matches!(&result, Err(StoreError::InsufficientFunds(name)) if *name == account_name),
             "{result:?}"
         );
     }
