@@ -14,9 +14,13 @@ pub struct IdAllocator {
     block: Mutex<(u64, u64)>,
 }
 
-/// Ids reserved for one command; the core draws from them through [`IdSource`].
+/// Ids reserved for one command; the core draws from them through [`IdSource`]. Each is
+/// permuted when drawn, since most commands draw fewer than they reserve.
 pub struct ReservedIds {
-    ids: Vec<u64>,
+    /// The next unused counter value and the end of the reservation (exclusive).
+    next: u64,
+    end: u64,
+    key: [u64; 4],
 }
 
 /// More ids than any single rule draws; unused ones are simply skipped.
@@ -37,19 +41,45 @@ impl IdAllocator {
             let first = store.reserve_ids(BLOCK_SIZE.max(count)).await?;
             *block = (first, first + BLOCK_SIZE.max(count));
         }
-        let ids = (block.0..block.0 + count)
-            .rev()
-            .map(|counter| permute_counter(counter, self.key))
-            .collect();
+        let ids = ReservedIds {
+            next: block.0,
+            end: block.0 + count,
+            key: self.key,
+        };
         block.0 += count;
-        Ok(ReservedIds { ids })
+        Ok(ids)
     }
 }
 
 impl IdSource for ReservedIds {
     fn next_id(&mut self) -> u64 {
-        self.ids
-            .pop()
-            .expect("a command draws fewer ids than IDS_PER_COMMAND")
+        assert!(
+            self.next < self.end,
+            "a command draws fewer ids than IDS_PER_COMMAND"
+        );
+        self.next += 1;
+        permute_counter(self.next - 1, self.key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: [u64; 4] = [1, 2, 3, 4];
+
+    /// Ids come out in counter order, each permuted, and a command cannot draw past its share.
+    #[test]
+    fn reserved_ids_are_drawn_in_counter_order() {
+        let mut ids = ReservedIds {
+            next: 40,
+            end: 43,
+            key: KEY,
+        };
+        let drawn: Vec<u64> = (0..3).map(|_| ids.next_id()).collect();
+        let expected: Vec<u64> = (40..43).map(|c| permute_counter(c, KEY)).collect();
+        assert_eq!(drawn, expected);
+        let past_the_end = std::panic::catch_unwind(move || ids.next_id());
+        assert!(past_the_end.is_err(), "a fourth id from a share of three");
     }
 }

@@ -50,12 +50,13 @@ pub fn parse_body(bytes: &[u8], is_json: bool) -> Result<Value, ApiError> {
 pub fn nest_dotted(pairs: impl IntoIterator<Item = (String, String)>) -> Value {
     let mut root = Map::new();
     for (key, value) in pairs {
-        let (parents, name) = match key.rsplit_once('.') {
-            Some((parents, name)) => (Some(parents), name),
-            None => (None, key.as_str()),
+        let Some((parents, name)) = key.rsplit_once('.') else {
+            // A plain name, as most are: the key itself, not a copy.
+            root.insert(key, Value::String(value));
+            continue;
         };
         let mut node = &mut root;
-        for part in parents.into_iter().flat_map(|parents| parents.split('.')) {
+        for part in parents.split('.') {
             let child = node
                 .entry(part.to_owned())
                 .or_insert_with(|| Value::Object(Map::new()));
