@@ -141,8 +141,8 @@ fn add_kept_balances(statement: &mut BatchStatement<'_>, changes: &[&Change]) {
         .map(|(account, minor)| [Arg::from(account), Arg::from(minor)]);
     statement.add("kept_balances", column_arrays(rows), |unnest| {
         format!(
-            "INSERT INTO account_balances (account, balance) SELECT * FROM {unnest} \
-             ON CONFLICT (account) DO UPDATE SET balance = account_balances.balance + excluded.balance"
+            "INSERT INTO account_balances (account, balance) SELECT * FROM {unnest} {}",
+            crate::floors::KEPT_BALANCE_ON_CONFLICT
         )
     });
 }

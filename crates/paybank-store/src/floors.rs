@@ -16,6 +16,8 @@
 //! after it, a new statement with a new snapshot, counts both. A summed account is locked
 //! first with a transaction-level advisory lock, to the same end.
 
+use std::sync::LazyLock;
+
 use paybank_core::ledger::{kept_balance_changes, LedgerAccount, Posting};
 
 use crate::db::{args, Db};
@@ -31,14 +33,22 @@ const FLOOR_LOCK_CLASS: i64 = 0x7062_666c; // "pbfl"
 /// for every writer (see [`kept_balance_changes`]).
 pub(crate) async fn add_kept(db: &mut Db<'_>, postings: &[Posting]) -> StoreResult<()> {
     for (account, minor) in kept_balance_changes(postings) {
-        db.execute(KEPT_BALANCE_ADD, args![account, minor]).await?;
+        db.execute(&KEPT_BALANCE_ADD, args![account, minor]).await?;
     }
     Ok(())
 }
 
+/// How a row added to `account_balances` for an account that has one already adds to it; the
+/// per-change statement below and the batch clause of `bulk.rs` both end with it.
+pub(crate) const KEPT_BALANCE_ON_CONFLICT: &str =
+    "ON CONFLICT (account) DO UPDATE SET balance = account_balances.balance + excluded.balance";
+
 /// Adds `$2` to the balance kept for account `$1`, starting one at zero.
-const KEPT_BALANCE_ADD: &str = "INSERT INTO account_balances (account, balance) \
-     VALUES ($1, $2) ON CONFLICT (account) DO UPDATE SET balance = account_balances.balance + excluded.balance";
+static KEPT_BALANCE_ADD: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO account_balances (account, balance) VALUES ($1, $2) {KEPT_BALANCE_ON_CONFLICT}"
+    )
+});
 
 /// Refuses the change if any of `accounts` would end below zero; nothing it wrote stays.
 pub(crate) async fn check(db: &mut Db<'_>, accounts: &[LedgerAccount]) -> StoreResult<()> {
