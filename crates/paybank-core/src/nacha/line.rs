@@ -181,8 +181,9 @@ impl<'a> Line<'a> {
 
     /// An alphanumeric field, without its trailing spaces.
     pub fn text(&self, field: Field) -> Text {
-        // Spaces are the only whitespace a printable ASCII record can hold.
-        Text::from(self.raw(field).trim_end_matches(' '))
+        // Spaces are the only whitespace a printable ASCII record can hold, so trimming ASCII
+        // whitespace trims spaces, a byte at a time rather than a `char` pattern at a time.
+        Text::from(self.raw(field).trim_ascii_end())
     }
 
     /// A field that must be all digits, kept as text because its leading zeros matter.

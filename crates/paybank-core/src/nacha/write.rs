@@ -114,9 +114,11 @@ struct RecordBuf<'a> {
 }
 
 impl RecordBuf<'_> {
-    fn report(&mut self, field: Field, problem: String) {
+    /// Keeps the first problem found; `problem` describes it, and runs only for that one, so
+    /// a file full of values that do not fit costs one message, not one per field.
+    fn report(&mut self, field: Field, problem: impl FnOnce() -> String) {
         if self.out.problem.is_none() {
-            let error = NachaError::new(self.line, self.record, field.name, problem);
+            let error = NachaError::new(self.line, self.record, field.name, problem());
             self.out.problem = Some(error);
         }
     }
@@ -145,14 +147,17 @@ impl RecordBuf<'_> {
         };
         let shown = || String::from_utf8_lossy(value);
         if !printable {
-            let problem = format!("{:?} has characters outside printable ASCII", shown());
-            self.report(field, problem);
+            self.report(field, || {
+                format!("{:?} has characters outside printable ASCII", shown())
+            });
         } else if characters > field.len {
-            let problem = format!("{:?} is longer than {} characters", shown(), field.len);
-            self.report(field, problem);
+            self.report(field, || {
+                format!("{:?} is longer than {} characters", shown(), field.len)
+            });
         } else if value.ends_with(b" ") {
-            let problem = format!("{:?} ends in spaces, which reading drops", shown());
-            self.report(field, problem);
+            self.report(field, || {
+                format!("{:?} ends in spaces, which reading drops", shown())
+            });
         }
     }
 
@@ -164,10 +169,9 @@ impl RecordBuf<'_> {
             rest /= 10;
         }
         if rest != 0 {
-            self.report(
-                field,
-                format!("{value} does not fit in {} digits", field.len),
-            );
+            self.report(field, || {
+                format!("{value} does not fit in {} digits", field.len)
+            });
         }
     }
 
@@ -175,9 +179,10 @@ impl RecordBuf<'_> {
     fn digits(&mut self, field: Field, value: impl AsRef<[u8]>) {
         let value = value.as_ref();
         if value.len() != field.len || !value.iter().all(u8::is_ascii_digit) {
-            let shown = String::from_utf8_lossy(value);
-            let problem = format!("expected {} digits, found {shown:?}", field.len);
-            self.report(field, problem);
+            self.report(field, || {
+                let shown = String::from_utf8_lossy(value);
+                format!("expected {} digits, found {shown:?}", field.len)
+            });
         }
         self.text(field, value);
     }
@@ -207,10 +212,9 @@ fn file_header(out: &mut Out, header: &FileHeader) {
     r.digits_or_blank(fh::FILE_CREATION_TIME, &header.file_creation_time);
     let modifier = header.file_id_modifier;
     if !(modifier.is_ascii_uppercase() || modifier.is_ascii_digit()) {
-        r.report(
-            fh::FILE_ID_MODIFIER,
-            format!("expected A-Z or 0-9, found {modifier:?}"),
-        );
+        r.report(fh::FILE_ID_MODIFIER, || {
+            format!("expected A-Z or 0-9, found {modifier:?}")
+        });
     }
     r.text(fh::FILE_ID_MODIFIER, modifier.encode_utf8(&mut [0; 4]));
     r.text(fh::RECORD_SIZE, "094");
