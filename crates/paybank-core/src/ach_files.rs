@@ -54,19 +54,22 @@ pub fn file_id_modifier(n: u64) -> char {
 /// characters become spaces, and trailing spaces are dropped as the reader drops them.
 fn field(text: &str, width: usize) -> Text {
     let kept = text.get(..width.min(text.len())).unwrap_or(text);
-    // Nearly every value is already clean (upper-case letters, digits, punctuation, spaces):
-    // it is kept as it is. A file of 100,000 entries builds several hundred thousand fields.
-    let clean = |byte: &u8| byte.is_ascii_graphic() && !byte.is_ascii_lowercase() || *byte == b' ';
-    if kept.bytes().all(|byte| clean(&byte)) {
+    // Most values are already clean (upper-case letters, digits, punctuation, spaces) and are
+    // kept as they are: a file of 100,000 entries builds several hundred thousand fields.
+    let clean = |byte: u8| byte == b' ' || byte.is_ascii_graphic() && !byte.is_ascii_lowercase();
+    if kept.bytes().all(clean) {
         return Text::from(kept.trim_end_matches(' '));
     }
-    let cleaned: String = (text.chars().take(width))
+    // The rest (a consumer's name in mixed case) is built in place: a `Text` keeps up to 24
+    // bytes inline, as wide as any entry detail field, so this allocates nothing either.
+    let mut cleaned: Text = (text.chars().take(width))
         .map(|c| match c.is_ascii_graphic() {
             true => c.to_ascii_uppercase(),
             false => ' ',
         })
         .collect();
-    Text::from(cleaned.trim_end_matches(' '))
+    cleaned.truncate(cleaned.trim_end_matches(' ').len());
+    cleaned
 }
 
 fn file_header(parties: &FileParties, created_at: TimestampMs, modifier: char) -> FileHeader {
@@ -127,10 +130,9 @@ fn batch_header(spec: &BatchSpec<'_>) -> BatchHeader {
     }
 }
 
-/// An entry detail record for `entry`'s account, addressed to the bank with `routing`.
-/// WEB debits say whether they are single or recurring; PPD has no such field.
-/// The WEB payment type code, left-justified in its two columns: the writer fills the second
-/// with a space, and the reader drops that space again, so the record reads back as written.
+/// WEB debits say whether they are single or recurring; PPD has no such field. The code is
+/// one letter in a two-column field: the writer fills the second with a space and the reader
+/// drops it again, so the record reads back as it was built.
 fn discretionary_data(entry: &AchEntry) -> &'static str {
     match (entry.direction, entry.recurring) {
         (Direction::Debit, true) => "R",
@@ -139,6 +141,7 @@ fn discretionary_data(entry: &AchEntry) -> &'static str {
     }
 }
 
+/// An entry detail record for `entry`'s account, addressed to the bank with `routing`.
 fn entry_detail(
     code: TransactionCode,
     routing: &str,
